@@ -1,0 +1,18 @@
+"""Runs the lit regression suite (test/lit) as part of the pytest run."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+LIT_DIR = Path(__file__).parent / "lit"
+
+
+def test_lit_suite() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "lit", "-sv", str(LIT_DIR)],
+        capture_output=True,
+        text=True,
+    )
+    print(result.stdout[-20000:])
+    print(result.stderr[-5000:])
+    assert result.returncode == 0, "lit suite failed (see output above)"
