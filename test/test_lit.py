@@ -9,7 +9,7 @@ LIT_DIR = Path(__file__).parent / "lit"
 
 def test_lit_suite() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "lit", "-sv", str(LIT_DIR)],
+        [sys.executable, "-c", "from lit.main import main; main()", "-sv", str(LIT_DIR)],
         capture_output=True,
         text=True,
     )
