@@ -1,0 +1,159 @@
+//===- Arith.h - CV183x integer and bf16 arithmetic, bit-exact --*- C++ -*-===//
+//
+// Every arithmetic rule of the CV183x TPU data path, shared by the simulated engine and the
+// compiler's INT8/BF16 interpreter. Header-only and dependency-free. References are to
+// cv183x-isa.md; rules marked "probed" were established against the vendor's C-model simulator
+// by tpuc's instruction-level conformance tests (test/runtime/test_instr_*.py).
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+
+namespace tpuc::arith {
+
+//===----------------------------------------------------------------------===//
+// Integer helpers
+//===----------------------------------------------------------------------===//
+
+/// Clamps to the range of a `bits`-wide signed or unsigned integer.
+constexpr int64_t saturate(int64_t v, unsigned bits, bool isSigned) {
+  int64_t lo = isSigned ? -(int64_t{1} << (bits - 1)) : 0;
+  int64_t hi = isSigned ? (int64_t{1} << (bits - 1)) - 1 : (int64_t{1} << bits) - 1;
+  return v < lo ? lo : (v > hi ? hi : v);
+}
+constexpr int32_t saturateInt8(int64_t v) { return static_cast<int32_t>(saturate(v, 8, true)); }
+constexpr int32_t saturateUint8(int64_t v) { return static_cast<int32_t>(saturate(v, 8, false)); }
+constexpr int32_t saturateInt16(int64_t v) { return static_cast<int32_t>(saturate(v, 16, true)); }
+/// 8-bit result saturation: int8 if `isSigned`, else uint8.
+constexpr int32_t saturate8(int64_t v, bool isSigned) {
+  return static_cast<int32_t>(saturate(v, 8, isSigned));
+}
+
+/// Sign-extends the low `bits` bits of `v`.
+constexpr int64_t signExtend(uint64_t v, unsigned bits) {
+  uint64_t m = uint64_t{1} << (bits - 1);
+  v &= (bits >= 64) ? ~uint64_t{0} : ((uint64_t{1} << bits) - 1);
+  return static_cast<int64_t>((v ^ m) - m);
+}
+
+/// Rounding right shift, ties toward +infinity (§5.1): (x + 2^(r-1)) >> r, arithmetic; r = 0 is the
+/// identity. This is the per-tensor requantisation shift of conv, mul, pooling and matmul.
+constexpr int64_t roundingRightShift(int64_t x, unsigned r) {
+  if (r == 0)
+    return x;
+  return (x + (int64_t{1} << (r - 1))) >> r;
+}
+
+/// Rounding right shift with ties away from zero (§5.2 step 3): sign(x) * ((|x| + 2^(r-1)) >> r).
+constexpr int64_t roundingRightShiftAway(int64_t x, unsigned r) {
+  if (r == 0)
+    return x;
+  int64_t half = int64_t{1} << (r - 1);
+  return x >= 0 ? (x + half) >> r : -((-x + half) >> r);
+}
+
+/// Saturating rounding doubling high multiply (gemmlowp SRDHM, §5.2 step 2): the high 32 bits of
+/// 2 * a * m with round-half-away, computed as (a * m + nudge) / 2^31 truncated toward zero.
+constexpr int64_t srdhm(int64_t a, int64_t m) {
+  if (a == INT32_MIN && m == INT32_MIN)
+    return INT32_MAX;
+  __int128 p = static_cast<__int128>(a) * m;
+  __int128 nudge = p >= 0 ? (__int128{1} << 30) : (1 - (__int128{1} << 30));
+  __int128 t = (p + nudge) / (__int128{1} << 31);
+  return static_cast<int64_t>(t);
+}
+
+/// Per-tensor post-processing (opt_chl_quan = 0, §5.1): rounding shift, optional ReLU, saturation
+/// to an 8-bit result.
+constexpr int32_t requantPerTensor(int64_t acc, unsigned rshift, bool relu, bool signedOut) {
+  int64_t y = roundingRightShift(acc, rshift);
+  if (relu && y < 0)
+    y = 0;
+  return saturate8(y, signedOut);
+}
+
+/// Per-channel / 32-bit-multiplier post-processing ("QDM", §5.2): SRDHM by `multiplier`, rounding
+/// shift with ties away from zero, optional ReLU, saturation to an 8-bit result.
+constexpr int32_t requantQdm(int64_t acc, int64_t multiplier, unsigned rshift, bool relu,
+                             bool signedOut) {
+  int64_t y = roundingRightShiftAway(srdhm(acc, multiplier), rshift);
+  if (relu && y < 0)
+    y = 0;
+  return saturate8(y, signedOut);
+}
+
+/// Per-channel parameter record of QDM convolution / depthwise (§5.2): 9 bytes per channel.
+struct QdmChannelParams {
+  int32_t bias;
+  uint32_t multiplier;
+  uint8_t rshift;
+};
+inline QdmChannelParams readQdmChannelParams(const uint8_t *p) {
+  QdmChannelParams q;
+  q.bias = static_cast<int32_t>(p[0] | p[1] << 8 | p[2] << 16 | static_cast<uint32_t>(p[3]) << 24);
+  q.multiplier = p[4] | p[5] << 8 | p[6] << 16 | static_cast<uint32_t>(p[7]) << 24;
+  q.rshift = p[8];
+  return q;
+}
+
+/// Index into a 256-entry int8 lookup table (§5.3): the input byte taken as unsigned.
+constexpr uint8_t lutIndexInt8(int32_t x) { return static_cast<uint8_t>(x); }
+
+//===----------------------------------------------------------------------===//
+// bf16
+//===----------------------------------------------------------------------===//
+
+inline uint32_t floatBits(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  return u;
+}
+inline float bitsToFloat(uint32_t u) {
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+
+/// bf16 pattern -> fp32 (exact).
+inline float bf16ToFloat(uint16_t b) { return bitsToFloat(static_cast<uint32_t>(b) << 16); }
+
+/// fp32 -> bf16 with round-to-nearest-even; NaN becomes the quiet NaN 0x7FC0.
+inline uint16_t floatToBf16(float f) {
+  uint32_t u = floatBits(f);
+  if ((u & 0x7F800000u) == 0x7F800000u && (u & 0x007FFFFFu))
+    return 0x7FC0;
+  u += 0x7FFFu + ((u >> 16) & 1u);
+  return static_cast<uint16_t>(u >> 16);
+}
+
+/// fp32 -> bf16 by truncation (dropping the low 16 bits).
+inline uint16_t floatToBf16Trunc(float f) { return static_cast<uint16_t>(floatBits(f) >> 16); }
+
+/// int8 / uint8 -> bf16 (exact: every 8-bit integer is representable).
+inline uint16_t int8ToBf16(int32_t v) { return floatToBf16(static_cast<float>(v)); }
+
+/// int8 / uint8 -> fp32 (exact).
+inline float int8ToFloat(int32_t v) { return static_cast<float>(v); }
+
+/// Rounding of bf16 -> 8-bit conversions (TDMA int8_rnd_mode, §5.6).
+enum class Bf16ToIntRound : uint8_t { NearestEven = 0, TowardZero = 1 };
+
+/// bf16 -> int8/uint8 (TDMA format conversion, §5.6; probed over all 65536 patterns): round with
+/// `mode`, then saturate. Quirks of the data path: magnitudes >= 2^64 (including infinities)
+/// convert to 0, and a NaN saturates toward its sign bit (positive NaN -> max, negative -> min).
+inline int32_t bf16ToInt8(uint16_t b, bool isSigned, Bf16ToIntRound mode) {
+  float f = bf16ToFloat(b);
+  int64_t lo = isSigned ? -128 : 0, hi = isSigned ? 127 : 255;
+  if (std::isnan(f))
+    return static_cast<int32_t>((b & 0x8000) ? lo : hi);
+  if (std::fabs(f) >= 18446744073709551616.0f)
+    return 0;
+  float r = mode == Bf16ToIntRound::TowardZero ? std::trunc(f) : std::nearbyint(f);
+  r = r < -1e9f ? -1e9f : (r > 1e9f ? 1e9f : r);
+  return static_cast<int32_t>(saturate(static_cast<int64_t>(r), 8, isSigned));
+}
+
+} // namespace tpuc::arith
