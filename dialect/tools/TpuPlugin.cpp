@@ -1,6 +1,6 @@
 //===- TpuPlugin.cpp - the tpu dialect and passes as an mlir-opt plugin ---===//
 //
-//   mlir-opt --load-dialect-plugin=libTpuPlugin.so --load-pass-plugin=libTpuPlugin.so \
+//   mlir-opt --load-dialect-plugin=libTpuPlugin.so --load-pass-plugin=libTpuPlugin.so
 //            --pass-pipeline='builtin.module(assign-layer-id)' model.mlir
 //
 //===----------------------------------------------------------------------===//
