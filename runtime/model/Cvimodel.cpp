@@ -5,6 +5,7 @@
 #include "tpuc/runtime/Md5.h"
 #include "tpuc/runtime/Npz.h"
 #include "tpuc/runtime/schema/cvimodel_generated.h"
+#include "Utf8.h"
 
 #include <lz4.h>
 
@@ -66,7 +67,15 @@ namespace {
 
 namespace fb = cvi::model;
 
-std::string str(const flatbuffers::String *s) { return s ? s->str() : std::string(); }
+/// Strings of the body; all of them are names or labels and must be UTF-8.
+std::string str(const flatbuffers::String *s) {
+  if (!s)
+    return std::string();
+  std::string value = s->str();
+  if (!isValidUtf8(value))
+    throw Error("cvimodel body holds a string that is not valid UTF-8");
+  return value;
+}
 
 std::vector<std::string> strings(const flatbuffers::Vector<flatbuffers::Offset<flatbuffers::String>> *v) {
   std::vector<std::string> out;

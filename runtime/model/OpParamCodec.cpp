@@ -3,6 +3,7 @@
 #include "tpuc/runtime/OpParamCodec.h"
 #include "tpuc/runtime/Error.h"
 #include "tpuc/runtime/schema/parameter_generated.h"
+#include "Utf8.h"
 
 namespace tpuc::runtime {
 namespace {
@@ -31,6 +32,8 @@ cvi::OpParam decodeOpParam(std::span<const uint8_t> args, const std::string &wha
     auto key = [&](const flatbuffers::String *k) {
       if (!k || k->size() == 0)
         throw Error(where + " has no key");
+      if (!isValidUtf8(k->str()))
+        throw Error(where + ": key is not valid UTF-8");
       return k->str();
     };
     if (auto *v = a->float_attr())
@@ -39,8 +42,12 @@ cvi::OpParam decodeOpParam(std::span<const uint8_t> args, const std::string &wha
       param.put<bool>(key(v->key()), v->value());
     else if (auto *v = a->int_attr())
       param.put<int32_t>(key(v->key()), v->value());
-    else if (auto *v = a->str_attr())
-      param.put<std::string>(key(v->key()), v->value() ? v->value()->str() : std::string());
+    else if (auto *v = a->str_attr()) {
+      std::string text = v->value() ? v->value()->str() : std::string();
+      if (!isValidUtf8(text))
+        throw Error(where + ": string value is not valid UTF-8");
+      param.put<std::string>(key(v->key()), text);
+    }
     else if (auto *v = a->float_array_attr())
       param.put<std::vector<float>>(key(v->key()), v->value() ? std::vector<float>(v->value()->begin(), v->value()->end()) : std::vector<float>());
     else if (auto *v = a->int_array_attr())

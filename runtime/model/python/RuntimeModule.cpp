@@ -98,6 +98,17 @@ struct PyModel {
 NB_MODULE(_runtime, m) {
   m.doc() = "tpuc runtime: cvimodel loader, simulated CV183x TPU, CPU functions";
 
+  // Error messages may quote bytes from a malformed file: never fail to build the Python error.
+  nb::register_exception_translator([](const std::exception_ptr &p, void *) {
+    try {
+      std::rethrow_exception(p);
+    } catch (const Error &e) {
+      PyObject *message = PyUnicode_DecodeUTF8(e.what(), std::strlen(e.what()), "backslashreplace");
+      PyErr_SetObject(PyExc_RuntimeError, message);
+      Py_XDECREF(message);
+    }
+  });
+
   m.def(
       "run_cmdbuf",
       [](const nb::bytes &cmdbuf,
