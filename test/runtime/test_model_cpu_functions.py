@@ -250,7 +250,8 @@ def test_model_runner_tool(tool: Any, builder: Any, tmp_path: Path) -> None:
 
     subprocess.run(base + ["--output", str(tmp_path / "fixed.npz"), "--out_fixed"], check=True)
     fixed = np.load(tmp_path / "fixed.npz")
-    assert list(fixed) == ["q"]
+    assert list(fixed) == ["x", "q"]  # inputs as fed, then outputs
+    np.testing.assert_array_equal(fixed["x"], x)
     np.testing.assert_array_equal(fixed["q"], expected)
 
     subprocess.run(base + ["--output", str(tmp_path / "all.npz"), "--dump-all-tensors",

@@ -11,6 +11,7 @@
 #include "tpuc/runtime/Npz.h"
 #include "tpuc/runtime/ProfileReport.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <iostream>
@@ -25,6 +26,7 @@ const char *const kUsage =
     "                    [--dump-all-tensors] [--out-fixed] [--program N]\n"
     "                    [--profile profile.json] [--trace trace.json]\n"
     "  --dump-all-tensors  write every tensor of the tensor map that is still in memory\n"
+    "                      (default: the inputs as fed to the model, then the outputs)\n"
     "  --out-fixed         keep int8/uint8 tensors as integer codes (default: code * qscale)\n"
     "  --profile FILE      cycle-model summary (total, per routine, per layer, per engine)\n"
     "  --trace FILE        Chrome trace / Perfetto JSON, one track per engine\n";
@@ -116,8 +118,12 @@ int runMain(int argc, char **argv) {
       if (!d.overwrote)
         outputs.push_back({d.name, model->readTensor(d.name, !o.outFixed)});
   } else {
-    for (const TensorDesc *d : model->outputs())
-      outputs.push_back({d->name, model->readTensor(d->name, !o.outFixed)});
+    // Like the vendor's model_runner: the inputs as the model holds them, then the outputs.
+    for (const auto &list : {model->inputs(), model->outputs()})
+      for (const TensorDesc *d : list)
+        if (std::none_of(outputs.begin(), outputs.end(),
+                         [&](const NpzEntry &e) { return e.name == d->name; }))
+          outputs.push_back({d->name, model->readTensor(d->name, !o.outFixed)});
   }
   writeNpzFile(o.output, outputs);
   if (!o.profile.empty()) {
