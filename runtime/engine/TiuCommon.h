@@ -49,10 +49,12 @@ public:
   }
   StrideMode mode(const TiuOperand &o) const { return static_cast<StrideMode>(f[o.shortStr]); }
 
-  /// Default ("stride type 0") layout of `shape` with element size `es` (§2.3, §6).
-  Strides4 defaultStrides(const Shape4 &s, unsigned es) const {
+  /// Default ("stride type 0") layout of `shape` with element size `es` starting on lane
+  /// `startLane` (§2.3, §6): c = align16(h * w * es), n = c * (channel rounds from the start lane;
+  /// probed).
+  Strides4 defaultStrides(const Shape4 &s, unsigned es, uint32_t startLane = 0) const {
     int64_t cs = (int64_t{s.h} * s.w * es + 15) / 16 * 16;
-    return {cs * ((s.c + lanes() - 1) / lanes()), cs, int64_t{s.w} * es, es};
+    return {cs * ((startLane + s.c + lanes() - 1) / lanes()), cs, int64_t{s.w} * es, es};
   }
   Strides4 explicitStrides(const TiuOperand &o) const {
     return {static_cast<int64_t>(f[o.nStr]), static_cast<int64_t>(f[o.cStr]),
@@ -62,7 +64,7 @@ public:
   Strides4 strides(const TiuOperand &o, const Shape4 &s, unsigned es) const {
     switch (mode(o)) {
     case StrideMode::Default:
-      return defaultStrides(s, es);
+      return defaultStrides(s, es, address(o) / ctx.chip.lmemPerLane);
     case StrideMode::Explicit:
       return explicitStrides(o);
     default:
@@ -72,10 +74,20 @@ public:
     }
   }
 
+  /// Local address of an operand. opd1_addr and opd2_addr hold 16 bits; the bits above come from
+  /// res0_addr (probed: a conv's weights and per-channel records follow the result's start lane,
+  /// rounded down to an even lane).
+  uint32_t address(const TiuOperand &o) const {
+    uint32_t a = static_cast<uint32_t>(f[o.addr]);
+    if (o.addr == TiuField::opd1_addr || o.addr == TiuField::opd2_addr)
+      a |= static_cast<uint32_t>(f[TiuField::res0_addr]) & ~0xFFFFu;
+    return a;
+  }
+
   /// The operand as a checked local tensor.
   LocalTensor tensor(const TiuOperand &o, const Shape4 &s, const Strides4 &st, unsigned es,
                      unsigned planes = 1, int64_t planeStride = 0) const {
-    return LocalTensor(ctx.lmem, static_cast<uint32_t>(f[o.addr]), s, st, es, planes, planeStride,
+    return LocalTensor(ctx.lmem, address(o), s, st, es, planes, planeStride,
                        ctx.where(TiuDesc::name(o.addr)));
   }
   LocalTensor tensor(const TiuOperand &o, const Shape4 &s, unsigned es, unsigned planes = 1,

@@ -270,8 +270,10 @@ class VendorSim:
 
     def _start(self) -> subprocess.Popen[bytes]:
         env = dict(os.environ, SET_CHIP_NAME="cv183x", TPUC_VENDOR_LIB=self.libdir)
+        log = os.environ.get("TPUC_VENDOR_LOG")  # where the vendor library's messages go
+        err = open(log, "ab") if log else subprocess.DEVNULL
         self.proc = subprocess.Popen([sys.executable, __file__, "--worker"], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
+                                     stdout=subprocess.PIPE, stderr=err, env=env)
         return self.proc
 
     def close(self) -> None:

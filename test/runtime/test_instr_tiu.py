@@ -1,0 +1,250 @@
+"""TIU instruction conformance: random single-descriptor programs of every TIU family on the vendor
+simulator and on tpuc's engine must leave byte-identical global memory.
+
+Each case fills a local-memory window with random bytes (operands live inside it; parameters such
+as QDM records or LUT tables are written to controlled values), runs one TIU descriptor, and stores
+the whole window back.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+
+from vendor_sim import LANES, Harness, Program, align, f32_to_bf16_rne, make_harness
+
+N_CASES = 60
+MEM_SIZE = 1 << 21
+PREFILL = 0x0  # lane-major image of the local window
+DUMP = 0x100000  # the window is stored here after the descriptor
+WINDOW = 16384  # bytes per lane observed
+
+
+@pytest.fixture(scope="module")
+def h() -> Harness:
+    return make_harness()
+
+
+class Window:
+    """Random local-memory window plus a per-lane bump allocator."""
+
+    def __init__(self, rng: np.random.Generator, bf16_fill: bool = False):
+        self.rng = rng
+        self.mem = rng.integers(0, 256, MEM_SIZE, dtype=np.uint8)
+        if bf16_fill:
+            vals = f32_to_bf16_rne(rng.uniform(-8, 8, 32 * WINDOW // 2).astype(np.float32))
+            self.mem[PREFILL:PREFILL + 32 * WINDOW] = vals.view(np.uint8)
+        self.next = int(rng.integers(0, 4)) * 16
+
+    def alloc(self, per_lane: int, align_to: int = 16) -> int:
+        off = align(self.next, align_to)
+        self.next = off + per_lane + int(self.rng.integers(0, 3)) * 16
+        if self.next > WINDOW:
+            raise OverflowError("window full")
+        return off
+
+    def put(self, lane: int, offset: int, data: bytes | np.ndarray) -> None:
+        b = np.frombuffer(bytes(data), np.uint8) if not isinstance(data, np.ndarray) else data
+        start = PREFILL + lane * WINDOW + offset
+        self.mem[start:start + b.size] = b.view(np.uint8).ravel()
+
+    def program(self) -> Program:
+        p = Program()
+        p.load_lanes(PREFILL, 0, WINDOW)
+        return p
+
+    def finish(self, p: Program) -> None:
+        p.store_lanes(0, DUMP, WINDOW)
+
+
+def lane_addr(lane: int, offset: int) -> int:
+    return lane * 32768 + offset
+
+
+def short_addr_lane(res_lane: int, lane: int) -> int:
+    """Effective start lane of a 16-bit operand address (opd1/opd2): the address bits above 16
+    come from res0_addr."""
+    return (res_lane & ~1) + lane
+
+
+def default_strides(shape: tuple[int, int, int, int], es: int = 1,
+                    lane: int = 0) -> tuple[int, int, int, int]:
+    """Stride mode 0: EU-aligned channel stride, n stride over the channel rounds from `lane`."""
+    n, c, hh, w = shape
+    cs = align(hh * w * es, 16)
+    return cs * ((lane + c + LANES - 1) // LANES), cs, w * es, es
+
+
+def footprint(shape: tuple[int, int, int, int], strides: tuple[int, int, int, int], lane: int,
+              es: int = 1, planes: int = 1, bstr: int = 0) -> int:
+    n, c, hh, w = shape
+    rounds = (lane + c + LANES - 1) // LANES
+    return ((n - 1) * strides[0] + (rounds - 1) * strides[1] + (hh - 1) * strides[2]
+            + (w - 1) * strides[3] + es + (planes - 1) * bstr)
+
+
+def explicit_strides(rng: np.random.Generator, shape: tuple[int, int, int, int], lane: int,
+                     es: int = 1) -> tuple[int, int, int, int]:
+    n, c, hh, w = shape
+    ws = es * int(rng.choice([1, 1, 1, 2]))
+    hs = w * ws + es * int(rng.integers(0, 3))
+    cs = hh * hs + es * int(rng.integers(0, 3))
+    if rng.random() < 0.5:
+        cs = align(cs, 16)
+    rounds = (lane + c + LANES - 1) // LANES
+    ns = align(rounds * cs, 16) + 16 * int(rng.integers(0, 2))
+    return ns, cs, hs, ws
+
+
+def opd_fields(prefix: str, shape: tuple[int, int, int, int],
+               strides: tuple[int, int, int, int] | None = None) -> dict[str, int]:
+    d = {f"{prefix}_{k}": v for k, v in zip("nchw", shape)}
+    if strides is not None:
+        d.update({f"{prefix}_{k}_str": v for k, v in zip("nchw", strides)})
+    return d
+
+
+# ----------------------------------------------------------------------------------------------
+# Convolution
+# ----------------------------------------------------------------------------------------------
+@dataclass
+class ConvGeom:
+    n: int
+    ic: int
+    ih: int
+    iw: int
+    oc: int
+    kh: int
+    kw: int
+    sy: int
+    sx: int
+    dy: int
+    dx: int
+    pads: tuple[int, int, int, int]
+    ins: tuple[int, int, int, int]  # x, y, x_last, y_last
+
+    def out_hw(self) -> tuple[int, int]:
+        hu, hd, wl, wr = self.pads
+        xi, yi, xl, yl = self.ins
+        hext = hu + (self.ih - 1) * (yi + 1) + 1 + yl + hd
+        wext = wl + (self.iw - 1) * (xi + 1) + 1 + xl + wr
+        return ((hext - ((self.kh - 1) * self.dy + 1)) // self.sy + 1,
+                (wext - ((self.kw - 1) * self.dx + 1)) // self.sx + 1)
+
+    def fields(self) -> dict[str, int]:
+        hu, hd, wl, wr = self.pads
+        xi, yi, xl, yl = self.ins
+        return dict(conv_opd0_up_pad=hu, conv_opd0_dn_pad=hd, conv_opd0_lf_pad=wl,
+                    conv_opd0_rt_pad=wr, conv_opd0_x_ins0=xi, conv_opd0_y_ins0=yi,
+                    conv_opd0_x_ins0_last=xl, conv_opd0_y_ins0_last=yl, conv_op_x_str=self.sx,
+                    conv_op_y_str=self.sy, conv_opd1_x_ins0=self.dx - 1,
+                    conv_opd1_y_ins0=self.dy - 1, opd1_h=self.kh, opd1_w=self.kw)
+
+
+def rand_geom(rng: np.random.Generator, depthwise: bool = False, max_c: int = 40,
+              insert: bool = True) -> ConvGeom:
+    while True:
+        ic = int(rng.integers(1, max_c + 1))
+        g = ConvGeom(n=int(rng.integers(1, 3)), ic=ic, ih=int(rng.integers(1, 11)),
+                     iw=int(rng.integers(1, 13)), oc=ic if depthwise else int(rng.integers(1, 41)),
+                     kh=int(rng.integers(1, 5)), kw=int(rng.integers(1, 5)),
+                     sy=int(rng.integers(1, 4)), sx=int(rng.integers(1, 4)),
+                     dy=int(rng.integers(1, 4)), dx=int(rng.integers(1, 4)),
+                     pads=tuple(int(x) for x in rng.integers(0, 4, 4)),  # type: ignore[arg-type]
+                     ins=(0, 0, 0, 0))
+        if insert and rng.random() < 0.3:
+            g.ins = tuple(int(x) for x in rng.integers(0, 3, 4))  # type: ignore[assignment]
+        oh, ow = g.out_hw()
+        if oh >= 1 and ow >= 1 and oh * ow <= 400:
+            return g
+
+
+def qdm_records(rng: np.random.Generator, channels: int) -> list[bytes]:
+    out = []
+    for _ in range(channels):
+        bias = int(rng.integers(-40000, 40000))
+        mult = int(rng.integers(1 << 30, 1 << 31))
+        shift = int(rng.integers(0, 16))
+        out.append(struct.pack("<iIB", bias, mult, shift))
+    return out
+
+
+def put_per_channel(win: Window, lane0: int, offset: int, records: list[bytes]) -> None:
+    """Stride mode 2 layout: record c on lane (lane0 + c) % 32 at offset + (lane0 + c) // 32 * size."""
+    size = len(records[0])
+    for c, rec in enumerate(records):
+        lane = (lane0 + c) % LANES
+        win.put(lane, offset + (lane0 + c) // LANES * size, rec)
+
+
+def put_bias16(win: Window, lane0: int, offset: int, bias: np.ndarray, bstr: int) -> None:
+    u = bias.astype(np.int16).view(np.uint16)
+    for c, v in enumerate(u):
+        lane = (lane0 + c) % LANES
+        off = offset + (lane0 + c) // LANES
+        win.put(lane, off, bytes([int(v) & 0xFF]))
+        win.put(lane, off + bstr, bytes([int(v) >> 8]))
+
+
+def conv_case(rng: np.random.Generator, qdm: bool) -> tuple[Window, Program, str]:
+    win = Window(rng)
+    g = rand_geom(rng)
+    oh, ow = g.out_hw()
+    in_lane = int(rng.integers(0, LANES))
+    out_lane = int(rng.integers(0, LANES))
+    in_shape = (g.n, g.ic, g.ih, g.iw)
+    in_str = default_strides(in_shape, 1, in_lane)
+    in_off = win.alloc(footprint(in_shape, in_str, in_lane))
+    k = g.kh * g.kw * g.ic
+    w_lane = int(rng.integers(0, 2))
+    w_eff = short_addr_lane(out_lane, w_lane)
+    w_off = win.alloc(k * ((w_eff + g.oc + LANES - 1) // LANES))
+    out_shape = (g.n, g.oc, oh, ow)
+    out_str = explicit_strides(rng, out_shape, out_lane)
+    out_off = win.alloc(footprint(out_shape, out_str, out_lane))
+    has_bias = bool(rng.integers(0, 2))
+    relu = int(rng.integers(0, 2))
+    f = dict(tsk_typ=0, opt_relu=relu, opt_res0_sign=1, opt_opd0_sign=int(rng.integers(0, 2)),
+             opt_opd1_sign=1, short_opd0_str=0, short_opd1_str=1, short_opd2_str=2,
+             short_res0_str=3, res0_addr=lane_addr(out_lane, out_off),
+             opd0_addr=lane_addr(in_lane, in_off), opd1_addr=lane_addr(w_lane, w_off),
+             opd1_n=g.ic, opd1_c=g.oc, opd0_ins_val=int(rng.integers(0, 256)) if g.ins[0] or
+             g.ins[1] else 0, double_conv=int(g.ic % 2 == 0 and g.ic >= 4 and rng.random() < 0.5),
+             **opd_fields("opd0", in_shape), **opd_fields("res0", out_shape, out_str), **g.fields())
+    p_lane = int(rng.integers(0, 2))
+    p_eff = short_addr_lane(out_lane, p_lane)
+    if qdm:
+        size = 9 if has_bias else 5
+        p_off = win.alloc(size * ((p_eff + g.oc + LANES - 1) // LANES))
+        put_per_channel(win, p_eff, p_off, [r[9 - size:] for r in qdm_records(rng, g.oc)])
+        f.update(opt_chl_quan=1, opt_right_shift=0, opt_opd2_int8=1, opd2_b_str=0,
+                 tsk_opd_num=3 if has_bias else 2, opd2_addr=lane_addr(p_lane, p_off),
+                 opd2_c=g.oc, opd2_h=1, opd2_w=1, opt_opd2_sign=1)
+    else:
+        rshift = int(rng.integers(0, 14))
+        f.update(opt_right_shift=rshift, tsk_opd_num=3 if has_bias else 2)
+        if has_bias:
+            nb = (g.oc + LANES - 1) // LANES
+            p_off = win.alloc(2 * nb + 1)
+            put_bias16(win, p_eff, p_off, rng.integers(-30000, 30000, g.oc), nb)
+            f.update(opd2_addr=lane_addr(p_lane, p_off), opt_opd2_int8=0, opd2_b_str=nb,
+                     opd2_c=g.oc, opd2_h=1, opd2_w=1, opt_opd2_sign=1)
+    p = win.program()
+    p.tiu(**f)
+    win.finish(p)
+    return win, p, f"conv {g} qdm={qdm} bias={has_bias} relu={relu}"
+
+
+@pytest.mark.parametrize("seed", range(N_CASES))
+def test_conv_qdm(h: Harness, seed: int) -> None:
+    win, p, what = conv_case(np.random.default_rng(100 + seed), qdm=True)
+    h.check(p, win.mem, None, what)
+
+
+@pytest.mark.parametrize("seed", range(N_CASES))
+def test_conv_per_tensor(h: Harness, seed: int) -> None:
+    win, p, what = conv_case(np.random.default_rng(200 + seed), qdm=False)
+    h.check(p, win.mem, None, what)
