@@ -125,6 +125,7 @@ def test_cvimodel_tool_summary_and_cmdbuf_dump(tool: Any, cvi: Any) -> None:
     r = subprocess.run([str(tool("cvimodel")), str(path), "--dump-cmdbuf"], capture_output=True,
                        text=True, check=True)
     records = re.findall(r"^\s+#(\d+)\s+@(\d+)\s+magic 0xA5 (TIU|TDMA)\s+len (\d+)", r.stdout, re.M)
+    assert "tsk_typ=2" in r.stdout and "src_base_reg_sel=2" in r.stdout  # decoded fields
     # The records tile the section exactly.
     data = cvi.parse(path.read_bytes()).sections[1].data
     assert sum(8 + int(rec[3]) for rec in records) == len(data)

@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "tpuc/runtime/Cvimodel.h"
+#include "tpuc/runtime/Descriptors.h"
 #include "tpuc/runtime/Error.h"
 #include "tpuc/runtime/Model.h"
 #include "tpuc/runtime/OpParamCodec.h"
@@ -67,6 +68,36 @@ std::string paramText(const cvi::OpParam &param) {
   return s;
 }
 
+void printWords(std::span<const uint8_t> body) {
+  for (size_t w = 0; w + 4 <= body.size(); w += 4) {
+    uint32_t word = uint32_t(body[w]) | uint32_t(body[w + 1]) << 8 | uint32_t(body[w + 2]) << 16 |
+                    uint32_t(body[w + 3]) << 24;
+    std::printf("%s%08x", (w / 4) % 8 == 0 ? "\n      " : " ", word);
+  }
+  std::printf("\n");
+}
+
+/// Every field that differs from zero, as name=value, wrapped at 100 columns.
+template <size_t N>
+void printFields(const std::array<uint64_t, N> &values, const std::array<FieldSpec, N> &table) {
+  size_t column = 100;
+  for (size_t i = 0; i < N; ++i) {
+    if (values[i] == 0)
+      continue;
+    std::string item(1, ' ');
+    item.append(table[i].name);
+    item += '=';
+    item += std::to_string(values[i]);
+    if (column + item.size() > 100) {
+      std::printf("\n     ");
+      column = 5;
+    }
+    std::printf("%s", item.c_str());
+    column += item.size();
+  }
+  std::printf("\n");
+}
+
 void dumpCmdbuf(const SectionInfo &s) {
   std::printf("\ncmdbuf section '%s' (%zu bytes)\n", s.name.c_str(), s.data.size());
   const std::vector<uint8_t> &d = s.data;
@@ -83,12 +114,13 @@ void dumpCmdbuf(const SectionInfo &s) {
       std::printf("  record #%zu: length %u does not fit the section\n", index, len);
       return;
     }
-    for (unsigned w = 0; w + 4 <= len; w += 4) {
-      uint32_t word = uint32_t(d[pos + 8 + w]) | uint32_t(d[pos + 9 + w]) << 8 |
-                      uint32_t(d[pos + 10 + w]) << 16 | uint32_t(d[pos + 11 + w]) << 24;
-      std::printf("%s%08x", (w / 4) % 8 == 0 ? "\n      " : " ", word);
-    }
-    std::printf("\n");
+    std::span<const uint8_t> body(d.data() + pos + 8, len);
+    if (engineId == 0 && len == kTiuBytes)
+      printFields(TiuDesc::fromBytes(body).decode().v, kTiuFieldTable);
+    else if (engineId == 2 && len == kTdmaBytes)
+      printFields(TdmaDesc::fromBytes(body).decode().v, kTdmaFieldTable);
+    else
+      printWords(body);
     pos += 8 + len;
     ++index;
   }
