@@ -78,8 +78,7 @@ public:
       throw Error("quant: from=" + from + " but input '" + in->name + "' is " +
                   formatName(in->fmt));
     if (to != formatName(out->fmt))
-      throw Error("quant: to=" + to + " but output '" + out->name + "' is " +
-                  formatName(out->fmt));
+      throw Error("quant: to=" + to + " but output '" + out->name + "' is " + formatName(out->fmt));
     if (in->count() != out->count())
       throw Error("quant: input '" + in->name + "' has " + std::to_string(in->count()) +
                   " elements, output '" + out->name + "' has " + std::to_string(out->count()));
@@ -178,13 +177,12 @@ public:
                   std::to_string(maxima->count()) + " elements) do not match '" + data->name + "'");
     tiles = maxima->count() / (outer * inner);
     if (out->count() != outer * inner)
-      throw Error("argmax_v3: output '" + out->name + "' needs " +
-                  std::to_string(outer * inner) + " elements, has " +
-                  std::to_string(out->count()));
+      throw Error("argmax_v3: output '" + out->name + "' needs " + std::to_string(outer * inner) +
+                  " elements, has " + std::to_string(out->count()));
     if (out->fmt != CVI_FMT_FP32 && out->fmt != CVI_FMT_INT32)
-      throw Error(std::string("argmax_v3: output must be FP32 or INT32, '") + out->name +
-                  "' is " + formatName(out->fmt));
-    elementAsFloat(*data, 0);   // rejects unsupported formats now
+      throw Error(std::string("argmax_v3: output must be FP32 or INT32, '") + out->name + "' is " +
+                  formatName(out->fmt));
+    elementAsFloat(*data, 0); // rejects unsupported formats now
     elementAsFloat(*maxima, 0);
   }
 

@@ -1,11 +1,11 @@
 //===- Cvimodel.cpp - parse and check a .cvimodel file --------------------===//
 
 #include "tpuc/runtime/Cvimodel.h"
+#include "Utf8.h"
 #include "tpuc/runtime/Error.h"
 #include "tpuc/runtime/Md5.h"
 #include "tpuc/runtime/Npz.h"
 #include "tpuc/runtime/schema/cvimodel_generated.h"
-#include "Utf8.h"
 
 #include <lz4.h>
 
@@ -32,8 +32,8 @@ size_t dtypeSize(DType dtype) {
 }
 
 const char *dtypeName(DType dtype) {
-  static const char *const names[] = {"fp32", "int32", "uint32", "bf16",
-                                      "int16", "uint16", "int8",  "uint8"};
+  static const char *const names[] = {"fp32",  "int32",  "uint32", "bf16",
+                                      "int16", "uint16", "int8",   "uint8"};
   auto index = static_cast<size_t>(dtype);
   if (index >= std::size(names))
     throw Error("unknown tensor data type " + std::to_string(index));
@@ -77,7 +77,8 @@ std::string str(const flatbuffers::String *s) {
   return value;
 }
 
-std::vector<std::string> strings(const flatbuffers::Vector<flatbuffers::Offset<flatbuffers::String>> *v) {
+std::vector<std::string>
+strings(const flatbuffers::Vector<flatbuffers::Offset<flatbuffers::String>> *v) {
   std::vector<std::string> out;
   if (v)
     for (const flatbuffers::String *s : *v)
@@ -176,10 +177,9 @@ SectionInfo convertSection(const fb::Section &s, std::span<const uint8_t> blob) 
   if (info.size > uint32_t(LZ4_MAX_INPUT_SIZE) || info.decompressedSize > uint32_t(INT32_MAX))
     throw Error(what + " is too large to decompress");
   info.data.resize(info.decompressedSize);
-  int produced = LZ4_decompress_safe(reinterpret_cast<const char *>(stored.data()),
-                                     reinterpret_cast<char *>(info.data.data()),
-                                     static_cast<int>(stored.size()),
-                                     static_cast<int>(info.data.size()));
+  int produced = LZ4_decompress_safe(
+      reinterpret_cast<const char *>(stored.data()), reinterpret_cast<char *>(info.data.data()),
+      static_cast<int>(stored.size()), static_cast<int>(info.data.size()));
   if (produced < 0)
     throw Error(what + ": corrupt LZ4 data");
   if (uint32_t(produced) != info.decompressedSize)
@@ -202,8 +202,8 @@ CvimodelInfo parseCvimodel(std::span<const uint8_t> file) {
   model.majorVersion = file[12];
   model.minorVersion = file[13];
   if (model.majorVersion != 1)
-    throw Error("unsupported cvimodel format version " + std::to_string(model.majorVersion) +
-                "." + std::to_string(model.minorVersion));
+    throw Error("unsupported cvimodel format version " + std::to_string(model.majorVersion) + "." +
+                std::to_string(model.minorVersion));
   // Format 1.0 used a 32-byte header without the chip name.
   size_t headerSize = model.minorVersion == 0 ? 32 : kCvimodelHeaderSize;
   if (file.size() < headerSize)
@@ -231,7 +231,8 @@ CvimodelInfo parseCvimodel(std::span<const uint8_t> file) {
   std::span<const uint8_t> blob = rest.subspan(bodySize);
   flatbuffers::Verifier verifier(body.data(), body.size());
   if (!fb::VerifyModelBuffer(verifier))
-    throw Error("cvimodel body fails FlatBuffers verification (malformed or not a cvi.model.Model)");
+    throw Error(
+        "cvimodel body fails FlatBuffers verification (malformed or not a cvi.model.Model)");
   const fb::Model *root = fb::GetModel(body.data());
 
   model.versionMajor = root->version()->major_();
@@ -244,9 +245,9 @@ CvimodelInfo parseCvimodel(std::span<const uint8_t> file) {
   if (model.chip.empty())
     model.chip = model.target;
   if (const fb::PreProcessHints *h = root->preprocess_hints())
-    model.preprocessHints = PreProcessHints{str(h->color()), str(h->mean()), str(h->std()),
-                                            str(h->data_format()), h->raw_scale(),
-                                            h->input_scale()};
+    model.preprocessHints =
+        PreProcessHints{str(h->color()),       str(h->mean()), str(h->std()),
+                        str(h->data_format()), h->raw_scale(), h->input_scale()};
   if (const fb::PostProcessHints *h = root->postprocess_hints())
     model.doneSoftmax = h->done_softmax();
   if (root->weight_map())

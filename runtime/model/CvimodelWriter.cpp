@@ -71,8 +71,8 @@ Offset<fb::Program> program(FlatBufferBuilder &b, const ProgramInfo &p) {
   for (const RoutineInfo &r : p.routines)
     routines.push_back(routine(b, r));
   auto routineVector = b.CreateVector(routines);
-  return fb::CreateProgram(b, p.batchNum, p.neuronSize, inputs, outputs, tensorMap,
-                           routineVector, p.sharedGmem, p.privateGmem);
+  return fb::CreateProgram(b, p.batchNum, p.neuronSize, inputs, outputs, tensorMap, routineVector,
+                           p.sharedGmem, p.privateGmem);
 }
 
 std::vector<uint8_t> storedPayload(const SectionInfo &s) {
@@ -102,10 +102,10 @@ std::vector<uint8_t> writeCvimodel(const CvimodelInfo &model) {
       throw Error("cvimodel blob exceeds 4 GiB");
     auto offset = static_cast<uint32_t>(blob.size());
     blob.insert(blob.end(), payload.begin(), payload.end());
-    sections.push_back(fb::CreateSection(
-        b, static_cast<fb::SectionType>(s.type), b.CreateString(s.name),
-        static_cast<uint32_t>(payload.size()), offset, s.encrypt, s.compress,
-        s.compress ? static_cast<uint32_t>(s.data.size()) : 0));
+    sections.push_back(
+        fb::CreateSection(b, static_cast<fb::SectionType>(s.type), b.CreateString(s.name),
+                          static_cast<uint32_t>(payload.size()), offset, s.encrypt, s.compress,
+                          s.compress ? static_cast<uint32_t>(s.data.size()) : 0));
   }
   auto sectionVector = b.CreateVector(sections);
 
@@ -132,10 +132,10 @@ std::vector<uint8_t> writeCvimodel(const CvimodelInfo &model) {
     post = fb::CreatePostProcessHints(b, *model.doneSoftmax);
 
   fb::Version version(model.versionMajor, model.versionMinor, model.versionSubMinor);
-  auto root = fb::CreateModel(b, &version, b.CreateString(model.name),
-                              optionalString(b, model.buildTime), pre, post, weightVector,
-                              programVector, sectionVector, optionalString(b, model.target),
-                              optionalString(b, model.mlirVersion));
+  auto root =
+      fb::CreateModel(b, &version, b.CreateString(model.name), optionalString(b, model.buildTime),
+                      pre, post, weightVector, programVector, sectionVector,
+                      optionalString(b, model.target), optionalString(b, model.mlirVersion));
   fb::FinishModelBuffer(b, root);
 
   std::vector<uint8_t> rest(b.GetBufferPointer(), b.GetBufferPointer() + b.GetSize());

@@ -116,7 +116,7 @@ bool isFloatDescr(const std::string &d) { return d == "<f4" || d == "<f8" || d =
 } // namespace
 
 const char *regionName(unsigned region) {
-  static const char *const names[kRegionCount] = {"shared", "weight", "private", "io_mem0",
+  static const char *const names[kRegionCount] = {"shared",  "weight",  "private", "io_mem0",
                                                   "io_mem1", "io_mem2", "io_mem3", "io_mem4"};
   return region < kRegionCount ? names[region] : "invalid";
 }
@@ -146,8 +146,8 @@ Model::Model(CvimodelInfo info, size_t programIndex) : model(std::move(info)) {
   if (model.programs.empty())
     throw Error("cvimodel has no program");
   if (programIndex >= model.programs.size())
-    throw Error("cvimodel has " + std::to_string(model.programs.size()) +
-                " program(s), program " + std::to_string(programIndex) + " requested");
+    throw Error("cvimodel has " + std::to_string(model.programs.size()) + " program(s), program " +
+                std::to_string(programIndex) + " requested");
   program = &model.programs[programIndex];
   chipInfo = ChipInfo::lookup(model.chip);
   if (!chipInfo)
@@ -187,8 +187,8 @@ void Model::placeTensors() {
     if (s.type != SectionType::WEIGHT)
       continue;
     if (weight)
-      throw Error("cvimodel has more than one weight section ('" + weight->name + "', '" +
-                  s.name + "')");
+      throw Error("cvimodel has more than one weight section ('" + weight->name + "', '" + s.name +
+                  "')");
     weight = &s;
   }
   regionSize[1] = weight ? weight->data.size() : 0;
@@ -309,7 +309,8 @@ void Model::prepareRoutines() {
       }
       const SectionInfo *s = model.findSection(r.cmdbufSection);
       if (!s)
-        throw Error(where + " names cmdbuf section '" + r.cmdbufSection + "', which does not exist");
+        throw Error(where + " names cmdbuf section '" + r.cmdbufSection +
+                    "', which does not exist");
       if (s->type != SectionType::CMDBUF)
         throw Error(where + " names section '" + r.cmdbufSection + "' as its cmdbuf, but it is a " +
                     sectionTypeName(s->type) + " section");
@@ -478,9 +479,9 @@ void Model::run(RunProfile *profile) {
         throw Error("routine #" + std::to_string(r->index) + " (CPU function '" + r->name +
                     "'): " + e.what());
       }
-      timing.hostMicros = std::chrono::duration<double, std::micro>(
-                              std::chrono::steady_clock::now() - start)
-                              .count();
+      timing.hostMicros =
+          std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start)
+              .count();
     }
     if (profile)
       profile->routines.push_back(std::move(timing));

@@ -40,7 +40,8 @@ size_t descrElementSize(const std::string &descr, const std::string &what) {
 }
 
 /// Value of `key` in the .npy header dictionary (a Python literal), as raw text.
-std::string headerValue(const std::string &header, const std::string &key, const std::string &what) {
+std::string headerValue(const std::string &header, const std::string &key,
+                        const std::string &what) {
   size_t pos = header.find("'" + key + "'");
   if (pos == std::string::npos)
     throw Error(what + ": .npy header has no '" + key + "'");
@@ -71,7 +72,8 @@ std::string headerValue(const std::string &header, const std::string &key, const
   return header.substr(pos, end - pos);
 }
 
-std::vector<uint8_t> inflateRaw(std::span<const uint8_t> in, size_t outSize, const std::string &what) {
+std::vector<uint8_t> inflateRaw(std::span<const uint8_t> in, size_t outSize,
+                                const std::string &what) {
   std::vector<uint8_t> out(outSize);
   z_stream zs{};
   if (inflateInit2(&zs, -MAX_WBITS) != Z_OK)
@@ -132,7 +134,8 @@ NpyArray parseNpy(std::span<const uint8_t> bytes, const std::string &what) {
   size_t pos = 0;
   while (pos < shapeText.size()) {
     size_t end = shapeText.find(',', pos);
-    std::string item = shapeText.substr(pos, end == std::string::npos ? std::string::npos : end - pos);
+    std::string item =
+        shapeText.substr(pos, end == std::string::npos ? std::string::npos : end - pos);
     size_t first = item.find_first_not_of(' ');
     if (first != std::string::npos) {
       char *endp = nullptr;
@@ -281,21 +284,22 @@ std::vector<uint8_t> serializeNpz(const std::vector<NpzEntry> &entries) {
   for (const NpzEntry &entry : entries) {
     std::vector<uint8_t> member = serializeNpy(entry.array);
     std::string name = entry.name + ".npy";
-    uint32_t crc = static_cast<uint32_t>(crc32(0L, member.data(), static_cast<uInt>(member.size())));
+    uint32_t crc =
+        static_cast<uint32_t>(crc32(0L, member.data(), static_cast<uInt>(member.size())));
     if (member.size() >= 0xFFFFFFFFull || out.size() >= 0xFFFFFFFFull)
       throw Error("npz member '" + entry.name + "' is too large (zip64 writing is not supported)");
     uint32_t localOffset = static_cast<uint32_t>(out.size());
     auto commonFields = [&](std::vector<uint8_t> &v) {
-      putU16(v, 20);     // version needed
-      putU16(v, 0);      // flags
-      putU16(v, 0);      // method: stored
-      putU16(v, 0);      // time
-      putU16(v, 0x21);   // date 1980-01-01
+      putU16(v, 20);   // version needed
+      putU16(v, 0);    // flags
+      putU16(v, 0);    // method: stored
+      putU16(v, 0);    // time
+      putU16(v, 0x21); // date 1980-01-01
       putU32(v, crc);
       putU32(v, static_cast<uint32_t>(member.size()));
       putU32(v, static_cast<uint32_t>(member.size()));
       putU16(v, static_cast<uint16_t>(name.size()));
-      putU16(v, 0);      // extra length
+      putU16(v, 0); // extra length
     };
     putU32(out, 0x04034b50);
     commonFields(out);
@@ -329,7 +333,8 @@ std::vector<uint8_t> readBinaryFile(const std::string &path) {
   std::ifstream in(path, std::ios::binary);
   if (!in)
     throw Error("cannot open '" + path + "'");
-  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)),
+                             std::istreambuf_iterator<char>());
   if (in.bad())
     throw Error("cannot read '" + path + "'");
   return bytes;
@@ -339,7 +344,8 @@ void writeBinaryFile(const std::string &path, std::span<const uint8_t> bytes) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   if (!out)
     throw Error("cannot create '" + path + "'");
-  out.write(reinterpret_cast<const char *>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  out.write(reinterpret_cast<const char *>(bytes.data()),
+            static_cast<std::streamsize>(bytes.size()));
   if (!out)
     throw Error("cannot write '" + path + "'");
 }

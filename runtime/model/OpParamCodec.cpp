@@ -1,9 +1,9 @@
 //===- OpParamCodec.cpp - cvi::OpParam <-> cvi.cpu_op.Parameter -----------===//
 
 #include "tpuc/runtime/OpParamCodec.h"
+#include "Utf8.h"
 #include "tpuc/runtime/Error.h"
 #include "tpuc/runtime/schema/parameter_generated.h"
-#include "Utf8.h"
 
 namespace tpuc::runtime {
 namespace {
@@ -17,7 +17,8 @@ cvi::OpParam decodeOpParam(std::span<const uint8_t> args, const std::string &wha
   std::vector<uint8_t> buffer(args.begin(), args.end()); // aligned copy
   flatbuffers::Verifier verifier(buffer.data(), buffer.size());
   if (!fb::VerifyParameterBuffer(verifier))
-    throw Error(what + ": function_args fail FlatBuffers verification (not a cvi.cpu_op.Parameter)");
+    throw Error(what +
+                ": function_args fail FlatBuffers verification (not a cvi.cpu_op.Parameter)");
   const fb::Parameter *root = fb::GetParameter(buffer.data());
   if (!root->attributes())
     return param;
@@ -47,11 +48,14 @@ cvi::OpParam decodeOpParam(std::span<const uint8_t> args, const std::string &wha
       if (!isValidUtf8(text))
         throw Error(where + ": string value is not valid UTF-8");
       param.put<std::string>(key(v->key()), text);
-    }
-    else if (auto *v = a->float_array_attr())
-      param.put<std::vector<float>>(key(v->key()), v->value() ? std::vector<float>(v->value()->begin(), v->value()->end()) : std::vector<float>());
+    } else if (auto *v = a->float_array_attr())
+      param.put<std::vector<float>>(
+          key(v->key()), v->value() ? std::vector<float>(v->value()->begin(), v->value()->end())
+                                    : std::vector<float>());
     else if (auto *v = a->int_array_attr())
-      param.put<std::vector<int32_t>>(key(v->key()), v->value() ? std::vector<int32_t>(v->value()->begin(), v->value()->end()) : std::vector<int32_t>());
+      param.put<std::vector<int32_t>>(
+          key(v->key()), v->value() ? std::vector<int32_t>(v->value()->begin(), v->value()->end())
+                                    : std::vector<int32_t>());
   }
   return param;
 }
@@ -73,12 +77,15 @@ std::vector<uint8_t> encodeOpParam(const cvi::OpParam &param) {
     else if (auto *v = std::get_if<std::string>(&value))
       attr = fb::CreateAttribute(b, 0, 0, 0, fb::CreateStrAttr(b, key, b.CreateString(*v)));
     else if (auto *v = std::get_if<std::vector<float>>(&value))
-      attr = fb::CreateAttribute(b, 0, 0, 0, 0, fb::CreateFloatArrayAttr(b, key, b.CreateVector(*v)));
+      attr =
+          fb::CreateAttribute(b, 0, 0, 0, 0, fb::CreateFloatArrayAttr(b, key, b.CreateVector(*v)));
     else if (auto *v = std::get_if<std::vector<int32_t>>(&value))
-      attr = fb::CreateAttribute(b, 0, 0, 0, 0, 0, fb::CreateIntArrayAttr(b, key, b.CreateVector(*v)));
+      attr =
+          fb::CreateAttribute(b, 0, 0, 0, 0, 0, fb::CreateIntArrayAttr(b, key, b.CreateVector(*v)));
     else if (auto *v = std::get_if<std::vector<int8_t>>(&value)) {
       std::vector<int32_t> widened(v->begin(), v->end());
-      attr = fb::CreateAttribute(b, 0, 0, 0, 0, 0, fb::CreateIntArrayAttr(b, key, b.CreateVector(widened)));
+      attr = fb::CreateAttribute(b, 0, 0, 0, 0, 0,
+                                 fb::CreateIntArrayAttr(b, key, b.CreateVector(widened)));
     } else
       throw Error("parameter '" + name + "' is a " + cvi::OpParam::typeName(value) +
                   ", which a CPU function parameter cannot hold");

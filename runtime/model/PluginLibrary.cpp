@@ -25,7 +25,10 @@ uint16_t hostElfMachine() {
 namespace {
 
 void checkElf(const std::string &what, const std::vector<uint8_t> &image) {
-  if (image.size() < 64 || std::memcmp(image.data(), "\x7f" "ELF", 4) != 0)
+  if (image.size() < 64 || std::memcmp(image.data(),
+                                       "\x7f"
+                                       "ELF",
+                                       4) != 0)
     throw Error(what + " is not an ELF shared library");
   if (image[4] != 2 || image[5] != 1)
     throw Error(what + " is not a 64-bit little-endian ELF file");
@@ -67,7 +70,8 @@ CpuFunctionLibrary::CpuFunctionLibrary(const std::string &sectionName,
     ::close(fd);
     throw Error(message);
   }
-  auto *table = static_cast<cvi::runtime::CustomOpRuntimeFunc *>(dlsym(handle, "customOpRuntimeFuncs"));
+  auto *table =
+      static_cast<cvi::runtime::CustomOpRuntimeFunc *>(dlsym(handle, "customOpRuntimeFuncs"));
   auto *count = static_cast<int *>(dlsym(handle, "customOpRuntimeFuncsNum"));
   if (!table || !count) {
     dlclose(handle);

@@ -149,9 +149,8 @@ std::string chromeTraceJson(const RunProfile &p) {
       double dur = (s.end > s.start ? s.end - s.start : 0) / mhz;
       emit(s.op + " L" + std::to_string(s.layerId), tid, ts, dur,
            "\"routine\": " + std::to_string(i) + ", \"index\": " + std::to_string(s.index) +
-               ", \"layer_id\": " + std::to_string(s.layerId) +
-               ", \"start_cycle\": " + std::to_string(s.start) +
-               ", \"end_cycle\": " + std::to_string(s.end));
+               ", \"layer_id\": " + std::to_string(s.layerId) + ", \"start_cycle\": " +
+               std::to_string(s.start) + ", \"end_cycle\": " + std::to_string(s.end));
     }
     offsetUs += r.tpu.totalCycles / mhz;
   }

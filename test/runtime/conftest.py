@@ -6,8 +6,9 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pytest
@@ -24,7 +25,8 @@ SHARED_REGION, WEIGHT_REGION, PRIVATE_REGION, IO0, IO1 = 0, 1, 2, 3, 4
 @pytest.fixture(scope="session")
 def rt() -> Any:
     return pytest.importorskip(
-        "tpuc.runtime", reason="tpuc.runtime is not built (put the build's python_packages on PYTHONPATH)"
+        "tpuc.runtime",
+        reason="tpuc.runtime is not built (put the build's python_packages on PYTHONPATH)",
     )
 
 
@@ -229,8 +231,17 @@ def cpu_plugin(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     source.write_text(PLUGIN_SOURCE)
     library = work / "libtestplugin.so"
     subprocess.run(
-        [compiler, "-std=c++17", "-O1", "-shared", "-fPIC", f"-I{RUNTIME_INCLUDE}",
-         str(source), "-o", str(library)],
+        [
+            compiler,
+            "-std=c++17",
+            "-O1",
+            "-shared",
+            "-fPIC",
+            f"-I{RUNTIME_INCLUDE}",
+            str(source),
+            "-o",
+            str(library),
+        ],
         check=True,
     )
     return library.read_bytes()

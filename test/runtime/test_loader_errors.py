@@ -89,7 +89,7 @@ def test_truncated_file(rt: Any, good: Any) -> None:
 def test_flatbuffer_verifier_failure(rt: Any, good: Any) -> None:
     data = bytearray(good.build())
     n = body_size(data)
-    data[48:48 + n] = bytes((i * 37 + 11) & 0xFF for i in range(n))
+    data[48 : 48 + n] = bytes((i * 37 + 11) & 0xFF for i in range(n))
     with pytest.raises(RuntimeError, match="fails FlatBuffers verification"):
         load(rt, fix_md5(data))
 
@@ -104,8 +104,10 @@ def test_corrupt_lz4_section(rt: Any, cvi: Any, good: Any) -> None:
     data = bytearray(good.build())
     section = cvi.parse(bytes(data)).sections[1]
     start = 48 + body_size(data) + section.offset
-    data[start:start + section.size] = b"\xff" * section.size
-    with pytest.raises(RuntimeError, match="section 'subfunc_1': (corrupt LZ4 data|LZ4 data decompresses)"):
+    data[start : start + section.size] = b"\xff" * section.size
+    with pytest.raises(
+        RuntimeError, match="section 'subfunc_1': (corrupt LZ4 data|LZ4 data decompresses)"
+    ):
         load(rt, fix_md5(data))
 
 
@@ -129,7 +131,11 @@ def test_duplicate_section(rt: Any, cvi: Any, good: Any) -> None:
 
 def test_tensor_outside_region(rt: Any, good: Any) -> None:
     good.program.tensors[1].offset = (PRIVATE_REGION << 40) | 8
-    with pytest.raises(RuntimeError, match="tensor 'q' \\(offset 0x8, 16 bytes\\) lies outside its private memory region \\(16 bytes\\)"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"tensor 'q' \(offset 0x8, 16 bytes\) lies outside its private memory region "
+        r"\(16 bytes\)",
+    ):
         load(rt, good.build())
 
 
@@ -196,7 +202,10 @@ def test_dmabuf_only_routine(rt: Any, good: Any) -> None:
 
 def test_missing_cpu_function(rt: Any, good: Any) -> None:
     good.program.routines[0].function_name = "detectionoutput"
-    with pytest.raises(RuntimeError, match="routine #0 calls CPU function 'detectionoutput', which is neither built in"):
+    with pytest.raises(
+        RuntimeError,
+        match="routine #0 calls CPU function 'detectionoutput', which is neither built in",
+    ):
         load(rt, good.build())
 
 
@@ -234,10 +243,21 @@ def test_tools_report_errors(tool: Any, good: Any, tmp_path: Path) -> None:
     r = subprocess.run([str(tool("cvimodel")), str(bad)], capture_output=True, text=True)
     assert r.returncode != 0 and "MD5 mismatch" in r.stderr and str(bad) in r.stderr
     np.savez(tmp_path / "in.npz", x=np.zeros((1, 4, 2, 2), np.float32))
-    r = subprocess.run([str(tool("model_runner")), "--input", str(tmp_path / "in.npz"), "--model",
-                        str(bad), "--output", str(tmp_path / "o.npz")], capture_output=True,
-                       text=True)
+    r = subprocess.run(
+        [
+            str(tool("model_runner")),
+            "--input",
+            str(tmp_path / "in.npz"),
+            "--model",
+            str(bad),
+            "--output",
+            str(tmp_path / "o.npz"),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert r.returncode != 0 and "MD5 mismatch" in r.stderr
-    r = subprocess.run([str(tool("cvimodel")), str(tmp_path / "missing.cvimodel")],
-                       capture_output=True, text=True)
+    r = subprocess.run(
+        [str(tool("cvimodel")), str(tmp_path / "missing.cvimodel")], capture_output=True, text=True
+    )
     assert r.returncode != 0 and "cannot open" in r.stderr

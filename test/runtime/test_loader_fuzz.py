@@ -56,8 +56,9 @@ def test_random_mutations_only_raise_runtime_error(rt: Any, corpus: Path) -> Non
         "fuzz_loader.mutate_and_check(seeds, 3000, random.Random(1234))\n"
         "print('ok')\n"
     )
-    r = subprocess.run([sys.executable, "-c", script], env=child_env(), capture_output=True,
-                       text=True, timeout=300)
+    r = subprocess.run(
+        [sys.executable, "-c", script], env=child_env(), capture_output=True, text=True, timeout=300
+    )
     assert r.returncode == 0, f"loader fuzzing failed (rc {r.returncode}):\n{r.stderr[-4000:]}"
     assert r.stdout.strip() == "ok"
 
@@ -65,8 +66,18 @@ def test_random_mutations_only_raise_runtime_error(rt: Any, corpus: Path) -> Non
 def test_atheris_short_run(rt: Any, corpus: Path, tmp_path: Path) -> None:
     pytest.importorskip("atheris", reason="atheris is not installed (pip install atheris)")
     r = subprocess.run(
-        [sys.executable, str(HARNESS), "-max_total_time=10", "-seed=1", "-rss_limit_mb=4096",
-         f"-artifact_prefix={tmp_path}/", str(corpus)],
-        env=child_env(), capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            str(HARNESS),
+            "-max_total_time=10",
+            "-seed=1",
+            "-rss_limit_mb=4096",
+            f"-artifact_prefix={tmp_path}/",
+            str(corpus),
+        ],
+        env=child_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert r.returncode == 0, f"atheris found a failure (rc {r.returncode}):\n{r.stderr[-4000:]}"

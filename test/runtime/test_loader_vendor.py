@@ -52,17 +52,23 @@ def test_vendor_model_matches_model_tool_listing(cvi: Any, path: Path) -> None:
     # Sections: type, name, size, offset and the MD5 of the stored payload.
     rows = re.findall(r"^(\d{3})\s+(\w+)\s+(\S+)\s+(\d+)\s+(\d+)\s+([0-9a-f]{32})$", listing, re.M)
     assert len(rows) == len(info.sections)
-    for row, section in zip(rows, info.sections):
-        assert row[1:5] == (SECTION_TYPES[section.type], section.name, str(section.size),
-                            str(section.offset))
+    for row, section in zip(rows, info.sections, strict=True):
+        assert row[1:5] == (
+            SECTION_TYPES[section.type],
+            section.name,
+            str(section.size),
+            str(section.offset),
+        )
         assert hashlib.md5(section.data).hexdigest() == row[5]
     # Tensor map: id, offset in region, type, NCHW, qscale, region, name.
     program = info.programs[0]
     tensor_rows = re.findall(
         r"^\s+(\d{3})\s+(\d+)\s+(\w+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+([\d.]+)\s+(\w+)\s+(\S+)$",
-        listing, re.M)
+        listing,
+        re.M,
+    )
     assert len(tensor_rows) == len(program.tensors)
-    for row, t in zip(tensor_rows, program.tensors):
+    for row, t in zip(tensor_rows, program.tensors, strict=True):
         assert row[9] == t.name
         assert int(row[1]) == t.offset & ((1 << 40) - 1)
         assert row[2] == DTYPES[t.dtype]
@@ -82,28 +88,61 @@ def test_vendor_model_round_trips_through_writer(cvi: Any, rt: Any, path: Path) 
 
     def summary(i: Any) -> Any:
         return (
-            i.name, i.build_time, i.target, i.mlir_version, i.chip,
+            i.name,
+            i.build_time,
+            i.target,
+            i.mlir_version,
+            i.chip,
             [(w.name, w.offset, w.size, list(w.shape), w.type) for w in i.weights],
             [(s.type, s.name, s.data) for s in i.sections],
-            [(p.batch_num, p.neuron_size, list(p.input_tensors), list(p.output_tensors),
-              p.shared_gmem, p.private_gmem,
-              [(t.name, t.offset, t.dtype, list(t.shape), t.quant.qscale, t.overwrote, t.size)
-               for t in p.tensors],
-              [(r.type, list(r.in_tensors), list(r.out_tensors), r.cmdbuf_section,
-                r.function_name, cvi.decode_params(r.function_args) if r.type == 1 else None)
-               for r in p.routines])
-             for p in i.programs],
+            [
+                (
+                    p.batch_num,
+                    p.neuron_size,
+                    list(p.input_tensors),
+                    list(p.output_tensors),
+                    p.shared_gmem,
+                    p.private_gmem,
+                    [
+                        (
+                            t.name,
+                            t.offset,
+                            t.dtype,
+                            list(t.shape),
+                            t.quant.qscale,
+                            t.overwrote,
+                            t.size,
+                        )
+                        for t in p.tensors
+                    ],
+                    [
+                        (
+                            r.type,
+                            list(r.in_tensors),
+                            list(r.out_tensors),
+                            r.cmdbuf_section,
+                            r.function_name,
+                            cvi.decode_params(r.function_args) if r.type == 1 else None,
+                        )
+                        for r in p.routines
+                    ],
+                )
+                for p in i.programs
+            ],
         )
 
     assert summary(again) == summary(info)
     # The loader accepts the rewritten file as it accepts the original.
     assert [t.name for t in rt.Model.from_bytes(cvi.write(info)).inputs] == list(
-        info.programs[0].input_tensors)
+        info.programs[0].input_tensors
+    )
 
 
 @needs_vectors
 def test_vendor_cpu_routine_parameters(cvi: Any) -> None:
-    info = cvi.parse((CONFORMANCE / "m13_gemm_argmax" / "m13_gemm_argmax_cv183x_int8.cvimodel").read_bytes())
+    info = cvi.parse(
+        (CONFORMANCE / "m13_gemm_argmax" / "m13_gemm_argmax_cv183x_int8.cvimodel").read_bytes()
+    )
     routines = info.programs[0].routines
     assert [r.function_name for r in routines if r.type == 1] == ["quant", "argmax_v3"]
     quant = cvi.decode_params(routines[0].function_args)
@@ -115,15 +154,20 @@ def test_vendor_cpu_routine_parameters(cvi: Any) -> None:
 @needs_vectors
 def test_cvimodel_tool_summary_and_cmdbuf_dump(tool: Any, cvi: Any) -> None:
     path = CONFORMANCE / "m13_gemm_argmax" / "m13_gemm_argmax_cv183x_int8.cvimodel"
-    r = subprocess.run([str(tool("cvimodel")), str(path)], capture_output=True, text=True,
-                       check=True)
+    r = subprocess.run(
+        [str(tool("cvimodel")), str(path)], capture_output=True, text=True, check=True
+    )
     out = r.stdout
     assert "chip cv183x" in out and "m13_gemm_argmax" in out
     assert re.search(r"cmdbuf\s+subfunc_1\s+672\s+2608", out)
     assert "function argmax_v3 (axis=1, scale=1.000000)" in out
     assert re.search(r"private\s+int8\s+1x10x1x1\s+0x100\s+0.0164214\s+logits_Gemm", out)
-    r = subprocess.run([str(tool("cvimodel")), str(path), "--dump-cmdbuf"], capture_output=True,
-                       text=True, check=True)
+    r = subprocess.run(
+        [str(tool("cvimodel")), str(path), "--dump-cmdbuf"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     records = re.findall(r"^\s+#(\d+)\s+@(\d+)\s+magic 0xA5 (TIU|TDMA)\s+len (\d+)", r.stdout, re.M)
     assert "tsk_typ=2" in r.stdout and "src_base_reg_sel=2" in r.stdout  # decoded fields
     # The records tile the section exactly.

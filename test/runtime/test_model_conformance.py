@@ -14,8 +14,12 @@ from conftest import CONFORMANCE, IO0, IO1
 
 INT8_MODELS = sorted(CONFORMANCE.glob("*/*_cv183x_int8.cvimodel")) if CONFORMANCE.is_dir() else []
 BF16_MODELS = sorted(CONFORMANCE.glob("*/*_cv183x_bf16.cvimodel")) if CONFORMANCE.is_dir() else []
-QIO_MODEL = CONFORMANCE / "m01_conv_relu" / "variant_quant_io" / "m01_conv_relu_cv183x_int8_qio.cvimodel"
-needs_vectors = pytest.mark.skipif(not INT8_MODELS, reason=f"no vendor cvimodels under {CONFORMANCE}")
+QIO_MODEL = (
+    CONFORMANCE / "m01_conv_relu" / "variant_quant_io" / "m01_conv_relu_cv183x_int8_qio.cvimodel"
+)
+needs_vectors = pytest.mark.skipif(
+    not INT8_MODELS, reason=f"no vendor cvimodels under {CONFORMANCE}"
+)
 
 
 def stem(path: Path) -> str:
@@ -45,11 +49,13 @@ def test_int8_model_bit_exact(rt: Any, path: Path) -> None:
     model = rt.Model(path)
     feed = inputs_for(path)
     fixed = model.run(feed, dump_all=True)
-    assert_same_arrays(fixed, np.load(str(path).replace(".cvimodel", "_runner_out_fixed.npz")),
-                       "int8 codes")
+    assert_same_arrays(
+        fixed, np.load(str(path).replace(".cvimodel", "_runner_out_fixed.npz")), "int8 codes"
+    )
     dequantized = model.run(feed, dump_all=True, dequantize=True)
-    assert_same_arrays(dequantized, np.load(str(path).replace(".cvimodel", "_runner_out.npz")),
-                       "dequantized")
+    assert_same_arrays(
+        dequantized, np.load(str(path).replace(".cvimodel", "_runner_out.npz")), "dequantized"
+    )
 
 
 @needs_vectors
@@ -62,24 +68,47 @@ def test_int8_io_variant_bit_exact(rt: Any, tool: Any, tmp_path: Path) -> None:
     # Float data is quantised with the input's qscale; the vendor file holds input and output.
     out = model.run(dict(np.load(in_npz)), dump_all=True)
     assert_same_arrays(out, ref, "int8 in/out variant")
-    subprocess.run([str(tool("model_runner")), "--input", str(in_npz), "--model", str(QIO_MODEL),
-                    "--output", str(tmp_path / "o.npz"), "--out_fixed"], check=True)
+    subprocess.run(
+        [
+            str(tool("model_runner")),
+            "--input",
+            str(in_npz),
+            "--model",
+            str(QIO_MODEL),
+            "--output",
+            str(tmp_path / "o.npz"),
+            "--out_fixed",
+        ],
+        check=True,
+    )
     assert_same_arrays(dict(np.load(tmp_path / "o.npz")), ref, "model_runner int8 in/out variant")
 
 
 @needs_vectors
 def test_model_runner_matches_vendor_files(tool: Any, tmp_path: Path) -> None:
     path = CONFORMANCE / "m04_pools" / "m04_pools_cv183x_int8.cvimodel"
-    base = [str(tool("model_runner")), "--input", str(path.parent / "m04_pools_in_f32.npz"),
-            "--model", str(path)]
+    base = [
+        str(tool("model_runner")),
+        "--input",
+        str(path.parent / "m04_pools_in_f32.npz"),
+        "--model",
+        str(path),
+    ]
     subprocess.run(base + ["--output", str(tmp_path / "o.npz"), "--dump_all_tensors"], check=True)
-    subprocess.run(base + ["--output", str(tmp_path / "f.npz"), "--dump-all-tensors",
-                           "--out-fixed"], check=True)
-    assert_same_arrays(dict(np.load(tmp_path / "o.npz")),
-                       np.load(path.parent / "m04_pools_cv183x_int8_runner_out.npz"), "runner")
-    assert_same_arrays(dict(np.load(tmp_path / "f.npz")),
-                       np.load(path.parent / "m04_pools_cv183x_int8_runner_out_fixed.npz"),
-                       "runner fixed")
+    subprocess.run(
+        base + ["--output", str(tmp_path / "f.npz"), "--dump-all-tensors", "--out-fixed"],
+        check=True,
+    )
+    assert_same_arrays(
+        dict(np.load(tmp_path / "o.npz")),
+        np.load(path.parent / "m04_pools_cv183x_int8_runner_out.npz"),
+        "runner",
+    )
+    assert_same_arrays(
+        dict(np.load(tmp_path / "f.npz")),
+        np.load(path.parent / "m04_pools_cv183x_int8_runner_out_fixed.npz"),
+        "runner fixed",
+    )
 
 
 @needs_vectors

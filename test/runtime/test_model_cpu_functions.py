@@ -116,11 +116,13 @@ def test_argmax_v3_first_maximum(rt: Any, builder: Any, length: int, tiles: int)
         data = rng.integers(-128, 100, size=length, dtype=np.int8)
         data[rng.integers(0, length, size=2)] = 110  # two equal maxima: the first one wins
         tile = -(-length // tiles)
-        tile_max = np.array([data[i * tile:(i + 1) * tile].max() for i in range(tiles)], np.int8)
-        out = model.run({
-            "data": data.reshape(1, length, 1, 1),
-            "tile_max": tile_max.reshape(1, tiles, 1, 1),
-        })["index"]
+        tile_max = np.array([data[i * tile : (i + 1) * tile].max() for i in range(tiles)], np.int8)
+        out = model.run(
+            {
+                "data": data.reshape(1, length, 1, 1),
+                "tile_max": tile_max.reshape(1, tiles, 1, 1),
+            }
+        )["index"]
         assert out.dtype == np.float32
         assert out.ravel()[0] == np.argmax(data)
 
@@ -134,7 +136,9 @@ def test_argmax_v3_reports_inconsistent_maxima(rt: Any, builder: Any) -> None:
 
 def test_argmax_v3_vendor_tensors(rt: Any, builder: Any, conformance_dir: Path) -> None:
     """Feeds the vendor's TPU-side tensors of m13 to argmax_v3 and checks the vendor's index."""
-    ref = np.load(conformance_dir / "m13_gemm_argmax" / "m13_gemm_argmax_cv183x_int8_runner_out_fixed.npz")
+    ref = np.load(
+        conformance_dir / "m13_gemm_argmax" / "m13_gemm_argmax_cv183x_int8_runner_out_fixed.npz"
+    )
     model = rt.Model.from_bytes(argmax_model(builder, 10, 1))
     out = model.run({"data": ref["logits_Gemm"], "tile_max": ref["amax_ArgMax_trans1"]})["index"]
     assert out.tobytes() == ref["amax_ArgMax"].tobytes()
@@ -152,8 +156,9 @@ def plugin_model(builder: Any, cvi: Any, plugin: bytes, function: str, **params:
     return b.build()
 
 
-def test_custom_cpu_function_from_embedded_library(rt: Any, builder: Any, cvi: Any,
-                                                   cpu_plugin: bytes) -> None:
+def test_custom_cpu_function_from_embedded_library(
+    rt: Any, builder: Any, cvi: Any, cpu_plugin: bytes
+) -> None:
     model = rt.Model.from_bytes(plugin_model(builder, cvi, cpu_plugin, "mysoftmax", axis=1))
     x = np.random.default_rng(3).normal(size=(2, 5, 3, 1)).astype(np.float32)
     out = model.run({"x": x})["y"]
@@ -165,8 +170,9 @@ def test_custom_cpu_function_from_embedded_library(rt: Any, builder: Any, cvi: A
     np.testing.assert_allclose(out2, 2.0 * e2 / e2.sum(axis=1, keepdims=True), rtol=1e-6)
 
 
-def test_custom_function_errors_name_the_function(rt: Any, builder: Any, cvi: Any,
-                                                  cpu_plugin: bytes) -> None:
+def test_custom_function_errors_name_the_function(
+    rt: Any, builder: Any, cvi: Any, cpu_plugin: bytes
+) -> None:
     with pytest.raises(RuntimeError, match="mysoftmax.*supports axis 1 only"):
         rt.Model.from_bytes(plugin_model(builder, cvi, cpu_plugin, "mysoftmax", axis=2))
     with pytest.raises(RuntimeError, match="mysoftmax.*no parameter named 'axis'"):
@@ -176,13 +182,18 @@ def test_custom_function_errors_name_the_function(rt: Any, builder: Any, cvi: An
     model = rt.Model.from_bytes(
         plugin_model(builder, cvi, cpu_plugin, "myscale", factor=1.0, fail_in_run=True)
     )
-    with pytest.raises(RuntimeError, match="routine #0 \\(CPU function 'myscale'\\): myscale was asked to fail"):
+    with pytest.raises(
+        RuntimeError, match="routine #0 \\(CPU function 'myscale'\\): myscale was asked to fail"
+    ):
         model.run({"x": np.zeros((2, 5, 3, 1), np.float32)})
 
 
-def test_missing_cpu_function_lists_known_ones(rt: Any, builder: Any, cvi: Any,
-                                               cpu_plugin: bytes) -> None:
-    with pytest.raises(RuntimeError, match="CPU function 'nosuchop'.*known: argmax_v3, quant, mysoftmax, myscale"):
+def test_missing_cpu_function_lists_known_ones(
+    rt: Any, builder: Any, cvi: Any, cpu_plugin: bytes
+) -> None:
+    with pytest.raises(
+        RuntimeError, match="CPU function 'nosuchop'.*known: argmax_v3, quant, mysoftmax, myscale"
+    ):
         rt.Model.from_bytes(plugin_model(builder, cvi, cpu_plugin, "nosuchop"))
 
 
@@ -201,7 +212,12 @@ def test_model_metadata_and_input_checks(rt: Any, builder: Any) -> None:
     (inp,) = model.inputs
     (out,) = model.outputs
     assert (inp.name, inp.dtype, inp.shape, inp.region, inp.size) == (
-        "x", "fp32", (1, 2, 3, 4), "io_mem0", 96)
+        "x",
+        "fp32",
+        (1, 2, 3, 4),
+        "io_mem0",
+        96,
+    )
     assert (out.name, out.dtype, out.region) == ("q", "int8", "io_mem1")
     assert out.qscale == pytest.approx(0.1)
     with pytest.raises(RuntimeError, match="missing input 'x'"):
@@ -254,9 +270,19 @@ def test_model_runner_tool(tool: Any, builder: Any, tmp_path: Path) -> None:
     np.testing.assert_array_equal(fixed["x"], x)
     np.testing.assert_array_equal(fixed["q"], expected)
 
-    subprocess.run(base + ["--output", str(tmp_path / "all.npz"), "--dump-all-tensors",
-                           "--profile", str(tmp_path / "p.json"), "--trace",
-                           str(tmp_path / "t.json")], check=True)
+    subprocess.run(
+        base
+        + [
+            "--output",
+            str(tmp_path / "all.npz"),
+            "--dump-all-tensors",
+            "--profile",
+            str(tmp_path / "p.json"),
+            "--trace",
+            str(tmp_path / "t.json"),
+        ],
+        check=True,
+    )
     everything = np.load(tmp_path / "all.npz")
     assert sorted(everything) == ["q", "x"]
     np.testing.assert_array_equal(everything["x"], x)
@@ -270,9 +296,19 @@ def test_model_runner_tool(tool: Any, builder: Any, tmp_path: Path) -> None:
 def test_model_runner_reports_errors(tool: Any, tmp_path: Path) -> None:
     (tmp_path / "bad.cvimodel").write_bytes(b"CviModel" + bytes(10))
     np.savez(tmp_path / "in.npz", x=np.zeros(1, np.float32))
-    r = subprocess.run([str(tool("model_runner")), "--input", str(tmp_path / "in.npz"),
-                        "--model", str(tmp_path / "bad.cvimodel"), "--output",
-                        str(tmp_path / "o.npz")], capture_output=True, text=True)
+    r = subprocess.run(
+        [
+            str(tool("model_runner")),
+            "--input",
+            str(tmp_path / "in.npz"),
+            "--model",
+            str(tmp_path / "bad.cvimodel"),
+            "--output",
+            str(tmp_path / "o.npz"),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert r.returncode != 0
     assert "truncated cvimodel header" in r.stderr
     r = subprocess.run([str(tool("model_runner")), "--model", "x"], capture_output=True, text=True)

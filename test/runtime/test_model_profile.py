@@ -57,8 +57,11 @@ def test_cpu_then_tpu_routine_with_profile(rt: Any, builder: Any, cvi: Any) -> N
 
     trace = model.trace
     slices = [e for e in trace["traceEvents"] if e["ph"] == "X"]
-    tracks = {e["args"]["name"]: e["tid"] for e in trace["traceEvents"]
-              if e["ph"] == "M" and e["name"] == "thread_name"}
+    tracks = {
+        e["args"]["name"]: e["tid"]
+        for e in trace["traceEvents"]
+        if e["ph"] == "M" and e["name"] == "thread_name"
+    }
     assert set(tracks) == {"TIU", "TDMA", "CPU"}
     tdma_slices = [e for e in slices if e["tid"] == tracks["TDMA"]]
     assert [s["args"]["layer_id"] for s in tdma_slices] == [7, 9]
@@ -69,14 +72,27 @@ def test_cpu_then_tpu_routine_with_profile(rt: Any, builder: Any, cvi: Any) -> N
     assert model.profile is None
 
 
-def test_model_runner_profile_and_trace_files(tool: Any, builder: Any, cvi: Any,
-                                              tmp_path: Path) -> None:
+def test_model_runner_profile_and_trace_files(
+    tool: Any, builder: Any, cvi: Any, tmp_path: Path
+) -> None:
     (tmp_path / "m.cvimodel").write_bytes(copy_model(builder, cvi))
     np.savez(tmp_path / "in.npz", x=np.ones(SHAPE, np.float32))
-    subprocess.run([str(tool("model_runner")), "--input", str(tmp_path / "in.npz"), "--model",
-                    str(tmp_path / "m.cvimodel"), "--output", str(tmp_path / "o.npz"),
-                    "--profile", str(tmp_path / "p.json"), "--trace", str(tmp_path / "t.json")],
-                   check=True)
+    subprocess.run(
+        [
+            str(tool("model_runner")),
+            "--input",
+            str(tmp_path / "in.npz"),
+            "--model",
+            str(tmp_path / "m.cvimodel"),
+            "--output",
+            str(tmp_path / "o.npz"),
+            "--profile",
+            str(tmp_path / "p.json"),
+            "--trace",
+            str(tmp_path / "t.json"),
+        ],
+        check=True,
+    )
     np.testing.assert_array_equal(np.load(tmp_path / "o.npz")["y"], np.full(SHAPE, 1.0, np.float32))
     profile = json.loads((tmp_path / "p.json").read_text())
     assert profile["total_cycles"] > 0 and len(profile["routines"]) == 2

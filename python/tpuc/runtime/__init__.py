@@ -16,9 +16,10 @@ naming what is wrong.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from os import PathLike
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 

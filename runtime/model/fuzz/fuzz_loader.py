@@ -57,10 +57,11 @@ def mutate(data: bytes, rng: random.Random) -> bytes:
             buf[pos] = rng.randrange(256)
         elif choice < 0.65:
             pos = rng.randrange(len(buf))
-            buf[pos:pos + 4] = rng.choice([b"\xff\xff\xff\xff", b"\x00\x00\x00\x00",
-                                           b"\x00\x00\x00\x80", b"\x7f\xff\xff\xff"])
+            buf[pos : pos + 4] = rng.choice(
+                [b"\xff\xff\xff\xff", b"\x00\x00\x00\x00", b"\x00\x00\x00\x80", b"\x7f\xff\xff\xff"]
+            )
         elif choice < 0.8:
-            del buf[rng.randrange(len(buf)):]
+            del buf[rng.randrange(len(buf)) :]
         elif choice < 0.9:
             pos = rng.randrange(len(buf))
             buf[pos:pos] = rng.randbytes(rng.randint(1, 16))

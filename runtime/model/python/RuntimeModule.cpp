@@ -217,9 +217,12 @@ NB_MODULE(_runtime, m) {
           [](SectionInfo &s, const nb::bytes &b) { s.data = toVector(b); });
   nb::bind_vector<std::vector<TensorInfo>, nb::rv_policy::reference_internal>(m, "TensorInfoList");
   nb::bind_vector<std::vector<WeightInfo>, nb::rv_policy::reference_internal>(m, "WeightInfoList");
-  nb::bind_vector<std::vector<RoutineInfo>, nb::rv_policy::reference_internal>(m, "RoutineInfoList");
-  nb::bind_vector<std::vector<ProgramInfo>, nb::rv_policy::reference_internal>(m, "ProgramInfoList");
-  nb::bind_vector<std::vector<SectionInfo>, nb::rv_policy::reference_internal>(m, "SectionInfoList");
+  nb::bind_vector<std::vector<RoutineInfo>, nb::rv_policy::reference_internal>(m,
+                                                                               "RoutineInfoList");
+  nb::bind_vector<std::vector<ProgramInfo>, nb::rv_policy::reference_internal>(m,
+                                                                               "ProgramInfoList");
+  nb::bind_vector<std::vector<SectionInfo>, nb::rv_policy::reference_internal>(m,
+                                                                               "SectionInfoList");
   nb::class_<CvimodelInfo>(m, "CvimodelInfo")
       .def(nb::init<>())
       .def_rw("major_version", &CvimodelInfo::majorVersion)
@@ -301,8 +304,8 @@ NB_MODULE(_runtime, m) {
           "from_bytes",
           [](const nb::bytes &data, size_t program) {
             std::span<const uint8_t> file(static_cast<const uint8_t *>(data.data()), data.size());
-            auto *py = new PyModel{std::make_unique<Model>(parseCvimodel(file), program),
-                                   std::nullopt};
+            auto *py =
+                new PyModel{std::make_unique<Model>(parseCvimodel(file), program), std::nullopt};
             return py;
           },
           "data"_a, "program"_a = 0, nb::rv_policy::take_ownership)

@@ -21,8 +21,7 @@ namespace {
 
 std::string shapeText(const std::vector<int64_t> &shape) {
   std::string s;
-  for (size_t i = 0; i < shape.size(); ++i)
-  {
+  for (size_t i = 0; i < shape.size(); ++i) {
     if (i)
       s += "x";
     s += std::to_string(shape[i]);
@@ -108,7 +107,10 @@ void dumpCmdbuf(const SectionInfo &s) {
       return;
     }
     uint8_t magic = d[pos], len = d[pos + 1], engineId = d[pos + 2] & 15;
-    const char *engine = engineId == 0 ? "TIU" : engineId == 2 ? "TDMA" : engineId == 1 ? "CPU" : "?";
+    const char *engine = engineId == 0   ? "TIU"
+                         : engineId == 2 ? "TDMA"
+                         : engineId == 1 ? "CPU"
+                                         : "?";
     std::printf("  #%-4zu @%-6zu magic 0x%02X %-4s len %u", index, pos, magic, engine, len);
     if (len == 0 || d.size() - pos - 8 < len) {
       std::printf("  record #%zu: length %u does not fit the section\n", index, len);

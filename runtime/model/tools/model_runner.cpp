@@ -128,11 +128,13 @@ int runMain(int argc, char **argv) {
   writeNpzFile(o.output, outputs);
   if (!o.profile.empty()) {
     std::string json = profileJson(profile);
-    writeBinaryFile(o.profile, std::span(reinterpret_cast<const uint8_t *>(json.data()), json.size()));
+    writeBinaryFile(o.profile,
+                    std::span(reinterpret_cast<const uint8_t *>(json.data()), json.size()));
   }
   if (!o.trace.empty()) {
     std::string json = chromeTraceJson(profile);
-    writeBinaryFile(o.trace, std::span(reinterpret_cast<const uint8_t *>(json.data()), json.size()));
+    writeBinaryFile(o.trace,
+                    std::span(reinterpret_cast<const uint8_t *>(json.data()), json.size()));
   }
   return 0;
 }

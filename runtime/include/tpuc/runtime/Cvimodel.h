@@ -26,7 +26,13 @@ size_t dtypeSize(DType dtype);
 /// "fp32", "int8", ...; throws Error for a value outside the enum.
 const char *dtypeName(DType dtype);
 
-enum class SectionType : uint8_t { WEIGHT = 0, CMDBUF = 1, FUNC_X86 = 2, FUNC_AARCH64 = 3, DMABUF = 4 };
+enum class SectionType : uint8_t {
+  WEIGHT = 0,
+  CMDBUF = 1,
+  FUNC_X86 = 2,
+  FUNC_AARCH64 = 3,
+  DMABUF = 4
+};
 const char *sectionTypeName(SectionType type); ///< "weight", "cmdbuf", ...; "unknown" otherwise
 
 enum class RoutineType : uint8_t { TPU = 0, CPU = 1 };
@@ -65,8 +71,8 @@ struct RoutineInfo {
   bool hasTpuRoutine = false;
   std::string cmdbufSection, dmabufSection;
   bool hasCpuRoutine = false;
-  std::string functionName;               ///< CpuRoutine.function_section
-  std::vector<uint8_t> functionArgs;      ///< cvi.cpu_op.Parameter FlatBuffer
+  std::string functionName;          ///< CpuRoutine.function_section
+  std::vector<uint8_t> functionArgs; ///< cvi.cpu_op.Parameter FlatBuffer
 };
 
 struct ProgramInfo {

@@ -26,7 +26,7 @@ struct TensorDesc {
   std::vector<int64_t> shape;
   float qscale = 1.0f;
   float zeroPoint = 0.0f;
-  unsigned region = 0;     ///< memory region (global address bits 42:40)
+  unsigned region = 0; ///< memory region (global address bits 42:40)
   uint64_t regionOffset = 0;
   uint64_t byteSize = 0;
   uint64_t memoryOffset = 0; ///< byte index in DeviceMemory::bytes
@@ -38,9 +38,9 @@ struct TensorDesc {
 /// Timing of one executed routine.
 struct RoutineProfile {
   bool isTpu = true;
-  std::string name;         ///< cmdbuf section or CPU function name
-  CmdbufProfile tpu;        ///< TPU routines: the engine's cycle model
-  double hostMicros = 0;    ///< CPU routines: host wall-clock time
+  std::string name;      ///< cmdbuf section or CPU function name
+  CmdbufProfile tpu;     ///< TPU routines: the engine's cycle model
+  double hostMicros = 0; ///< CPU routines: host wall-clock time
 };
 
 struct RunProfile {
@@ -92,7 +92,7 @@ private:
   const ChipInfo *chipInfo = nullptr;
   std::vector<TensorDesc> tensorDescs;
   DeviceMemory mem;
-  std::unique_ptr<PluginSet> plugins;       // destroyed after the routines (declared before them)
+  std::unique_ptr<PluginSet> plugins; // destroyed after the routines (declared before them)
   std::vector<std::unique_ptr<PreparedRoutine>> routines;
   std::unique_ptr<TpuEngine> engine;
 };
