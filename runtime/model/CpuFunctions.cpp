@@ -52,6 +52,13 @@ uint16_t floatBits16Truncated(float value) {
   return uint16_t(bits >> 16);
 }
 
+/// round-half-away-from-zero, saturated to [lo, hi]; NaN gives 0.
+float saturateRound(float v, float lo, float hi) {
+  if (std::isnan(v))
+    return 0.0f;
+  return std::clamp(std::round(v), lo, hi);
+}
+
 void expectCounts(const char *function, const tensor_list_t &inputs, size_t nIn,
                   const tensor_list_t &outputs, size_t nOut) {
   if (inputs.size() != nIn || outputs.size() != nOut)
@@ -95,11 +102,11 @@ public:
       if (to == "INT8") {
         int8_t *dst = out->cpu_data<int8_t>();
         for (size_t i = 0; i < n; ++i)
-          dst[i] = static_cast<int8_t>(std::clamp(std::round(src[i] * scale), -128.0f, 127.0f));
+          dst[i] = static_cast<int8_t>(saturateRound(src[i] * scale, -128.0f, 127.0f));
       } else if (to == "UINT8") {
         uint8_t *dst = out->cpu_data<uint8_t>();
         for (size_t i = 0; i < n; ++i)
-          dst[i] = static_cast<uint8_t>(std::clamp(std::round(src[i] * scale), 0.0f, 255.0f));
+          dst[i] = static_cast<uint8_t>(saturateRound(src[i] * scale, 0.0f, 255.0f));
       } else {
         uint16_t *dst = out->cpu_data<uint16_t>();
         for (size_t i = 0; i < n; ++i)
