@@ -49,7 +49,7 @@ def find_tool(name: str) -> Path | None:
         import tpuc.runtime
     except ImportError:
         return None
-    package_root = Path(tpuc.runtime.__file__).resolve().parents[2]
+    package_root = Path(os.path.abspath(tpuc.runtime.__file__)).parents[2]
     for candidate in (package_root.parent / "bin" / name, package_root / "tpuc" / "_bin" / name):
         if candidate.is_file():
             return candidate

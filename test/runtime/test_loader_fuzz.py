@@ -42,7 +42,7 @@ def child_env() -> dict[str, str]:
     import tpuc.runtime
 
     env = dict(os.environ)
-    package_root = str(Path(tpuc.runtime.__file__).resolve().parents[2])
+    package_root = str(Path(os.path.abspath(tpuc.runtime.__file__)).parents[2])
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
     return env
 
