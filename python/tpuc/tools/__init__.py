@@ -1,0 +1,1 @@
+"""Command-line tools written in Python: cvi_npz_tool, run_onnx_inference."""
