@@ -145,4 +145,9 @@ void executeDepthwise(TiuOp &op);
 void executeMatMul(TiuOp &op);
 void executeTensorArith(TiuOp &op);
 
+// bf16 data paths (TiuBf16Window.cpp).
+void convBf16(TiuOp &op);
+void depthwiseBf16(TiuOp &op);
+void poolBf16(TiuOp &op, PoolKind kind);
+
 } // namespace tpuc::runtime

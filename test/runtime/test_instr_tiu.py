@@ -248,3 +248,76 @@ def test_conv_qdm(h: Harness, seed: int) -> None:
 def test_conv_per_tensor(h: Harness, seed: int) -> None:
     win, p, what = conv_case(np.random.default_rng(200 + seed), qdm=False)
     h.check(p, win.mem, None, what)
+
+
+# ----------------------------------------------------------------------------------------------
+# Depthwise convolution and pooling (tsk_typ 1)
+# ----------------------------------------------------------------------------------------------
+def window_case(rng: np.random.Generator, kind: str) -> tuple[Window, Program, str]:
+    """kind: depthwise_qdm, depthwise_pt, max, avg."""
+    win = Window(rng)
+    g = rand_geom(rng, depthwise=True, max_c=70, insert=kind != "max")
+    if kind in ("max", "avg"):
+        g.dy = g.dx = 1
+    oh, ow = g.out_hw()
+    in_lane, out_lane = int(rng.integers(0, LANES)), int(rng.integers(0, LANES))
+    in_shape, out_shape = (g.n, g.ic, g.ih, g.iw), (g.n, g.ic, oh, ow)
+    explicit = kind.startswith("depthwise")
+    in_str = (explicit_strides(rng, in_shape, in_lane) if explicit
+              else default_strides(in_shape, 1, in_lane))
+    out_str = (explicit_strides(rng, out_shape, out_lane) if explicit
+               else default_strides(out_shape, 1, out_lane))
+    in_off = win.alloc(footprint(in_shape, in_str, in_lane))
+    out_off = win.alloc(footprint(out_shape, out_str, out_lane))
+    sign = int(rng.integers(0, 2))
+    f = dict(tsk_typ=1, opt_relu=0, opt_right_shift=0, opt_shift_typ=sign,
+             opd0_addr=lane_addr(in_lane, in_off), res0_addr=lane_addr(out_lane, out_off),
+             opt_opd0_sign=sign, opt_res0_sign=sign, short_opd0_str=3 if explicit else 0,
+             short_res0_str=3 if explicit else 0, opd0_ins_val=int(rng.integers(0, 256)),
+             **opd_fields("opd0", in_shape, in_str if explicit else None),
+             **opd_fields("res0", out_shape, out_str if explicit else None), **g.fields())
+    if kind == "max":
+        f.update(tsk_eu_typ=0, tsk_opd_num=1)
+    elif kind == "avg":
+        f.update(tsk_eu_typ=1, tsk_opd_num=2, opt_opd1_const=1, opd1_addr=int(rng.integers(0, 256)),
+                 opt_opd1_sign=0, opt_right_shift=int(rng.integers(0, 14)))
+    else:
+        has_bias = bool(rng.integers(0, 2))
+        w_lane = int(rng.integers(0, 2))
+        w_eff = short_addr_lane(out_lane, w_lane)
+        w_shape = (1, g.ic, g.kh, g.kw)
+        w_str = default_strides(w_shape, 1, w_eff)
+        w_off = win.alloc(footprint(w_shape, w_str, w_eff))
+        f.update(tsk_eu_typ=2, opt_shift_typ=1, opt_res0_sign=1, opt_opd1_sign=1,
+                 opt_relu=int(rng.integers(0, 2)), opd1_addr=lane_addr(w_lane, w_off), opd1_n=1,
+                 opd1_c=g.ic, short_opd1_str=0, short_opd2_str=2,
+                 tsk_opd_num=3 if has_bias else 2)
+        if rng.random() < 0.15:
+            f.update(opt_opd1_const=1, opd1_addr=int(rng.integers(0, 256)))
+        p_lane = int(rng.integers(0, 2))
+        p_eff = short_addr_lane(out_lane, p_lane)
+        if kind == "depthwise_qdm":
+            size = 9 if has_bias else 5
+            p_off = win.alloc(size * ((p_eff + g.ic + LANES - 1) // LANES))
+            put_per_channel(win, p_eff, p_off, [r[9 - size:] for r in qdm_records(rng, g.ic)])
+            f.update(opt_chl_quan=1, opd2_addr=lane_addr(p_lane, p_off), opt_opd2_int8=1,
+                     opd2_c=g.ic, opd2_h=1, opd2_w=1)
+        else:
+            f.update(opt_right_shift=int(rng.integers(0, 14)))
+            if has_bias:
+                nb = (g.ic + LANES - 1) // LANES
+                p_off = win.alloc(2 * nb + 1)
+                put_bias16(win, p_eff, p_off, rng.integers(-30000, 30000, g.ic), nb)
+                f.update(opd2_addr=lane_addr(p_lane, p_off), opt_opd2_int8=0, opd2_b_str=nb,
+                         opd2_c=g.ic, opd2_h=1, opd2_w=1)
+    p = win.program()
+    p.tiu(**f)
+    win.finish(p)
+    return win, p, f"{kind} {g} sign={sign}"
+
+
+@pytest.mark.parametrize("kind", ["depthwise_qdm", "depthwise_pt", "max", "avg"])
+@pytest.mark.parametrize("seed", range(N_CASES))
+def test_window_ops(h: Harness, kind: str, seed: int) -> None:
+    win, p, what = window_case(np.random.default_rng(300 + seed), kind)
+    h.check(p, win.mem, None, what)
