@@ -179,6 +179,25 @@ def _hard_swish_pattern() -> Case:
     return Case(make_model(nodes, X, ["y"]), {"tpu.hard_swish"}, absent={"tpu.hard_sigmoid"})
 
 
+def _hard_swish_decomposed(final: str) -> Case:
+    """x * clip(x + 3, 0, 6) / 6 as PaddlePaddle exports it (constants as Constant nodes)."""
+    nodes = [
+        const_node("three", np.asarray(3.0, np.float32)),
+        const_node("zero", np.asarray(0.0, np.float32)),
+        const_node("six", np.asarray(6.0, np.float32)),
+        const_node("sixth", np.asarray(1.0 / 6.0, np.float32)),
+        node("Add", ["x", "three"], ["a"]),
+        node("Clip", ["a", "zero", "six"], ["c"]),
+        node("Mul", ["x", "c"], ["m"]),
+        node(final, ["m", "six" if final == "Div" else "sixth"], ["y"]),
+    ]
+    return Case(
+        make_model(nodes, X, ["y"]),
+        {"tpu.hard_swish"},
+        absent={"tpu.clip", "tpu.scale", "tpu.eltwise_mul"},
+    )
+
+
 def _mish_pattern() -> Case:
     nodes = [
         node("Softplus", ["x"], ["sp"]),
@@ -465,6 +484,8 @@ CASES: dict[str, Callable[[], Case]] = {
     "silu_pattern_shared_sigmoid": _silu_shared_sigmoid,
     "hard_swish_pattern": _hard_swish_pattern,
     "mish_pattern": _mish_pattern,
+    "hard_swish_decomposed_div": lambda: _hard_swish_decomposed("Div"),
+    "hard_swish_decomposed_mul": lambda: _hard_swish_decomposed("Mul"),
     # Element-wise arithmetic
     "add": lambda: binary("Add", [1, 4, 8, 8], [1, 4, 8, 8], {"tpu.eltwise_add"}),
     "add_broadcast": lambda: binary("Add", [1, 4, 8, 8], [1, 1, 8, 8], {"tpu.eltwise_add"}),

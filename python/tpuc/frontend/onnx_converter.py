@@ -116,6 +116,7 @@ class OnnxConverter:
         self.graph_outputs: set[str] = set()
         self.fused: dict[str, tuple[str, str]] = {}  # output -> (pattern, source tensor)
         self.skipped_nodes: set[str] = set()
+        self.normalize_eps: dict[str, float] = {}
         self.onnxop_factory: dict[str, Handler] = {
             "Add": self.convert_add_op,
             "AveragePool": self.convert_avg_pool_op,
@@ -501,6 +502,8 @@ class OnnxConverter:
                 self._match_gated_activation(node)
             if node.op_type == "Div" and len(node.inputs) == 2:
                 self._match_l2_normalize(node)
+            if node.op_type in ("Div", "Mul") and len(node.inputs) == 2:
+                self._match_decomposed_hard_swish(node)
 
     def _match_gated_activation(self, mul: OnnxNode) -> None:
         for gate_index in (0, 1):
@@ -533,6 +536,53 @@ class OnnxConverter:
                 self.skipped_nodes.add(inner.node_name)
                 consumer = inner
             return
+
+    def _scalar_constant(self, name: str) -> float | None:
+        value = self._constant_value_of(name)
+        if value is None or value.size != 1:
+            return None
+        return float(value.reshape(-1)[0])
+
+    def _clip_bounds(self, clip: OnnxNode) -> tuple[float | None, float | None]:
+        if self.opset < 11:
+            return clip.attr("min"), clip.attr("max")
+        low = self._scalar_constant(clip.input(1)) if clip.input(1) else None
+        high = self._scalar_constant(clip.input(2)) if clip.input(2) else None
+        return low, high
+
+    def _match_decomposed_hard_swish(self, final: OnnxNode) -> None:
+        """x * clip(x + 3, 0, 6) / 6 (or * 1/6) -> tpu.hard_swish."""
+        if final.name in self.fused:
+            return
+        for const_index in (0, 1) if final.op_type == "Mul" else (1,):
+            factor = self._scalar_constant(final.inputs[const_index])
+            if factor is None:
+                continue
+            expected = 6.0 if final.op_type == "Div" else 1.0 / 6.0
+            if not math.isclose(factor, expected, rel_tol=1e-5):
+                continue
+            product = self._producer(final.inputs[1 - const_index], "Mul")
+            if product is None:
+                continue
+            for x_index in (0, 1):
+                x = product.inputs[x_index]
+                clip = self._producer(product.inputs[1 - x_index], "Clip")
+                if clip is None or self._clip_bounds(clip) != (0.0, 6.0):
+                    continue
+                add = self._producer(clip.inputs[0], "Add")
+                if add is None or x not in add.inputs:
+                    continue
+                three = self._scalar_constant(add.inputs[1 - add.inputs.index(x)])
+                if three is None or not math.isclose(three, 3.0, rel_tol=1e-6):
+                    continue
+                self.fused[final.name] = ("tpu.hard_swish", x)
+                consumer = final
+                for inner in (product, clip, add):
+                    if not self._only_used_by(inner.name, consumer):
+                        break
+                    self.skipped_nodes.add(inner.node_name)
+                    consumer = inner
+                return
 
     def _match_l2_normalize(self, div: OnnxNode) -> None:
         x, divisor = div.inputs
@@ -573,7 +623,6 @@ class OnnxConverter:
             return
         chain.append(reduce)
         self.fused[div.name] = ("tpu.normalize", x)
-        self.normalize_eps = getattr(self, "normalize_eps", {})
         self.normalize_eps[div.name] = eps
         consumer = div
         for inner in chain:
@@ -1412,8 +1461,12 @@ class OnnxConverter:
 
     def convert_div_op(self, node: OnnxNode) -> None:
         if node.name in self.fused:
-            _, source = self.fused[node.name]
-            self._emit_normalize(node, source, getattr(self, "normalize_eps", {})[node.name])
+            pattern, source = self.fused[node.name]
+            if pattern == "tpu.normalize":
+                self._emit_normalize(node, source, self.normalize_eps[node.name])
+            else:
+                value, shape = self.getOperand(source)[:2]
+                self.emit(node, pattern, [value], shape)
             return
         a, b, ca, cb = self._binary_operands(node)
         if cb:
