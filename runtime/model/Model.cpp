@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <climits>
 #include <cmath>
 #include <cstring>
 #include <map>
@@ -345,8 +346,11 @@ void Model::prepareRoutines() {
       auto neuron = [&](const std::string &name) {
         const TensorDesc &d = tensor(name);
         std::vector<int> shape;
-        for (int64_t dim : d.shape)
+        for (int64_t dim : d.shape) {
+          if (dim > INT32_MAX)
+            throw Error(what + ": tensor '" + d.name + "' has a dimension beyond 2^31");
           shape.push_back(static_cast<int>(dim));
+        }
         return std::make_shared<cvi::runtime::Neuron>(d.name, shape, toFormat(d.dtype), d.qscale,
                                                       mem.bytes.data() + d.memoryOffset);
       };
