@@ -206,11 +206,10 @@ def preprocess_of(module_or_path: Any) -> dict[str, Preprocess]:
     from ..ir import Context, DenseF32ArrayAttr, DenseI64ArrayAttr, DictAttr, Module, StringAttr
 
     def convert(attr: Any) -> Any:
-        for kind in (DenseF32ArrayAttr, DenseI64ArrayAttr):
-            if kind.isinstance(attr):
-                return list(kind(attr))
-        if StringAttr.isinstance(attr):
-            return StringAttr(attr).value
+        if isinstance(attr, (DenseF32ArrayAttr, DenseI64ArrayAttr)):
+            return list(attr)
+        if isinstance(attr, StringAttr):
+            return attr.value
         raise ValueError(f"unexpected preprocess entry {attr}")
 
     def collect(module: Any) -> dict[str, Preprocess]:
