@@ -100,7 +100,7 @@ def test_recorded_on_tpu_input_and_read_back(convert: Any) -> None:
 
 def test_run_onnx_inference_cli(convert: Any, tmp_path: Path) -> None:
     model = conv_model()
-    converter = convert(model, preprocess=IMAGENET)
+    convert(model, preprocess=IMAGENET)
     onnx_path = tmp_path / "m.onnx"
     onnx.save(model, onnx_path)
     inputs = tmp_path / "in.npz"
