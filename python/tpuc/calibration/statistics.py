@@ -1,0 +1,130 @@
+"""Streaming activation statistics, accumulated over many inputs and merged across processes.
+
+Calibration runs the model twice over the inputs: the first pass records every tensor's minimum
+and maximum (`ActivationRanges`), the second counts absolute values into histograms whose range is
+fixed by the first pass (`ActivationHistograms`). Both merge exactly (min/max and integer counts),
+so the result does not depend on how the inputs were split between processes or in which order
+the parts are merged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+import numpy as np
+
+from .thresholds import DEFAULT_HISTOGRAM_BINS
+
+
+class NonFiniteActivationError(ValueError):
+    """A tensor held NaN or infinity on some input; calibration cannot place a threshold."""
+
+
+def _finite_view(name: str, value: np.ndarray, sample: str) -> np.ndarray:
+    array = np.asarray(value)
+    if not np.issubdtype(array.dtype, np.number):
+        raise TypeError(f"tensor '{name}' has non-numeric dtype {array.dtype} ({sample})")
+    if array.dtype != np.float32 and array.dtype != np.float64:
+        array = array.astype(np.float32)
+    if array.size and not np.isfinite(array).all():
+        raise NonFiniteActivationError(f"tensor '{name}' holds NaN or infinity ({sample})")
+    return array.reshape(-1)
+
+
+class ActivationRanges:
+    """Per-tensor running minimum and maximum over the inputs seen so far."""
+
+    def __init__(self, names: Iterable[str]) -> None:
+        self.names: list[str] = list(names)
+        self.minimum = np.full(len(self.names), np.inf, dtype=np.float64)
+        self.maximum = np.full(len(self.names), -np.inf, dtype=np.float64)
+        self.samples = 0
+        self._index = {name: i for i, name in enumerate(self.names)}
+
+    def update(self, tensors: Mapping[str, np.ndarray], sample: str = "") -> None:
+        """Folds one input's tensors in; every name must be present."""
+        for i, name in enumerate(self.names):
+            if name not in tensors:
+                raise KeyError(f"no tensor '{name}' in the model outputs ({sample})")
+            flat = _finite_view(name, tensors[name], sample)
+            if flat.size == 0:
+                continue
+            self.minimum[i] = min(self.minimum[i], float(flat.min()))
+            self.maximum[i] = max(self.maximum[i], float(flat.max()))
+        self.samples += 1
+
+    def merge(self, other: ActivationRanges) -> None:
+        if other.names != self.names:
+            raise ValueError("cannot merge ranges of different tensor lists")
+        np.minimum(self.minimum, other.minimum, out=self.minimum)
+        np.maximum(self.maximum, other.maximum, out=self.maximum)
+        self.samples += other.samples
+
+    def absmax(self) -> np.ndarray:
+        """max(|min|, |max|) per tensor; 0 for a tensor never seen with elements."""
+        seen = np.isfinite(self.minimum)
+        result = np.zeros(len(self.names), dtype=np.float64)
+        result[seen] = np.maximum(np.abs(self.minimum[seen]), np.abs(self.maximum[seen]))
+        return result
+
+    def range_of(self, name: str) -> tuple[float, float]:
+        i = self._index[name]
+        if not np.isfinite(self.minimum[i]):
+            return 0.0, 0.0
+        return float(self.minimum[i]), float(self.maximum[i])
+
+
+class ActivationHistograms:
+    """Per-tensor histograms of absolute values over fixed ranges [0, absmax[name]].
+
+    Bin k counts values with k <= |x| * bins / absmax < k + 1; |x| == absmax lands in the last
+    bin. A tensor whose absmax is 0 counts everything in bin 0. Values above absmax (possible only
+    if the inputs differ from the first pass) are counted in the last bin.
+    """
+
+    def __init__(
+        self, names: Iterable[str], absmax: np.ndarray, bins: int = DEFAULT_HISTOGRAM_BINS
+    ) -> None:
+        self.names: list[str] = list(names)
+        self.absmax = np.asarray(absmax, dtype=np.float64).copy()
+        if self.absmax.shape != (len(self.names),):
+            raise ValueError("one absmax per tensor name is required")
+        if bins < 1:
+            raise ValueError(f"histogram bins must be positive, got {bins}")
+        self.bins = bins
+        self.counts = np.zeros((len(self.names), bins), dtype=np.int64)
+        self.samples = 0
+
+    def bin_width(self, index: int) -> float:
+        return float(self.absmax[index]) / self.bins
+
+    def update(self, tensors: Mapping[str, np.ndarray], sample: str = "") -> None:
+        """Counts one input's tensors; every name must be present."""
+        for i, name in enumerate(self.names):
+            if name not in tensors:
+                raise KeyError(f"no tensor '{name}' in the model outputs ({sample})")
+            flat = _finite_view(name, tensors[name], sample)
+            self.counts[i] += histogram_abs(flat, float(self.absmax[i]), self.bins)
+        self.samples += 1
+
+    def merge(self, other: ActivationHistograms) -> None:
+        if other.names != self.names or other.bins != self.bins:
+            raise ValueError("cannot merge histograms of different tensors or bin counts")
+        if not np.array_equal(other.absmax, self.absmax):
+            raise ValueError("cannot merge histograms over different ranges")
+        self.counts += other.counts
+        self.samples += other.samples
+
+
+def histogram_abs(values: np.ndarray, absmax: float, bins: int) -> np.ndarray:
+    """Counts |values| into `bins` equal bins over [0, absmax] (see ActivationHistograms)."""
+    if values.size == 0:
+        return np.zeros(bins, dtype=np.int64)
+    if absmax <= 0.0:
+        result = np.zeros(bins, dtype=np.int64)
+        result[0] = values.size
+        return result
+    scaled = np.abs(values) * (float(bins) / float(absmax))
+    np.minimum(scaled, bins - 1, out=scaled)
+    index = scaled.astype(np.intp)
+    return np.bincount(index, minlength=bins).astype(np.int64, copy=False)
