@@ -19,7 +19,11 @@ from tpuc.frontend.preprocess import center_crop, resize_bilinear  # noqa: E402
 from tpuc.tools import run_onnx_inference as cli  # noqa: E402
 
 IMAGENET = Preprocess(
-    mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225), input_range=1.0, resize=20, crop=(16, 16)
+    mean=(0.485, 0.456, 0.406),
+    std=(0.229, 0.224, 0.225),
+    raw_scale=1.0,
+    resize_dims=(20, 26),
+    crop=(16, 16),
 )
 
 
@@ -32,8 +36,8 @@ def test_apply_matches_the_definition() -> None:
     img = image()
     x = IMAGENET.apply(img)
     assert x.shape == (1, 3, 16, 16) and x.dtype == np.float32
-    # Shorter side 24 -> 20 keeps the aspect ratio: 20 x 27, then the centre 16 x 16.
-    resized = resize_bilinear(img.astype(np.float32), (20, 27))
+    # Resize to 20 x 26, then the centre 16 x 16.
+    resized = resize_bilinear(img.astype(np.float32), (20, 26))
     cropped = center_crop(resized, (16, 16))
     mean = np.array([0.485, 0.456, 0.406]).reshape(3, 1, 1)
     std = np.array([0.229, 0.224, 0.225]).reshape(3, 1, 1)
@@ -51,6 +55,17 @@ def test_channel_order_and_scale() -> None:
     np.testing.assert_allclose(bgr, expected, rtol=1e-6)
     gray = Preprocess(mean=(0,), channel_order="gray").apply(img)
     assert gray.shape == (1, 1, 4, 4)
+    scaled = Preprocess(mean=(1.0,), scale=(2.0,), raw_scale=1.0, input_scale=3.0).apply(img)
+    np.testing.assert_allclose(scaled[0], (img.transpose(2, 0, 1) / 255.0 - 1.0) * 6.0, rtol=1e-5)
+
+
+def test_letterbox_keeps_aspect_ratio() -> None:
+    img = np.full((10, 20, 3), 255, np.uint8)
+    x = Preprocess(resize_dims=(20, 20), keep_aspect_ratio=True, raw_scale=1.0).apply(img)
+    # 10 x 20 scales to 10 x 20 inside 20 x 20: rows 5..14 are the image, the rest is padding.
+    assert x.shape == (1, 3, 20, 20)
+    assert np.all(x[0, :, 5:15, :] == 1.0) and np.all(x[0, :, :5, :] == 0.0)
+    assert np.all(x[0, :, 15:, :] == 0.0)
 
 
 def test_resize_is_identity_at_same_size_and_interpolates() -> None:
@@ -62,20 +77,24 @@ def test_resize_is_identity_at_same_size_and_interpolates() -> None:
 
 
 def test_dict_round_trip_gives_the_same_tensor() -> None:
-    again = Preprocess.from_dict(IMAGENET.to_dict())
-    np.testing.assert_allclose(again.apply(image()), IMAGENET.apply(image()), rtol=1e-5)
+    again = Preprocess.from_dict(IMAGENET.to_dict(), input_shape=[1, 3, 16, 16])
+    np.testing.assert_allclose(again.apply(image()), IMAGENET.apply(image()), rtol=1e-5, atol=1e-6)
 
 
 def test_invalid_preprocess() -> None:
     with pytest.raises(ValueError, match="channel_order"):
         Preprocess(channel_order="rgba")
+    with pytest.raises(ValueError, match="resize_dims must be two positive sizes"):
+        Preprocess(resize_dims=(0, 3))
+    with pytest.raises(ValueError, match="unknown field"):
+        Preprocess.from_dict({"crop": [1, 1]})
     with pytest.raises(ValueError, match="std must be non-zero"):
         Preprocess(std=(1, 0, 1))
     with pytest.raises(ValueError, match="either std or scale"):
         Preprocess(std=(1,), scale=(1,))
     with pytest.raises(ValueError, match="needs 1 or 3 values"):
         Preprocess(mean=(1, 2)).apply(image())
-    with pytest.raises(ValueError, match="larger than image"):
+    with pytest.raises(ValueError, match="larger than the image"):
         Preprocess(crop=(100, 100)).apply(image())
 
 
@@ -90,6 +109,7 @@ def test_recorded_on_tpu_input_and_read_back(convert: Any) -> None:
     converter = convert(conv_model(), preprocess=IMAGENET)
     inp = next(op for op in layer_ops(converter.module) if op.op == "tpu.input")
     assert "preprocess" in inp.attrs and 'channel_order = "rgb"' in inp.attrs["preprocess"]
+    assert "resize_dims = array<i64: 20, 26>" in inp.attrs["preprocess"]
     for source in (converter.module, converter.mlir_file):
         found = preprocess_of(source)
         assert list(found) == ["data"]

@@ -51,7 +51,7 @@ def test_from_torch_module(tmp_path: Path) -> None:
     with torch.no_grad():
         module.bn.running_mean.uniform_(-1, 1)
         module.bn.running_var.uniform_(0.5, 2)
-    pre = Preprocess(mean=(0.5,), std=(0.25,), input_range=1.0)
+    pre = Preprocess(mean=(0.5,), std=(0.25,), raw_scale=1.0)
     converter = from_torch(
         module,
         torch.zeros(1, 3, 16, 16),

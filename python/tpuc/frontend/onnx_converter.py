@@ -473,6 +473,13 @@ class OnnxConverter:
                     f"preprocess of input '{name}': crop {list(pre.crop)} differs from the input "
                     f"size {list(shape[2:])}"
                 )
+            if pre.resize_dims is not None and any(
+                r < s for r, s in zip(pre.resize_dims, shape[2:], strict=True)
+            ):
+                raise ConversionError(
+                    f"preprocess of input '{name}': resize_dims {list(pre.resize_dims)} is smaller "
+                    f"than the input size {list(shape[2:])} it is cropped to"
+                )
             result[name] = pre.to_dict()
         return result
 

@@ -1,23 +1,27 @@
 """Model input preprocessing: how a raw image becomes the network's input tensor.
 
-The description is stored on the model (the `preprocess` dictionary of `tpu.input`) so that
-calibration, reference runs and the runtime all build the same tensor from the same image::
+The description is stored on the model (the `preprocess` dictionary of `tpu.input`, fields as
+documented on the op) so that calibration, reference runs and the runtime all build the same
+tensor from the same image::
 
-    pre = Preprocess(mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225), input_range=1.0,
-                     resize=256, crop=(224, 224), channel_order="rgb")
+    pre = Preprocess(mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225), raw_scale=1.0,
+                     resize_dims=(256, 256), crop=(224, 224), channel_order="rgb")
     x = pre.apply(image_hwc_uint8_rgb)          # float32 [1, 3, 224, 224]
 
-Order of operations: resize (an int resizes the shorter side keeping the aspect ratio, like
-torchvision; a pair is (height, width)), center crop, channel reorder (the source image is RGB),
-x = pixel * input_range / 255, then (x - mean[c]) / std[c]; `scale` may be given instead of
-`std` (x - mean[c]) * scale[c]. Values recorded on the model are per channel and refer to the
-raw 0..255 pixel: raw_mean = mean * 255 / input_range, raw_scale = scale * input_range / 255.
+Steps, in order (the vendor toolchain's convention):
+1. resize to `resize_dims` [h, w] (bilinear, half-pixel centres); with `keep_aspect_ratio` the
+   image is scaled to fit inside and the rest is filled with 0 (centred, letterbox);
+2. centre crop to the network input's H x W (`crop`; taken from the input shape when converting
+   or reading a model);
+3. channel order: the source image is RGB; "bgr" reverses it, "gray" makes one luma channel
+   (recorded as pixel_format GRAYSCALE);
+4. x = pixel * raw_scale / 255, then (x - mean[c]) / std[c] (or * scale[c]), then * input_scale.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -28,12 +32,14 @@ CHANNEL_ORDERS = ("rgb", "bgr", "gray")
 
 @dataclass(frozen=True)
 class Preprocess:
-    mean: Sequence[float] = (0.0, 0.0, 0.0)
+    mean: Sequence[float] = (0.0,)
     std: Sequence[float] | None = None
     scale: Sequence[float] | None = None
-    input_range: float = 255.0
+    raw_scale: float = 255.0
+    input_scale: float = 1.0
     channel_order: str = "rgb"
-    resize: int | tuple[int, int] | None = None
+    resize_dims: tuple[int, int] | None = None
+    keep_aspect_ratio: bool = False
     crop: tuple[int, int] | None = None
 
     def __post_init__(self) -> None:
@@ -44,12 +50,15 @@ class Preprocess:
             )
         if self.std is not None and self.scale is not None:
             raise ValueError("preprocess: give either std or scale, not both")
-        if self.std is not None and any(float(s) == 0.0 for s in self.std):
-            raise ValueError(f"preprocess: std must be non-zero, got {list(self.std)}")
-        if self.input_range <= 0:
-            raise ValueError(f"preprocess: input_range must be positive, got {self.input_range}")
-        if isinstance(self.resize, int) and self.resize <= 0:
-            raise ValueError(f"preprocess: resize must be positive, got {self.resize}")
+        for what, values in (("std", self.std), ("scale", self.scale)):
+            if values is not None and any(float(v) == 0.0 for v in values):
+                raise ValueError(f"preprocess: {what} must be non-zero, got {list(values)}")
+        for what, value in (("raw_scale", self.raw_scale), ("input_scale", self.input_scale)):
+            if not value > 0:
+                raise ValueError(f"preprocess: {what} must be positive, got {value}")
+        for what, dims in (("resize_dims", self.resize_dims), ("crop", self.crop)):
+            if dims is not None and (len(dims) != 2 or any(int(d) <= 0 for d in dims)):
+                raise ValueError(f"preprocess: {what} must be two positive sizes, got {dims}")
 
     @property
     def channels(self) -> int:
@@ -67,46 +76,101 @@ class Preprocess:
 
     def raw_mean(self) -> np.ndarray:
         """Mean in raw pixel units (0..255)."""
-        return self.per_channel(self.mean, "mean") * 255.0 / self.input_range
+        return self.per_channel(self.mean, "mean") * 255.0 / self.raw_scale
 
-    def raw_scale(self) -> np.ndarray:
-        """Scale applied to (raw pixel - raw_mean)."""
+    def raw_scale_factors(self) -> np.ndarray:
+        """Factor applied to (raw pixel - raw_mean)."""
         if self.std is not None:
-            scale = 1.0 / self.per_channel(self.std, "std")
+            factor = 1.0 / self.per_channel(self.std, "std")
         elif self.scale is not None:
-            scale = self.per_channel(self.scale, "scale")
+            factor = self.per_channel(self.scale, "scale")
         else:
-            scale = np.ones(self.channels)
-        return scale * self.input_range / 255.0
+            factor = np.ones(self.channels)
+        return factor * self.input_scale * self.raw_scale / 255.0
+
+    def with_input_shape(self, shape: Sequence[int]) -> Preprocess:
+        """The same preprocessing cropping to the H x W of an NCHW input shape."""
+        if len(shape) != 4:
+            raise ValueError(f"preprocess: expected an NCHW input shape, got {list(shape)}")
+        return replace(self, crop=(int(shape[2]), int(shape[3])))
 
     def to_dict(self) -> dict[str, Any]:
         """The `preprocess` dictionary recorded on `tpu.input`."""
         result: dict[str, Any] = {
-            "channel_order": self.channel_order,
-            "mean": [float(v) for v in self.raw_mean()],
-            "scale": [float(v) for v in self.raw_scale()],
+            "mean": [float(v) for v in self.per_channel(self.mean, "mean")],
+            "raw_scale": float(self.raw_scale),
+            "data_format": "nchw",
         }
-        if self.resize is not None:
-            resize = [self.resize] if isinstance(self.resize, int) else list(self.resize)
-            result["resize"] = [int(v) for v in resize]
-        if self.crop is not None:
-            result["crop"] = [int(v) for v in self.crop]
+        if self.std is not None:
+            result["std"] = [float(v) for v in self.per_channel(self.std, "std")]
+        if self.scale is not None:
+            result["scale"] = [float(v) for v in self.per_channel(self.scale, "scale")]
+        if self.input_scale != 1.0:
+            result["input_scale"] = float(self.input_scale)
+        if self.channel_order == "gray":
+            result["pixel_format"] = "GRAYSCALE"
+        else:
+            result["channel_order"] = self.channel_order
+            result["pixel_format"] = "RGB_PLANAR" if self.channel_order == "rgb" else "BGR_PLANAR"
+        if self.resize_dims is not None:
+            result["resize_dims"] = [int(v) for v in self.resize_dims]
+            result["keep_aspect_ratio"] = bool(self.keep_aspect_ratio)
         return result
 
     @classmethod
-    def from_dict(cls, values: Mapping[str, Any]) -> Preprocess:
-        """Inverse of to_dict (values in raw pixel units, input_range 255)."""
-        resize = values.get("resize")
-        if resize is not None:
-            resize = int(resize[0]) if len(resize) == 1 else (int(resize[0]), int(resize[1]))
-        crop = values.get("crop")
-        return cls(
-            mean=tuple(float(v) for v in values.get("mean", (0.0,))),
-            scale=tuple(float(v) for v in values.get("scale", (1.0,))),
-            channel_order=str(values.get("channel_order", "rgb")),
-            resize=resize,
-            crop=None if crop is None else (int(crop[0]), int(crop[1])),
+    def from_dict(
+        cls, values: Mapping[str, Any], input_shape: Sequence[int] | None = None
+    ) -> Preprocess:
+        """Inverse of to_dict; `input_shape` (NCHW) gives the crop size."""
+        known = {
+            "mean",
+            "std",
+            "scale",
+            "raw_scale",
+            "input_scale",
+            "channel_order",
+            "resize_dims",
+            "keep_aspect_ratio",
+            "aligned",
+            "pixel_format",
+            "data_format",
+        }
+        unknown = set(values) - known
+        if unknown:
+            raise ValueError(f"preprocess: unknown field(s) {sorted(unknown)}")
+        if values.get("data_format", "nchw") != "nchw":
+            raise ValueError("preprocess: only data_format nchw images are supported")
+        pixel_format = str(values.get("pixel_format", ""))
+        order = values.get("channel_order", "rgb")
+        if pixel_format == "GRAYSCALE":
+            order = "gray"
+        elif not isinstance(order, str):
+            permutation = [int(v) for v in order]
+            if permutation == [0, 1, 2]:
+                order = "rgb"
+            elif permutation == [2, 1, 0]:
+                order = "bgr"
+            else:
+                raise ValueError(f"preprocess: channel permutation {permutation} not supported")
+        resize = values.get("resize_dims")
+
+        def numbers(key: str) -> tuple[float, ...] | None:
+            value = values.get(key)
+            if value is None:
+                return None
+            return tuple(float(v) for v in np.asarray(value, dtype=np.float64).reshape(-1))
+
+        pre = cls(
+            mean=numbers("mean") or (0.0,),
+            std=numbers("std"),
+            scale=numbers("scale"),
+            raw_scale=float(values.get("raw_scale", 255.0)),
+            input_scale=float(values.get("input_scale", 1.0)),
+            channel_order=str(order),
+            resize_dims=None if resize is None else (int(resize[0]), int(resize[1])),
+            keep_aspect_ratio=bool(values.get("keep_aspect_ratio", False)),
         )
+        return pre.with_input_shape(input_shape) if input_shape is not None else pre
 
     # -- applying ----------------------------------------------------------------------------
 
@@ -121,27 +185,19 @@ class Preprocess:
                 f"preprocess: expected an H x W x 3 (or H x W) image, got shape {pixels.shape}"
             )
         pixels = pixels[:, :, :3].astype(np.float32)
-        if self.resize is not None:
-            pixels = resize_bilinear(pixels, self.resize_dims(pixels.shape[0], pixels.shape[1]))
+        if self.resize_dims is not None:
+            size = (int(self.resize_dims[0]), int(self.resize_dims[1]))
+            pixels = (
+                letterbox(pixels, size) if self.keep_aspect_ratio else resize_bilinear(pixels, size)
+            )
         if self.crop is not None:
             pixels = center_crop(pixels, self.crop)
         pixels = self.reorder_channels(pixels)
         planar = np.transpose(pixels, (2, 0, 1)).astype(np.float64)
         mean = self.raw_mean().reshape(-1, 1, 1)
-        scale = self.raw_scale().reshape(-1, 1, 1)
-        result = ((planar - mean) * scale).astype(np.float32)
+        factor = self.raw_scale_factors().reshape(-1, 1, 1)
+        result = ((planar - mean) * factor).astype(np.float32)
         return result[None] if batch else result
-
-    def resize_dims(self, height: int, width: int) -> tuple[int, int]:
-        if self.resize is None:
-            return height, width
-        if isinstance(self.resize, int):
-            short = min(height, width)
-            return (
-                max(1, int(round(height * self.resize / short))),
-                max(1, int(round(width * self.resize / short))),
-            )
-        return int(self.resize[0]), int(self.resize[1])
 
     def reorder_channels(self, pixels: np.ndarray) -> np.ndarray:
         if self.channel_order == "bgr":
@@ -169,7 +225,7 @@ def load_image(path: str | Path) -> np.ndarray:
 
 
 def resize_bilinear(pixels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Bilinear resize of an H x W x C array with half-pixel centers (no antialiasing)."""
+    """Bilinear resize of an H x W x C array with half-pixel centres (no antialiasing)."""
     out_h, out_w = size
     in_h, in_w = pixels.shape[:2]
     if (out_h, out_w) == (in_h, in_w):
@@ -188,12 +244,26 @@ def resize_bilinear(pixels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return top[:, x0] * (1 - wx)[None, :, None] + top[:, x1] * wx[None, :, None]
 
 
+def letterbox(pixels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Resize keeping the aspect ratio to fit inside `size`, centred on a zero background."""
+    out_h, out_w = size
+    in_h, in_w = pixels.shape[:2]
+    ratio = min(out_h / in_h, out_w / in_w)
+    fit_h, fit_w = max(1, int(round(in_h * ratio))), max(1, int(round(in_w * ratio)))
+    resized = resize_bilinear(pixels, (fit_h, fit_w))
+    canvas = np.zeros((out_h, out_w, pixels.shape[2]), dtype=np.float32)
+    top, left = (out_h - fit_h) // 2, (out_w - fit_w) // 2
+    canvas[top : top + fit_h, left : left + fit_w] = resized
+    return canvas
+
+
 def center_crop(pixels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     height, width = pixels.shape[:2]
     crop_h, crop_w = int(size[0]), int(size[1])
     if crop_h > height or crop_w > width:
         raise ValueError(
-            f"preprocess: crop {crop_h}x{crop_w} is larger than image {height}x{width}"
+            f"preprocess: crop {crop_h}x{crop_w} is larger than the image {height}x{width} "
+            "(set resize_dims at least as large as the network input)"
         )
     top = (height - crop_h) // 2
     left = (width - crop_w) // 2
@@ -202,31 +272,58 @@ def center_crop(pixels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
 def preprocess_of(module_or_path: Any) -> dict[str, Preprocess]:
     """Reads the `preprocess` dictionaries of the `tpu.input` ops of a module (a tpuc.ir.Module or
-    the path of an .mlir file): input name -> Preprocess."""
-    from ..ir import Context, DenseF32ArrayAttr, DenseI64ArrayAttr, DictAttr, Module, StringAttr
+    the path of an .mlir file): input name -> Preprocess (cropping to the input's H x W)."""
+    from ..ir import (
+        ArrayAttr,
+        BoolAttr,
+        Context,
+        DenseF32ArrayAttr,
+        DenseF64ArrayAttr,
+        DenseI32ArrayAttr,
+        DenseI64ArrayAttr,
+        DictAttr,
+        FloatAttr,
+        IntegerAttr,
+        Module,
+        RankedTensorType,
+        StringAttr,
+    )
 
     def convert(attr: Any) -> Any:
-        if isinstance(attr, (DenseF32ArrayAttr, DenseI64ArrayAttr)):
+        if isinstance(
+            attr, (DenseF32ArrayAttr, DenseF64ArrayAttr, DenseI32ArrayAttr, DenseI64ArrayAttr)
+        ):
             return list(attr)
+        if isinstance(attr, ArrayAttr):
+            return [convert(a) for a in attr]
+        if isinstance(attr, BoolAttr):
+            return bool(attr.value)
+        if isinstance(attr, IntegerAttr):
+            return int(attr.value)
+        if isinstance(attr, FloatAttr):
+            return float(attr.value)
         if isinstance(attr, StringAttr):
             return attr.value
         raise ValueError(f"unexpected preprocess entry {attr}")
 
     def collect(module: Any) -> dict[str, Preprocess]:
         result: dict[str, Preprocess] = {}
-
-        def visit(op: Any) -> Any:
-            from ..ir import WalkResult
-
-            operation = op.operation if hasattr(op, "operation") else op
-            if operation.name == "tpu.input" and "preprocess" in operation.attributes:
-                name = StringAttr(operation.attributes["name"]).value
-                entries = DictAttr(operation.attributes["preprocess"])
-                values = {entries[i].name: convert(entries[i].attr) for i in range(len(entries))}
-                result[name] = Preprocess.from_dict(values)
-            return WalkResult.ADVANCE
-
-        module.operation.walk(visit)
+        for func_op in module.body.operations:
+            for region in func_op.operation.regions:
+                for block in region.blocks:
+                    for op in block.operations:
+                        operation = op.operation
+                        if operation.name != "tpu.input":
+                            continue
+                        if "preprocess" not in operation.attributes:
+                            continue
+                        name = StringAttr(operation.attributes["name"]).value
+                        entries = DictAttr(operation.attributes["preprocess"])
+                        values = {
+                            entries[i].name: convert(entries[i].attr) for i in range(len(entries))
+                        }
+                        shape = list(RankedTensorType(operation.results[0].type).shape)
+                        result[name] = Preprocess.from_dict(values, input_shape=shape)
         return result
 
     if isinstance(module_or_path, (str, Path)):

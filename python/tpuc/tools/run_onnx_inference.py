@@ -4,7 +4,8 @@
                      [--dump_tensor all.npz]
   run_onnx_inference --model_def m.onnx --input_file cat.jpg --mlir m.mlir ...
       (an image is preprocessed as recorded on the tpu.input of m.mlir, or with --mean/--std/
-       --scale/--resize/--crop/--channel_order; --save_input writes the tensor fed)
+       --scale/--raw_scale/--resize_dims/--channel_order, cropped to the model's input size;
+       --save_input writes the tensor fed)
 
 Tensor names are the ONNX names, which are the names the converted tpu ops carry.
 """
@@ -47,53 +48,62 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--save_input", help="npz of the input tensors fed to the model")
     parser.add_argument("--mlir", help="take the image preprocessing from this converted model")
-    parser.add_argument("--mean", help="per-channel mean (in --input_range units)")
+    parser.add_argument("--mean", help="per-channel mean (in --raw_scale units)")
     parser.add_argument("--std", help="per-channel std")
     parser.add_argument("--scale", help="per-channel scale (instead of std)")
     parser.add_argument(
-        "--input_range",
+        "--raw_scale",
         type=float,
         default=255.0,
         help="pixel range after scaling 0..255 (1.0 for mean/std in 0..1)",
     )
-    parser.add_argument("--resize", help="shorter side (one value) or h,w")
-    parser.add_argument("--crop", help="h,w center crop")
+    parser.add_argument("--input_scale", type=float, default=1.0, help="final multiplier")
+    parser.add_argument("--resize_dims", help="h,w to resize the image to before the crop")
+    parser.add_argument(
+        "--keep_aspect_ratio", action="store_true", help="letterbox into resize_dims"
+    )
     parser.add_argument("--channel_order", default="rgb", choices=["rgb", "bgr", "gray"])
     return parser
 
 
-def _load_inputs(args: argparse.Namespace, model_inputs: list[str]) -> dict[str, np.ndarray]:
+def _load_inputs(
+    args: argparse.Namespace, model_inputs: dict[str, list[int]]
+) -> dict[str, np.ndarray]:
     from ..frontend.preprocess import Preprocess, preprocess_of
 
     path = Path(args.input)
     if not path.is_file():
         raise ValueError(f"input file '{path}' does not exist")
+    names = list(model_inputs)
     if path.suffix == ".npz":
         with np.load(path) as data:
             inputs = {name: data[name] for name in data.files}
-        if len(model_inputs) == 1 and model_inputs[0] not in inputs and len(inputs) == 1:
-            inputs = {model_inputs[0]: next(iter(inputs.values()))}
+        if len(names) == 1 and names[0] not in inputs and len(inputs) == 1:
+            inputs = {names[0]: next(iter(inputs.values()))}
         return inputs
-    if len(model_inputs) != 1:
+    if len(names) != 1:
         raise ValueError("an image input needs a single-input model")
     if args.mlir:
         found = preprocess_of(args.mlir)
-        if model_inputs[0] not in found:
-            raise ValueError(f"{args.mlir} records no preprocess for input '{model_inputs[0]}'")
-        pre = found[model_inputs[0]]
+        if names[0] not in found:
+            raise ValueError(f"{args.mlir} records no preprocess for input '{names[0]}'")
+        pre = found[names[0]]
     else:
-        resize = _ints(args.resize)
-        crop = _ints(args.crop)
+        resize = _ints(args.resize_dims)
         pre = Preprocess(
             mean=_floats(args.mean) or (0.0,),
             std=_floats(args.std),
             scale=_floats(args.scale),
-            input_range=args.input_range,
+            raw_scale=args.raw_scale,
+            input_scale=args.input_scale,
             channel_order=args.channel_order,
-            resize=None if resize is None else (resize[0] if len(resize) == 1 else tuple(resize)),
-            crop=None if crop is None else (crop[0], crop[1]),
+            resize_dims=None if resize is None else (resize[0], resize[1]),
+            keep_aspect_ratio=args.keep_aspect_ratio,
         )
-    return {model_inputs[0]: pre.apply(path)}
+        shape = model_inputs[names[0]]
+        if len(shape) == 4 and all(d > 0 for d in shape[2:]):
+            pre = pre.with_input_shape(shape)
+    return {names[0]: pre.apply(path)}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -105,7 +115,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         model = onnx.load(args.model)
         initializers = {i.name for i in model.graph.initializer}
-        model_inputs = [i.name for i in model.graph.input if i.name not in initializers]
+        model_inputs = {
+            i.name: [d.dim_value for d in i.type.tensor_type.shape.dim]
+            for i in model.graph.input
+            if i.name not in initializers
+        }
         inputs = _load_inputs(args, model_inputs)
         tensors = run_onnx_inference(model, inputs, dump_all=bool(args.dump))
     except Exception as error:  # report any failure as a message, not a traceback
