@@ -12,7 +12,7 @@ front end is `run_calibration.py`; `gen_data_list.py` writes the input lists it 
 
 from .calibrator import DEFAULT_PERCENTILE, METHODS, CalibrationError, calibrate
 from .inputs import InputError, read_data_list, select_samples
-from .model import ModelError, inspect_module
+from .model import ModelError, inspect_module, parse_module
 from .statistics import ActivationHistograms, ActivationRanges, NonFiniteActivationError
 from .table import CalibrationTable, CalibrationTableError, TableEntry
 from .thresholds import (
@@ -40,6 +40,7 @@ __all__ = [
     "TableEntry",
     "calibrate",
     "inspect_module",
+    "parse_module",
     "kl_divergences",
     "kl_threshold",
     "max_threshold",

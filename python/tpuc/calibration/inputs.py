@@ -2,8 +2,8 @@
 
 An item is one of
 - the path of an image: preprocessed for the model's single `tpu.input` with the settings recorded
-  on its `preprocess` attribute (`tpuc.frontend.preprocess.Preprocess`: resize, crop, channel
-  order, mean and scale);
+  on its `preprocess` attribute (`tpuc.frontend.preprocess.Preprocess`: resize, centre crop to
+  the input's height and width, channel order, mean and scale);
 - the path of a `.npy` file (single-input models) or a `.npz` file (arrays named after the
   `tpu.input` names; a single-input model also accepts an npz holding exactly one array);
 - an in-memory numpy array (single-input models) or a dict input name -> array.
@@ -12,6 +12,7 @@ An array must have the input's shape, or that shape without its leading batch di
 
 from __future__ import annotations
 
+import inspect
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -164,7 +165,11 @@ def _image(path: Path, model_input: ModelInput, label: str) -> np.ndarray:
             f"which cannot be imported ({error}); give .npy/.npz files instead"
         ) from None
     try:
-        array = Preprocess.from_dict(model_input.preprocess).apply(path)
+        if "input_shape" in inspect.signature(Preprocess.from_dict).parameters:
+            preprocess = Preprocess.from_dict(model_input.preprocess, input_shape=model_input.shape)
+        else:
+            preprocess = Preprocess.from_dict(model_input.preprocess)
+        array = preprocess.apply(path)
     except (OSError, ValueError, ImportError) as error:
         raise InputError(f"{label}: cannot preprocess image: {error}") from None
     expected = tuple(model_input.shape)
