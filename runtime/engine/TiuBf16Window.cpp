@@ -7,5 +7,10 @@ namespace tpuc::runtime {
 void convBf16(TiuOp &op) { op.unsupported(TiuField::opd_typ, "bf16 convolution"); }
 void depthwiseBf16(TiuOp &op) { op.unsupported(TiuField::opd_typ, "bf16 depthwise"); }
 void poolBf16(TiuOp &op, PoolKind) { op.unsupported(TiuField::opd_typ, "bf16 pooling"); }
+void matmulBf16(TiuOp &op) { op.unsupported(TiuField::opd_typ, "bf16 matmul"); }
 
+} // namespace tpuc::runtime
+#include "TiuArith.h"
+namespace tpuc::runtime {
+void tensorArithBf16(TiuOp &op) { op.unsupported(TiuField::opd_typ, "bf16 tensor arithmetic"); }
 } // namespace tpuc::runtime

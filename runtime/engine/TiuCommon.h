@@ -104,6 +104,21 @@ public:
   }
 };
 
+/// The vendor model's sign rules shared by matmul and tensor arithmetic: a result may be signed,
+/// be rectified or use an arithmetic shift only if some source operand is signed.
+inline void validateSigns(const TiuOp &op) {
+  bool anySigned = op.flag(TiuField::opt_opd0_sign) ||
+                   (op[TiuField::tsk_opd_num] >= 2 && op.flag(TiuField::opt_opd1_sign)) ||
+                   (op[TiuField::tsk_opd_num] == 3 && op.flag(TiuField::opt_opd2_sign));
+  if (anySigned)
+    return;
+  op.require(!op.flag(TiuField::opt_res0_sign), TiuField::opt_res0_sign,
+             "signed result from unsigned operands");
+  op.require(!op.flag(TiuField::opt_relu), TiuField::opt_relu, "ReLU on unsigned operands");
+  op.require(!op.flag(TiuField::opt_shift_typ), TiuField::opt_shift_typ,
+             "arithmetic shift on unsigned operands");
+}
+
 //===----------------------------------------------------------------------===//
 // Element access
 //===----------------------------------------------------------------------===//
@@ -149,5 +164,6 @@ void executeTensorArith(TiuOp &op);
 void convBf16(TiuOp &op);
 void depthwiseBf16(TiuOp &op);
 void poolBf16(TiuOp &op, PoolKind kind);
+void matmulBf16(TiuOp &op);
 
 } // namespace tpuc::runtime

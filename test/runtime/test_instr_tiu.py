@@ -321,3 +321,179 @@ def window_case(rng: np.random.Generator, kind: str) -> tuple[Window, Program, s
 def test_window_ops(h: Harness, kind: str, seed: int) -> None:
     win, p, what = window_case(np.random.default_rng(300 + seed), kind)
     h.check(p, win.mem, None, what)
+
+
+# ----------------------------------------------------------------------------------------------
+# Matrix multiplication (tsk_typ 2)
+# ----------------------------------------------------------------------------------------------
+def matmul_case(rng: np.random.Generator, qm: bool) -> tuple[Window, Program, str]:
+    win = Window(rng)
+    rows, k = int(rng.integers(1, 9)), int(rng.integers(1, 120))
+    rc, rw = int(rng.integers(1, 10)), int(rng.integers(1, 17))
+    lw = int(rng.integers(1, 17))
+    lc = (k + lw - 1) // lw
+    res_lane, left_lane = int(rng.integers(0, LANES)), int(rng.integers(0, LANES))
+    left = (rows, lc, 1, lw)
+    left_str = default_strides(left, 1, left_lane)
+    left_off = win.alloc(footprint(left, left_str, left_lane))
+    r_lane = int(rng.integers(0, 2))
+    r_eff = short_addr_lane(res_lane, r_lane)
+    right = (k, rc, 1, rw)
+    right_str = default_strides(right, 1, r_eff)
+    right_off = win.alloc(footprint(right, right_str, r_eff))
+    res = (rows, rc, 1, rw)
+    res_str = default_strides(res, 1, res_lane)
+    res_off = win.alloc(footprint(res, res_str, res_lane))
+    has_bias = bool(rng.integers(0, 2))
+    s0, s1 = int(rng.integers(0, 2)), int(rng.integers(0, 2))
+    f = dict(tsk_typ=2, opt_relu=int(rng.integers(0, 2)) & (s0 | s1 | has_bias),
+             opt_res0_sign=s0 | s1 | has_bias,
+             opt_opd0_sign=s0, opt_opd1_sign=s1,
+             opt_opd2_sign=1, opt_left_shift=0, opt_shift_typ=s0 | s1 | has_bias, short_res0_str=0,
+             short_opd0_str=0, short_opd1_str=0, short_opd2_str=0,
+             res0_addr=lane_addr(res_lane, res_off), opd0_addr=lane_addr(left_lane, left_off),
+             opd1_addr=lane_addr(r_lane, right_off), opd1_n=k, opd1_c=rc, opd1_h=1,
+             opd1_w=k - lw * (lc - 1), tsk_opd_num=3 if has_bias else 2, opt_opd2_int8=0,
+             **opd_fields("res0", res), **opd_fields("opd0", left))
+    if has_bias:
+        b_lane = int(rng.integers(0, 2))
+        b_eff = short_addr_lane(res_lane, b_lane)
+        planes = 4 if qm else 2
+        bias = (planes, rc, 1, rw)
+        b_str = default_strides(bias, 1, b_eff)
+        b_off = win.alloc(footprint(bias, b_str, b_eff))
+        f.update(opd2_addr=lane_addr(b_lane, b_off), opd2_n=1, opd2_c=rc, opd2_h=1, opd2_w=rw)
+        if qm:  # realistic 32-bit biases: write them plane by plane
+            vals = rng.integers(-(1 << 20), 1 << 20, rc * rw).astype(np.int32).view(np.uint8)
+            vals = vals.reshape(rc * rw, 4)
+            for j in range(rc * rw):
+                c, w = divmod(j, rw)
+                lane = (b_eff + c) % LANES
+                off = b_off + (b_eff + c) // LANES * b_str[1] + w
+                for plane in range(4):
+                    win.put(lane, off + plane * b_str[0], bytes([int(vals[j, plane])]))
+    if qm:
+        f.update(opt_chl_quan=1, quan_m=int(rng.integers(1 << 30, 1 << 31)),
+                 opt_right_shift=int(rng.integers(0, 12)))
+    else:
+        f.update(opt_right_shift=int(rng.integers(0, 14)))
+    p = win.program()
+    p.tiu(**f)
+    win.finish(p)
+    return win, p, f"matmul rows={rows} k={k} rc={rc} rw={rw} lw={lw} qm={qm} bias={has_bias}"
+
+
+@pytest.mark.parametrize("qm", [True, False], ids=["qm", "per_tensor"])
+@pytest.mark.parametrize("seed", range(N_CASES))
+def test_matmul(h: Harness, qm: bool, seed: int) -> None:
+    win, p, what = matmul_case(np.random.default_rng(400 + seed), qm)
+    h.check(p, win.mem, None, what)
+
+
+# ----------------------------------------------------------------------------------------------
+# Tensor arithmetic (tsk_typ 3), int8 data path
+# ----------------------------------------------------------------------------------------------
+ARITH_EU = dict(mul=0, mul_qm=0, mac=1, add=2, sub=3, max=4, min=5, shift=6, and_=7, or_=8,
+                xor=9, copy=10)
+
+
+def arith_tensor(win: Window, rng: np.random.Generator, prefix: str, shape: tuple[int, ...],
+                 lane: int, wide: bool, addr_lane: int | None = None) -> dict[str, int]:
+    """Places one explicit-stride operand (two byte planes if `wide`); returns its fields."""
+    st = explicit_strides(rng, shape, lane)  # type: ignore[arg-type]
+    fp = footprint(shape, st, lane)  # type: ignore[arg-type]
+    bstr = align(fp, 16) if wide else 16
+    off = win.alloc(fp + (bstr if wide else 0))
+    a = lane_addr(lane if addr_lane is None else addr_lane, off)
+    return {f"{prefix}_addr": a, f"{prefix}_b_str": bstr, **opd_fields(prefix, shape, st)}
+
+
+def arith_case(rng: np.random.Generator, name: str) -> tuple[Window, Program, str]:
+    win = Window(rng)
+    shape = (int(rng.integers(1, 3)), int(rng.integers(1, 70)), int(rng.integers(1, 6)),
+             int(rng.integers(1, 20)))
+    res_lane = int(rng.integers(0, LANES))
+    a_lane = int(rng.integers(0, LANES))
+    b_sel = int(rng.integers(0, 2))
+    b_lane = short_addr_lane(res_lane, b_sel)
+    f: dict[str, int] = dict(tsk_typ=3, tsk_eu_typ=ARITH_EU[name], tsk_opd_num=2, opt_relu=0,
+                             opt_right_shift=0, opt_shift_typ=0, opt_opd0_sign=0, opt_opd1_sign=0,
+                             opt_res0_sign=0, short_res0_str=3, short_opd0_str=3, short_opd1_str=3,
+                             short_opd2_str=3, **opd_fields("opd2", shape))
+    a16 = b16 = r16 = False
+    b_const = False
+    sa = sb = 0
+    if name in ("mul", "mul_qm"):
+        sa, sb = int(rng.integers(0, 2)), int(rng.integers(0, 2))
+        r16 = name == "mul" and rng.random() < 0.3
+        b_const = rng.random() < 0.3
+        rs = sa | sb
+        f.update(opt_opd0_sign=sa, opt_opd1_sign=sb, opt_res0_sign=rs, opt_shift_typ=rs,
+                 opt_right_shift=int(rng.integers(0, 12)),
+                 opt_relu=int(rng.integers(0, 2)) & rs & int(not r16))
+        if name == "mul_qm":
+            f.update(opt_chl_quan=1, quan_m=int(rng.integers(1 << 30, 1 << 31)),
+                     opt_right_shift=int(rng.integers(0, 8)))
+    elif name == "mac":
+        sa, sb = int(rng.integers(0, 2)), int(rng.integers(0, 2))
+        sa |= int(not sb)
+        r16 = rng.random() < 0.5
+        b_const = rng.random() < 0.3
+        f.update(opt_res_add=1, opt_opd0_sign=sa, opt_opd1_sign=sb, opt_res0_sign=1,
+                 opt_shift_typ=1, opt_left_shift=int(rng.integers(0, 8)),
+                 opt_right_shift=int(rng.integers(0, 12)),
+                 opt_relu=int(rng.integers(0, 2)) & int(not r16))
+    elif name in ("add", "sub"):
+        a16 = b16 = True
+        r16 = rng.random() < 0.3
+        sa, sb = int(rng.integers(0, 2)), int(rng.integers(0, 2))
+        if name == "sub":
+            sa |= int(not sb)
+        b_const = name == "add" and rng.random() < 0.3
+        rs = sa | sb
+        f.update(opt_opd0_sign=sa, opt_opd1_sign=sb, opt_res0_sign=rs, opt_shift_typ=rs,
+                 opt_right_shift=int(rng.integers(0, 8)),
+                 opt_relu=int(rng.integers(0, 2)) & rs & int(not r16))
+    elif name in ("max", "min"):
+        sa = sb = int(rng.integers(0, 2))
+        b_const = rng.random() < 0.3
+        f.update(opt_opd0_sign=sa, opt_opd1_sign=sb, opt_res0_sign=sa, opt_shift_typ=sa)
+    elif name in ("and_", "or_", "xor"):
+        a16 = b16 = r16 = rng.random() < 0.4
+    elif name == "shift":
+        a16, r16 = True, True
+        sa = sb = 1
+        f.update(opt_opd0_sign=1, opt_opd1_sign=1, opt_res0_sign=1, opt_shift_typ=1,
+                 opt_rshift_typ=0)
+    elif name == "copy":
+        f.update(tsk_opd_num=1)
+    f.update(opt_opd0_int8=int(not a16), opt_opd1_int8=int(not b16), opt_res0_int8=int(not r16))
+    f.update(arith_tensor(win, rng, "res0", shape, res_lane, r16 or name == "mac"))
+    f.update(arith_tensor(win, rng, "opd0", shape, a_lane, a16))
+    if name != "copy":
+        if b_const:
+            v = int(rng.integers(0, 1 << 16 if b16 else 256))
+            f.update(opt_opd1_const=1, opd1_addr=v, **opd_fields("opd1", shape))
+        else:
+            fb = arith_tensor(win, rng, "opd1", shape, b_lane, b16, addr_lane=b_sel)
+            if name == "shift":  # realistic shift amounts: -16..16 in a signed byte per element
+                amounts = rng.integers(-16, 17, 32 * WINDOW).astype(np.int8).view(np.uint8)
+                st = [fb[f"opd1_{k}_str"] for k in "nchw"]
+                off = fb["opd1_addr"] & 0x7FFF
+                size = footprint(shape, tuple(st), b_lane)  # type: ignore[arg-type]
+                for lane in range(LANES):
+                    win.put(lane, off, amounts[lane * size:(lane + 1) * size])
+            f.update(fb)
+    else:
+        f.update(opd_fields("opd1", shape))
+    p = win.program()
+    p.tiu(**f)
+    win.finish(p)
+    return win, p, f"{name} shape={shape} a16={a16} b16={b16} r16={r16} const={b_const} s={sa}{sb}"
+
+
+@pytest.mark.parametrize("name", list(ARITH_EU))
+@pytest.mark.parametrize("seed", range(N_CASES))
+def test_arith(h: Harness, name: str, seed: int) -> None:
+    win, p, what = arith_case(np.random.default_rng(500 + seed), name)
+    h.check(p, win.mem, None, what)
