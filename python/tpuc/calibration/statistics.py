@@ -124,7 +124,9 @@ def histogram_abs(values: np.ndarray, absmax: float, bins: int) -> np.ndarray:
         result = np.zeros(bins, dtype=np.int64)
         result[0] = values.size
         return result
-    scaled = np.abs(values) * (float(bins) / float(absmax))
-    np.minimum(scaled, bins - 1, out=scaled)
+    scaled = np.abs(values)
+    scaled *= float(bins) / float(absmax)
+    if scaled.max() >= bins:  # |x| == absmax (or beyond): clip into the last bin
+        np.minimum(scaled, bins - 1, out=scaled)
     index = scaled.astype(np.intp)
     return np.bincount(index, minlength=bins).astype(np.int64, copy=False)
