@@ -33,8 +33,9 @@ def session_time(model: object) -> float:
     return time.perf_counter() - start
 
 
-def shape_check(converter: object) -> int:
-    """Compares every tpu op's shape with onnxruntime's tensor of the same name."""
+def shape_check(converter: object) -> tuple[int, dict, dict]:
+    """Compares every tpu op's shape with onnxruntime's tensor of the same name; returns the
+    number of tensors compared, the reference tensors and the inputs."""
     from tpuc.frontend import run_onnx_inference
     from tpuc.ir import RankedTensorType, StringAttr
 
@@ -61,7 +62,22 @@ def shape_check(converter: object) -> int:
                     f"{op} '{name}': {shape} vs onnxruntime {list(reference[name].shape)}"
                 )
             matched += 1
-    return matched
+    return matched, reference, inputs
+
+
+def interpreter_similarity(converter: object, reference: dict, inputs: dict) -> float | None:
+    """Minimum cosine similarity between the fp32 interpreter's tensors and onnxruntime's, or
+    None when the interpreter is not available."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "test" / "frontend"))
+    from frontend_util import interpreter
+    from tpuc.tools.npz_compare import compare_npz
+
+    interp = interpreter()
+    if interp is None:
+        return None
+    dump = interp.run(str(converter.mlir_file), inputs, dump_all=True)
+    report = compare_npz(dump, reference)
+    return report.min_metric("cosine")
 
 
 def main(argv: list[str]) -> int:
@@ -88,7 +104,8 @@ def main(argv: list[str]) -> int:
         converter.run()
         elapsed = time.perf_counter() - start
         ort_time = session_time(proto)
-        matched = shape_check(converter)
+        matched, reference, inputs = shape_check(converter)
+        min_cos = interpreter_similarity(converter, reference, inputs)
         ops = sum(
             1 for f in converter.module.body.operations for _ in f.regions[0].blocks[0].operations
         )
@@ -98,6 +115,7 @@ def main(argv: list[str]) -> int:
             "onnx_nodes": len(proto.graph.node),
             "ir_ops": ops,
             "tensors_shape_checked": matched,
+            "interpreter_min_cosine": min_cos,
         }
         total += elapsed
         reference_total += ort_time

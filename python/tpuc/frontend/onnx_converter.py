@@ -630,7 +630,7 @@ class OnnxConverter:
             return
         chain.append(reduce)
         self.fused[div.name] = ("tpu.normalize", x)
-        self.normalize_eps[div.name] = eps
+        self.normalize_eps[div.name] = eps * eps  # the op adds eps inside the square root
         consumer = div
         for inner in chain:
             if not self._only_used_by(inner.name, consumer):

@@ -58,7 +58,7 @@ def export_onnx(
 def from_torch(
     module: Any,
     example_inputs: Any,
-    model_name: str,
+    model_name: str | None = None,
     mlir_file: str | Path | None = None,
     *,
     input_names: Sequence[str] | None = None,
@@ -69,7 +69,9 @@ def from_torch(
 ) -> OnnxConverter:
     """Exports `module` to ONNX (kept at `onnx_file`, default `<mlir dir>/<model_name>.onnx`)
     and converts it; returns the converter after run() (`.module`, `.mlir_file`,
-    `.weight_file`, `.model` = the ONNX model)."""
+    `.weight_file`, `.model` = the ONNX model). `model_name` defaults to the module's class
+    name in lower case."""
+    model_name = model_name or type(module).__name__.lower()
     if mlir_file is None:
         mlir_file = Path(tempfile.mkdtemp(prefix="tpuc-")) / f"{model_name}.mlir"
     mlir_path = Path(mlir_file)
