@@ -220,6 +220,29 @@ def _normalize_pattern() -> Case:
     )
 
 
+def _normalize_sqrt_pattern() -> Case:
+    """Caffe-style Normalize: x / sqrt(sum(x^2) + eps) * scale[c]."""
+    nodes = [
+        node("Pow", ["x", "two"], ["sq"]),
+        node("ReduceSum", ["sq", "ax"], ["ss"], keepdims=1),
+        node("Add", ["ss", "eps"], ["se"]),
+        node("Sqrt", ["se"], ["n"]),
+        node("Div", ["x", "n"], ["d"]),
+        node("Mul", ["d", "s"], ["y"]),
+    ]
+    inits = {
+        "two": np.asarray(2.0, np.float32),
+        "ax": np.asarray([1], np.int64),
+        "eps": np.asarray(1e-10, np.float32),
+        "s": rand(1, 4, 1, 1),
+    }
+    return Case(
+        make_model(nodes, X, ["y"], inits),
+        {"tpu.normalize", "tpu.scale"},
+        absent={"tpu.power", "tpu.sqrt", "tpu.reciprocal"},
+    )
+
+
 def _lp_normalization() -> Case:
     return Case(
         make_model([node("LpNormalization", ["x"], ["y"], axis=1, p=2)], X, ["y"]),
@@ -653,4 +676,5 @@ CASES: dict[str, Callable[[], Case]] = {
     ),
     "lp_normalization": _lp_normalization,
     "normalize_pattern": _normalize_pattern,
+    "normalize_sqrt_pattern": _normalize_sqrt_pattern,
 }

@@ -591,46 +591,85 @@ class OnnxConverter:
                     consumer = inner
                 return
 
+    def _guard_eps(self, guard: OnnxNode) -> float | None:
+        """eps of max(v, eps) / clip(v, eps) / v + eps, or None when it is not a constant."""
+        if guard.op_type == "Clip":
+            low, _ = self._clip_bounds(guard)
+            return None if low is None else float(low)
+        if len(guard.inputs) != 2:
+            return None
+        return self._scalar_constant(guard.inputs[1])
+
+    def _channel_reduction(self, node: OnnxNode | None) -> bool:
+        """The node reduces over axis 1 only, keeping dims."""
+        if node is None or int(node.attr("keepdims", 1)) != 1:
+            return False
+        axes = node.attr("axes")
+        if axes is None and len(node.inputs) > 1:
+            value = self._constant_value_of(node.inputs[1])
+            axes = None if value is None else ints(value)
+        return axes is not None and [int(a) for a in axes] == [1]
+
     def _match_l2_normalize(self, div: OnnxNode) -> None:
+        """x / ||x||_2 over channels -> tpu.normalize (x / sqrt(sum x^2 + eps)). The norm is
+        ReduceL2(x), Sqrt(ReduceSumSquare(x)) or Sqrt(ReduceSum(x * x | x ^ 2)), optionally
+        guarded by an eps (Clip / Max / Add, outside or inside the square root) and expanded."""
         x, divisor = div.inputs
         chain: list[OnnxNode] = []
+        eps_squared = 0.0
+
+        def take(name: str, op_types: tuple[str, ...]) -> OnnxNode | None:
+            for op_type in op_types:
+                found = self._producer(name, op_type)
+                if found is not None:
+                    chain.append(found)
+                    return found
+            return None
+
         current = divisor
-        eps = 0.0
-        expand = self._producer(current, "Expand")
+        expand = take(current, ("Expand",))
         if expand is not None:
-            chain.append(expand)
             current = expand.inputs[0]
-        for op_type in ("Clip", "Max", "Add"):
-            guard = self._producer(current, op_type)
-            if guard is None:
-                continue
-            eps_name = guard.input(1) if op_type != "Clip" or self.opset >= 11 else ""
-            if op_type == "Clip" and self.opset < 11:
-                eps = float(guard.attr("min", 0.0))
-            elif eps_name in self.tensors or (
-                eps_name in self.producers and self.producers[eps_name].op_type == "Constant"
-            ):
-                eps_value = self._constant_value_of(eps_name)
-                if eps_value is None or eps_value.size != 1:
-                    return
-                eps = float(eps_value.reshape(-1)[0])
-            else:
+        guard = take(current, ("Clip", "Max", "Add"))
+        if guard is not None:
+            eps = self._guard_eps(guard)
+            if eps is None:
                 return
-            chain.append(guard)
+            eps_squared = eps * eps
             current = guard.inputs[0]
-            break
-        reduce = self._producer(current, "ReduceL2")
-        if reduce is None or reduce.inputs[0] != x or int(reduce.attr("keepdims", 1)) != 1:
+        norm = take(current, ("ReduceL2", "Sqrt"))
+        if norm is None:
             return
-        axes = reduce.attr("axes")
-        if axes is None and len(reduce.inputs) > 1:
-            axes_value = self._constant_value_of(reduce.inputs[1])
-            axes = None if axes_value is None else ints(axes_value)
-        if axes is None or len(axes) != 1 or int(axes[0]) not in (1, -3):
-            return
-        chain.append(reduce)
+        if norm.op_type == "ReduceL2":
+            if norm.inputs[0] != x or not self._channel_reduction(norm):
+                return
+        else:
+            current = norm.inputs[0]
+            inner_guard = take(current, ("Add", "Max")) if guard is None else None
+            if inner_guard is not None:
+                eps = self._guard_eps(inner_guard)
+                if eps is None:
+                    return
+                eps_squared = eps
+                current = inner_guard.inputs[0]
+            reduce = take(current, ("ReduceSumSquare", "ReduceSum"))
+            if reduce is None or not self._channel_reduction(reduce):
+                return
+            if reduce.op_type == "ReduceSumSquare":
+                if reduce.inputs[0] != x:
+                    return
+            else:
+                square = take(reduce.inputs[0], ("Mul", "Pow"))
+                if square is None:
+                    return
+                if square.op_type == "Mul" and square.inputs != [x, x]:
+                    return
+                if square.op_type == "Pow" and (
+                    square.inputs[0] != x or self._scalar_constant(square.inputs[1]) != 2.0
+                ):
+                    return
         self.fused[div.name] = ("tpu.normalize", x)
-        self.normalize_eps[div.name] = eps * eps  # the op adds eps inside the square root
+        self.normalize_eps[div.name] = eps_squared
         consumer = div
         for inner in chain:
             if not self._only_used_by(inner.name, consumer):
