@@ -663,6 +663,16 @@ CASES: dict[str, Callable[[], Case]] = {
         {"tpu.interp"},
     ),
     "upsample_nearest_opset9": lambda: _upsample("nearest"),
+    "resize_nearest_opset10": lambda: Case(
+        make_model(
+            [node("Resize", ["x", "sc"], ["y"], mode="nearest")],
+            X,
+            ["y"],
+            {"sc": np.asarray([1, 1, 4, 3], np.float32)},
+            opset=10,
+        ),
+        {"tpu.upsample"},
+    ),
     "upsample_linear_opset9": lambda: _upsample("linear"),
     # Normalization and reductions
     "softmax_opset13": lambda: _softmax(13, 1),

@@ -106,3 +106,27 @@ def test_dead_ops_are_removed(convert: Any) -> None:
     converter = convert(CASES["shape_chain_folded"]().model)
     ops = [op.op for op in layer_ops(converter.module)]
     assert ops == ["tpu.input", "tpu.reshape"]
+
+
+@pytest.mark.parametrize(
+    "case_id",
+    [
+        "resize_nearest_scales",
+        "resize_nearest_asymmetric_floor",
+        "resize_nearest_sizes",
+        "upsample_nearest_opset9",
+        "resize_nearest_opset10",
+    ],
+)
+def test_nearest_resizes_mapped_to_upsample_repeat_pixels(case_id: str, convert: Any) -> None:
+    """The nearest-neighbour forms converted to tpu.upsample are exactly a pixel repeat in
+    onnxruntime (the meaning of tpu.upsample)."""
+    case = CASES[case_id]()
+    converter = convert(case.model)
+    up = next(op for op in layer_ops(converter.module) if op.op == "tpu.upsample")
+    scale_h = int(up.attrs["scale_h"].split(":")[0])
+    scale_w = int(up.attrs["scale_w"].split(":")[0])
+    checked = check_against_onnxruntime(converter)
+    x = checked["inputs"]["x"]
+    expected = np.repeat(np.repeat(x, scale_h, axis=2), scale_w, axis=3)
+    np.testing.assert_array_equal(checked["reference"]["y"], expected)
