@@ -163,3 +163,23 @@ def test_replacing_a_builtin_handler_and_adding_new_type(tmp_path: Any) -> None:
     converter.run()
     custom = next(op for op in layer_ops(converter.module) if op.op == "tpu.custom_op")
     assert custom.shape == [2] and custom.name == "y"
+
+
+def test_replaced_handler_disables_patterns_over_it(tmp_path: Any) -> None:
+    """x * Sigmoid(x) stays two layers when Sigmoid is a custom op."""
+
+    class CustomSigmoid(OnnxConverter):
+        def __init__(self, *args: Any) -> None:
+            super().__init__(*args)
+            self.onnxop_factory["Sigmoid"] = self.convert_sigmoid_custom
+
+        def convert_sigmoid_custom(self, onnx_node: OnnxNode) -> None:
+            op, shape, _ = self.getOperand(onnx_node.inputs[0])
+            out = self.mlir.add_custom_op(onnx_node.name, [op], shape, operation_name="my_sigmoid")
+            self.addOperand(onnx_node.name, out, shape)
+
+    model = make_model([node("Sigmoid", ["x"], ["s"]), node("Mul", ["x", "s"], ["y"])], X, ["y"])
+    converter = CustomSigmoid("s", model, tmp_path / "s.mlir")
+    converter.run()
+    ops = {op.name: op.op for op in layer_ops(converter.module)}
+    assert ops["s"] == "tpu.custom_op" and ops["y"] == "tpu.eltwise_mul"

@@ -512,6 +512,32 @@ class OnnxConverter:
             if node.op_type in ("Div", "Mul") and len(node.inputs) == 2:
                 self._match_decomposed_hard_swish(node)
 
+    def _has_default_handler(self, op_type: str) -> bool:
+        """The op type is handled by this class's own method (not replaced through
+        onnxop_factory) or has no handler at all."""
+        handler = self.onnxop_factory.get(op_type)
+        if handler is None:
+            return True
+        name = getattr(handler, "__name__", "")
+        return getattr(handler, "__self__", None) is self and getattr(
+            type(self), name, None
+        ) is getattr(OnnxConverter, name, None)
+
+    def _fuse(self, final: OnnxNode, pattern: str, source: str, chain: list[OnnxNode]) -> bool:
+        """Converts `final` to `pattern` applied to `source`; the chain's nodes (from `final`
+        backwards) are skipped while only the chain uses them. Nothing happens when a handler of
+        one of these op types was replaced by a subclass."""
+        if not all(self._has_default_handler(n.op_type) for n in [final, *chain]):
+            return False
+        self.fused[final.name] = (pattern, source)
+        consumer = final
+        for inner in chain:
+            if not self._only_used_by(inner.name, consumer):
+                break
+            self.skipped_nodes.add(inner.node_name)
+            consumer = inner
+        return True
+
     def _match_gated_activation(self, mul: OnnxNode) -> None:
         for gate_index in (0, 1):
             x, gate = mul.inputs[1 - gate_index], mul.inputs[gate_index]
@@ -535,13 +561,7 @@ class OnnxConverter:
                     pattern, chain = "tpu.mish", [tanh, softplus]
             if pattern is None:
                 continue
-            self.fused[mul.name] = (pattern, x)
-            consumer = mul
-            for inner in chain:
-                if not self._only_used_by(inner.name, consumer):
-                    break
-                self.skipped_nodes.add(inner.node_name)
-                consumer = inner
+            self._fuse(mul, pattern, x, chain)
             return
 
     def _scalar_constant(self, name: str) -> float | None:
@@ -582,13 +602,7 @@ class OnnxConverter:
                 three = self._scalar_constant(add.inputs[1 - add.inputs.index(x)])
                 if three is None or not math.isclose(three, 3.0, rel_tol=1e-6):
                     continue
-                self.fused[final.name] = ("tpu.hard_swish", x)
-                consumer = final
-                for inner in (product, clip, add):
-                    if not self._only_used_by(inner.name, consumer):
-                        break
-                    self.skipped_nodes.add(inner.node_name)
-                    consumer = inner
+                self._fuse(final, "tpu.hard_swish", x, [product, clip, add])
                 return
 
     def _guard_eps(self, guard: OnnxNode) -> float | None:
@@ -668,14 +682,8 @@ class OnnxConverter:
                     square.inputs[0] != x or self._scalar_constant(square.inputs[1]) != 2.0
                 ):
                     return
-        self.fused[div.name] = ("tpu.normalize", x)
-        self.normalize_eps[div.name] = eps_squared
-        consumer = div
-        for inner in chain:
-            if not self._only_used_by(inner.name, consumer):
-                break
-            self.skipped_nodes.add(inner.node_name)
-            consumer = inner
+        if self._fuse(div, "tpu.normalize", x, chain):
+            self.normalize_eps[div.name] = eps_squared
 
     def _constant_value_of(self, name: str) -> np.ndarray | None:
         """A constant known before conversion: an initializer or a Constant node's value."""
