@@ -243,6 +243,20 @@ def _normalize_sqrt_pattern() -> Case:
     )
 
 
+def _shuffle_channel() -> Case:
+    nodes = [
+        node("Reshape", ["x", "s5"], ["g"]),
+        node("Transpose", ["g"], ["t"], perm=[0, 2, 1, 3, 4]),
+        node("Reshape", ["t", "s4"], ["y"]),
+    ]
+    inits = {"s5": np.asarray([1, 2, 2, 8, 8], np.int64), "s4": np.asarray([1, -1, 8, 8], np.int64)}
+    return Case(
+        make_model(nodes, X, ["y"], inits),
+        {"tpu.shuffle_channel"},
+        absent={"tpu.permute", "tpu.reshape"},
+    )
+
+
 def _lp_normalization() -> Case:
     return Case(
         make_model([node("LpNormalization", ["x"], ["y"], axis=1, p=2)], X, ["y"]),
@@ -475,6 +489,18 @@ CASES: dict[str, Callable[[], Case]] = {
     "conv_same_lower": lambda: conv(
         (5, 4, 3, 3), auto_pad="SAME_LOWER", strides=[2, 2], in_shape=(1, 4, 7, 7)
     ),
+    "conv_1d": lambda: conv(
+        (6, 2, 3), in_shape=(1, 4, 16), group=2, pads=[1, 2], strides=[2], dilations=[2]
+    ),
+    "conv_1d_same": lambda: conv(
+        (6, 4, 4), in_shape=(1, 4, 15), auto_pad="SAME_UPPER", strides=[2]
+    ),
+    "max_pool_1d": lambda: pool(
+        "MaxPool", "tpu.pool_max_2d", (1, 4, 15), kernel_shape=[3], strides=[2], ceil_mode=1
+    ),
+    "avg_pool_1d": lambda: pool(
+        "AveragePool", "tpu.pool_avg_2d", (1, 4, 15), kernel_shape=[4], pads=[1, 1]
+    ),
     "conv_transpose": lambda: deconv((4, 3, 2, 2), strides=[2, 2]),
     "conv_transpose_pads": lambda: deconv(
         (4, 2, 3, 3), strides=[2, 2], pads=[1, 1, 1, 1], output_padding=[1, 1]
@@ -584,6 +610,7 @@ CASES: dict[str, Callable[[], Case]] = {
     "reshape": _reshape,
     "shape_chain_folded": _shape_chain,
     "constant_node_weights": _constant_weights,
+    "shuffle_channel_pattern": _shuffle_channel,
     "transpose": lambda: Case(
         make_model([node("Transpose", ["x"], ["y"], perm=[0, 2, 3, 1])], X, ["y"]), {"tpu.permute"}
     ),

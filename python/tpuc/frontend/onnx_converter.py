@@ -792,7 +792,30 @@ class OnnxConverter:
             out[out.index(-1)] = total // known
         if int(np.prod(out)) != int(np.prod(shape)):
             raise ConversionError(f"{node.describe()}: cannot reshape {shape} to {target}")
+        if self._emit_shuffle_channel(node, out):
+            return
         self.emit(node, "tpu.reshape", [value], out)
+
+    def _emit_shuffle_channel(self, node: OnnxNode, out: list[int]) -> bool:
+        """Reshape(Transpose(Reshape(x, [N, G, C/G, H, W]), [0, 2, 1, 3, 4]), [N, C, H, W])
+        (ShuffleNet's channel shuffle) -> tpu.shuffle_channel; the inner ops become unused."""
+        if not (self._has_default_handler("Transpose") and self._has_default_handler("Reshape")):
+            return False
+        transpose = self._producer(node.inputs[0], "Transpose")
+        if transpose is None or [int(p) for p in transpose.attr("perm", [])] != [0, 2, 1, 3, 4]:
+            return False
+        split = self._producer(transpose.inputs[0], "Reshape")
+        if split is None or split.inputs[0] not in self.valueMap or split.name not in self.valueMap:
+            return False
+        source, source_shape, _ = self.valueMap[split.inputs[0]]
+        grouped = self.valueMap[split.name][1]
+        if len(source_shape) != 4 or out != source_shape or len(grouped) != 5:
+            return False
+        n, c, h, w = source_shape
+        if grouped[0] != n or grouped[3:] != [h, w] or grouped[1] * grouped[2] != c:
+            return False
+        self.emit(node, "tpu.shuffle_channel", [source], out, {"group": grouped[1]})
+        return True
 
     def convert_flatten_op(self, node: OnnxNode) -> None:
         value, shape = self.activation(node, 0)
@@ -1012,7 +1035,47 @@ class OnnxConverter:
                 f"{node.describe()}: only 2-D (NCHW) inputs are supported, got shape {list(shape)}"
             )
 
+    def _convert_as_2d(self, node: OnnxNode, handler: Handler) -> bool:
+        """A 1-D window op (input [N, C, L]) runs as its 2-D form over [N, C, 1, L]: the input
+        is reshaped (`<out>_2d`), the 2-D op computes `<out>_2d_out`, a reshape gives `<out>`.
+        Returns False when the input is not 1-D."""
+        value, shape = self.activation(node, 0)
+        if len(shape) != 3:
+            return False
+        name = node.name
+        self.emit(
+            node, "tpu.reshape", [value], [shape[0], shape[1], 1, shape[2]], name=f"{name}_2d"
+        )
+        inputs = [f"{name}_2d", *node.inputs[1:]]
+        if node.input(1) in self.tensors and node.op_type in ("Conv", "ConvTranspose"):
+            filt = self.tensors[node.input(1)]
+            self.addTensor(f"{name}_filter_2d", filt.reshape(filt.shape[0], filt.shape[1], 1, -1))
+            inputs[1] = f"{name}_filter_2d"
+        attrs = dict(node.attrs)
+        for key in ("kernel_shape", "strides", "dilations", "output_padding", "output_shape"):
+            if key in attrs:
+                attrs[key] = [1 if key != "output_padding" else 0, *ints(attrs[key])]
+        if "pads" in attrs:
+            begin, end = ints(attrs["pads"])
+            attrs["pads"] = [0, begin, 0, end]
+        inner = OnnxNode(
+            node.proto,
+            f"{name}_2d_out",
+            node.node_name,
+            node.op_type,
+            node.domain,
+            inputs,
+            [f"{name}_2d_out", *node.outputs[1:]],
+            attrs,
+        )
+        handler(inner)
+        result, result_shape, _ = self.getOperand(f"{name}_2d_out")
+        self.emit(node, "tpu.reshape", [result], [*result_shape[:2], result_shape[3]])
+        return True
+
     def convert_conv_op(self, node: OnnxNode) -> None:
+        if self._convert_as_2d(node, self.convert_conv_op):
+            return
         value, shape = self.activation(node, 0)
         self._require_2d(node, shape)
         filt = self.constant(node, 1, "filter")
@@ -1118,6 +1181,8 @@ class OnnxConverter:
     def convert_max_pool_op(self, node: OnnxNode) -> None:
         if len(node.outputs) > 1 and node.outputs[1]:
             raise UnsupportedOpError(f"{node.describe()}: the Indices output is not supported")
+        if self._convert_as_2d(node, self.convert_max_pool_op):
+            return
         value, shape = self.activation(node, 0)
         self._require_2d(node, shape)
         kernel, strides, pads, ceil_mode, out = self._pool_attrs(node, shape)
@@ -1135,6 +1200,8 @@ class OnnxConverter:
         )
 
     def convert_avg_pool_op(self, node: OnnxNode) -> None:
+        if self._convert_as_2d(node, self.convert_avg_pool_op):
+            return
         value, shape = self.activation(node, 0)
         self._require_2d(node, shape)
         kernel, strides, pads, ceil_mode, out = self._pool_attrs(node, shape)
