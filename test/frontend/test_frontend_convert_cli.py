@@ -63,7 +63,7 @@ def test_convert_with_preprocess(onnx_file: Path, tmp_path: Path) -> None:
             "0.25",
             "--raw_scale",
             "1.0",
-            "--resize_dims",
+            "--resize",
             "10,10",
             "--model_channel_order",
             "bgr",
@@ -72,7 +72,7 @@ def test_convert_with_preprocess(onnx_file: Path, tmp_path: Path) -> None:
     assert code == 0
     assert (tmp_path / "out" / "m_weights.npz").is_file()
     pre = preprocess_of(mlir)["data"]
-    assert pre.channel_order == "bgr" and pre.crop == (8, 8) and pre.resize_dims == (10, 10)
+    assert pre.channel_order == "bgr" and pre.crop == (8, 8) and pre.resize == (10, 10)
     image = np.full((12, 12, 3), 255, np.uint8)
     np.testing.assert_allclose(pre.apply(image), np.full((1, 3, 8, 8), 2.0), rtol=1e-6)
 

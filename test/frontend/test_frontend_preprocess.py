@@ -22,7 +22,7 @@ IMAGENET = Preprocess(
     mean=(0.485, 0.456, 0.406),
     std=(0.229, 0.224, 0.225),
     raw_scale=1.0,
-    resize_dims=(20, 26),
+    resize=(20, 26),
     crop=(16, 16),
 )
 
@@ -61,7 +61,7 @@ def test_channel_order_and_scale() -> None:
 
 def test_letterbox_keeps_aspect_ratio() -> None:
     img = np.full((10, 20, 3), 255, np.uint8)
-    x = Preprocess(resize_dims=(20, 20), keep_aspect_ratio=True, raw_scale=1.0).apply(img)
+    x = Preprocess(resize=(20, 20), keep_aspect_ratio=True, raw_scale=1.0).apply(img)
     # 10 x 20 scales to 10 x 20 inside 20 x 20: rows 5..14 are the image, the rest is padding.
     assert x.shape == (1, 3, 20, 20)
     assert np.all(x[0, :, 5:15, :] == 1.0) and np.all(x[0, :, :5, :] == 0.0)
@@ -84,10 +84,10 @@ def test_dict_round_trip_gives_the_same_tensor() -> None:
 def test_invalid_preprocess() -> None:
     with pytest.raises(ValueError, match="channel_order"):
         Preprocess(channel_order="rgba")
-    with pytest.raises(ValueError, match="resize_dims must be two positive sizes"):
-        Preprocess(resize_dims=(0, 3))
+    with pytest.raises(ValueError, match="resize must be a positive shorter side"):
+        Preprocess(resize=(0, 3))
     with pytest.raises(ValueError, match="unknown field"):
-        Preprocess.from_dict({"crop": [1, 1]})
+        Preprocess.from_dict({"cropping": [1, 1]})
     with pytest.raises(ValueError, match="std must be non-zero"):
         Preprocess(std=(1, 0, 1))
     with pytest.raises(ValueError, match="either std or scale"):
@@ -109,7 +109,7 @@ def test_recorded_on_tpu_input_and_read_back(convert: Any) -> None:
     converter = convert(conv_model(), preprocess=IMAGENET)
     inp = next(op for op in layer_ops(converter.module) if op.op == "tpu.input")
     assert "preprocess" in inp.attrs and 'channel_order = "rgb"' in inp.attrs["preprocess"]
-    assert "resize_dims = array<i64: 20, 26>" in inp.attrs["preprocess"]
+    assert "resize = array<i64: 20, 26>" in inp.attrs["preprocess"]
     for source in (converter.module, converter.mlir_file):
         found = preprocess_of(source)
         assert list(found) == ["data"]

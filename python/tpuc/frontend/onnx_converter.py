@@ -473,12 +473,15 @@ class OnnxConverter:
                     f"preprocess of input '{name}': crop {list(pre.crop)} differs from the input "
                     f"size {list(shape[2:])}"
                 )
-            if pre.resize_dims is not None and any(
-                r < s for r, s in zip(pre.resize_dims, shape[2:], strict=True)
+            pre = pre.with_input_shape(shape)
+            if (
+                pre.resize is not None
+                and isinstance(pre.resize, tuple)
+                and any(r < c for r, c in zip(pre.resize, shape[2:], strict=True))
             ):
                 raise ConversionError(
-                    f"preprocess of input '{name}': resize_dims {list(pre.resize_dims)} is smaller "
-                    f"than the input size {list(shape[2:])} it is cropped to"
+                    f"preprocess of input '{name}': resize {list(pre.resize)} is smaller than the "
+                    f"input size {list(shape[2:])} it is cropped to"
                 )
             result[name] = pre.to_dict()
         return result

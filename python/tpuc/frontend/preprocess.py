@@ -5,14 +5,14 @@ documented on the op) so that calibration, reference runs and the runtime all bu
 tensor from the same image::
 
     pre = Preprocess(mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225), raw_scale=1.0,
-                     resize_dims=(256, 256), crop=(224, 224), channel_order="rgb")
+                     resize=256, crop=(224, 224), channel_order="rgb")
     x = pre.apply(image_hwc_uint8_rgb)          # float32 [1, 3, 224, 224]
 
 Steps, in order (the vendor toolchain's convention):
-1. resize to `resize_dims` [h, w] (bilinear, half-pixel centres); with `keep_aspect_ratio` the
-   image is scaled to fit inside and the rest is filled with 0 (centred, letterbox);
-2. centre crop to the network input's H x W (`crop`; taken from the input shape when converting
-   or reading a model);
+1. resize (bilinear, half-pixel centres): `resize` = s scales the shorter side to s keeping the
+   aspect ratio (torchvision), (h, w) resizes to h x w; with `keep_aspect_ratio` an (h, w)
+   resize scales the image to fit inside and fills the rest with 0 (centred, letterbox);
+2. centre crop to `crop` (h, w), the network input's H x W (the converter records it);
 3. channel order: the source image is RGB; "bgr" reverses it, "gray" makes one luma channel
    (recorded as pixel_format GRAYSCALE);
 4. x = pixel * raw_scale / 255, then (x - mean[c]) / std[c] (or * scale[c]), then * input_scale.
@@ -38,7 +38,7 @@ class Preprocess:
     raw_scale: float = 255.0
     input_scale: float = 1.0
     channel_order: str = "rgb"
-    resize_dims: tuple[int, int] | None = None
+    resize: int | tuple[int, int] | None = None
     keep_aspect_ratio: bool = False
     crop: tuple[int, int] | None = None
 
@@ -56,9 +56,15 @@ class Preprocess:
         for what, value in (("raw_scale", self.raw_scale), ("input_scale", self.input_scale)):
             if not value > 0:
                 raise ValueError(f"preprocess: {what} must be positive, got {value}")
-        for what, dims in (("resize_dims", self.resize_dims), ("crop", self.crop)):
-            if dims is not None and (len(dims) != 2 or any(int(d) <= 0 for d in dims)):
-                raise ValueError(f"preprocess: {what} must be two positive sizes, got {dims}")
+        if self.crop is not None and (len(self.crop) != 2 or any(int(d) <= 0 for d in self.crop)):
+            raise ValueError(f"preprocess: crop must be two positive sizes, got {self.crop}")
+        if self.resize is not None:
+            sizes = [self.resize] if isinstance(self.resize, int) else list(self.resize)
+            if len(sizes) not in (1, 2) or any(int(d) <= 0 for d in sizes):
+                raise ValueError(
+                    f"preprocess: resize must be a positive shorter side or (h, w), "
+                    f"got {self.resize}"
+                )
 
     @property
     def channels(self) -> int:
@@ -112,16 +118,20 @@ class Preprocess:
         else:
             result["channel_order"] = self.channel_order
             result["pixel_format"] = "RGB_PLANAR" if self.channel_order == "rgb" else "BGR_PLANAR"
-        if self.resize_dims is not None:
-            result["resize_dims"] = [int(v) for v in self.resize_dims]
+        if self.resize is not None:
+            sizes = [self.resize] if isinstance(self.resize, int) else list(self.resize)
+            result["resize"] = [int(v) for v in sizes]
             result["keep_aspect_ratio"] = bool(self.keep_aspect_ratio)
+        if self.crop is not None:
+            result["crop"] = [int(v) for v in self.crop]
         return result
 
     @classmethod
     def from_dict(
         cls, values: Mapping[str, Any], input_shape: Sequence[int] | None = None
     ) -> Preprocess:
-        """Inverse of to_dict; `input_shape` (NCHW) gives the crop size."""
+        """Inverse of to_dict (also reads the vendor's `resize_dims`); `input_shape` (NCHW)
+        gives the crop size when the dictionary has none."""
         known = {
             "mean",
             "std",
@@ -129,7 +139,9 @@ class Preprocess:
             "raw_scale",
             "input_scale",
             "channel_order",
+            "resize",
             "resize_dims",
+            "crop",
             "keep_aspect_ratio",
             "aligned",
             "pixel_format",
@@ -152,7 +164,11 @@ class Preprocess:
                 order = "bgr"
             else:
                 raise ValueError(f"preprocess: channel permutation {permutation} not supported")
-        resize = values.get("resize_dims")
+        resize = values.get("resize", values.get("resize_dims"))
+        if resize is not None:
+            sizes = [int(v) for v in np.asarray(resize).reshape(-1)]
+            resize = sizes[0] if len(sizes) == 1 else (sizes[0], sizes[1])
+        crop = values.get("crop")
 
         def numbers(key: str) -> tuple[float, ...] | None:
             value = values.get(key)
@@ -167,10 +183,13 @@ class Preprocess:
             raw_scale=float(values.get("raw_scale", 255.0)),
             input_scale=float(values.get("input_scale", 1.0)),
             channel_order=str(order),
-            resize_dims=None if resize is None else (int(resize[0]), int(resize[1])),
+            resize=resize,
             keep_aspect_ratio=bool(values.get("keep_aspect_ratio", False)),
+            crop=None if crop is None else (int(crop[0]), int(crop[1])),
         )
-        return pre.with_input_shape(input_shape) if input_shape is not None else pre
+        if input_shape is not None and pre.crop is None:
+            pre = pre.with_input_shape(input_shape)
+        return pre
 
     # -- applying ----------------------------------------------------------------------------
 
@@ -185,11 +204,12 @@ class Preprocess:
                 f"preprocess: expected an H x W x 3 (or H x W) image, got shape {pixels.shape}"
             )
         pixels = pixels[:, :, :3].astype(np.float32)
-        if self.resize_dims is not None:
-            size = (int(self.resize_dims[0]), int(self.resize_dims[1]))
-            pixels = (
-                letterbox(pixels, size) if self.keep_aspect_ratio else resize_bilinear(pixels, size)
-            )
+        if self.resize is not None:
+            size = self.resize_dims(pixels.shape[0], pixels.shape[1])
+            if self.keep_aspect_ratio and not isinstance(self.resize, int):
+                pixels = letterbox(pixels, size)
+            else:
+                pixels = resize_bilinear(pixels, size)
         if self.crop is not None:
             pixels = center_crop(pixels, self.crop)
         pixels = self.reorder_channels(pixels)
@@ -198,6 +218,18 @@ class Preprocess:
         factor = self.raw_scale_factors().reshape(-1, 1, 1)
         result = ((planar - mean) * factor).astype(np.float32)
         return result[None] if batch else result
+
+    def resize_dims(self, height: int, width: int) -> tuple[int, int]:
+        """The size an image of height x width is resized to."""
+        if self.resize is None:
+            return height, width
+        if isinstance(self.resize, int):
+            short = min(height, width)
+            return (
+                max(1, int(round(height * self.resize / short))),
+                max(1, int(round(width * self.resize / short))),
+            )
+        return int(self.resize[0]), int(self.resize[1])
 
     def reorder_channels(self, pixels: np.ndarray) -> np.ndarray:
         if self.channel_order == "bgr":
@@ -263,7 +295,7 @@ def center_crop(pixels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     if crop_h > height or crop_w > width:
         raise ValueError(
             f"preprocess: crop {crop_h}x{crop_w} is larger than the image {height}x{width} "
-            "(set resize_dims at least as large as the network input)"
+            "(resize it at least to the network input size)"
         )
     top = (height - crop_h) // 2
     left = (width - crop_w) // 2

@@ -3,7 +3,7 @@
   cvi_model_convert --model_path m.onnx --model_name m --mlir_file_path m.mlir
                     [--input_shapes 1,3,224,224[:...]] [--mean 0.485,0.456,0.406]
                     [--std 0.229,0.224,0.225 | --scale ...] [--raw_scale 1.0]
-                    [--input_scale 1.0] [--resize_dims 256,256] [--keep_aspect_ratio]
+                    [--input_scale 1.0] [--resize 256 | --resize 256,256] [--keep_aspect_ratio]
                     [--model_channel_order rgb|bgr|gray]
                     [--converter my_converter.py:MyConverter]
 
@@ -71,7 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--scale")
     parser.add_argument("--raw_scale", type=float)
     parser.add_argument("--input_scale", type=float)
-    parser.add_argument("--resize_dims")
+    parser.add_argument(
+        "--resize", "--resize_dims", dest="resize_dims", help="shorter side, or h,w"
+    )
     parser.add_argument("--keep_aspect_ratio", action="store_true")
     parser.add_argument(
         "--model_channel_order",
@@ -107,7 +109,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 raw_scale=255.0 if args.raw_scale is None else args.raw_scale,
                 input_scale=1.0 if args.input_scale is None else args.input_scale,
                 channel_order=args.channel_order or "rgb",
-                resize_dims=None if resize is None else (int(resize[0]), int(resize[1])),
+                resize=None
+                if resize is None
+                else (int(resize[0]) if len(resize) == 1 else (int(resize[0]), int(resize[1]))),
                 keep_aspect_ratio=args.keep_aspect_ratio,
             )
         cls = load_converter_class(args.converter) if args.converter else OnnxConverter

@@ -4,7 +4,7 @@
                      [--dump_tensor all.npz]
   run_onnx_inference --model_def m.onnx --input_file cat.jpg --mlir m.mlir ...
       (an image is preprocessed as recorded on the tpu.input of m.mlir, or with --mean/--std/
-       --scale/--raw_scale/--resize_dims/--channel_order, cropped to the model's input size;
+       --scale/--raw_scale/--resize/--channel_order, cropped to the model's input size;
        --save_input writes the tensor fed)
 
 Tensor names are the ONNX names, which are the names the converted tpu ops carry.
@@ -58,9 +58,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="pixel range after scaling 0..255 (1.0 for mean/std in 0..1)",
     )
     parser.add_argument("--input_scale", type=float, default=1.0, help="final multiplier")
-    parser.add_argument("--resize_dims", help="h,w to resize the image to before the crop")
     parser.add_argument(
-        "--keep_aspect_ratio", action="store_true", help="letterbox into resize_dims"
+        "--resize",
+        "--resize_dims",
+        dest="resize_dims",
+        help="shorter side, or h,w, to resize the image to before the crop",
+    )
+    parser.add_argument(
+        "--keep_aspect_ratio", action="store_true", help="letterbox into the h,w resize"
     )
     parser.add_argument("--channel_order", default="rgb", choices=["rgb", "bgr", "gray"])
     return parser
@@ -97,7 +102,9 @@ def _load_inputs(
             raw_scale=args.raw_scale,
             input_scale=args.input_scale,
             channel_order=args.channel_order,
-            resize_dims=None if resize is None else (resize[0], resize[1]),
+            resize=None
+            if resize is None
+            else (resize[0] if len(resize) == 1 else (resize[0], resize[1])),
             keep_aspect_ratio=args.keep_aspect_ratio,
         )
         shape = model_inputs[names[0]]
