@@ -78,3 +78,34 @@ def convert_conv_model(folder, preprocess=None, seed: int = 0):  # noqa: ANN001,
     mlir = folder / "net.mlir"
     frontend.OnnxConverter("net", conv_model_onnx(seed), mlir, preprocess=preprocess).run()
     return mlir
+
+
+def find_tpuc_opt():  # noqa: ANN201 (Path | None)
+    """tpuc-opt: installed in the package, $TPUC_BIN_DIR, PATH, or a build tree
+    ($TPUC_BUILD_DIR, or the one holding the imported package)."""
+    import os
+    import shutil
+    from pathlib import Path
+
+    try:
+        from tpuc._tools import tool_path
+
+        return tool_path("tpuc-opt")
+    except (ImportError, FileNotFoundError):
+        pass
+    candidates = []
+    if os.environ.get("TPUC_BIN_DIR"):
+        candidates.append(Path(os.environ["TPUC_BIN_DIR"]) / "tpuc-opt")
+    found = shutil.which("tpuc-opt")
+    if found:
+        candidates.append(Path(found))
+    build_dirs = [Path(os.environ["TPUC_BUILD_DIR"])] if os.environ.get("TPUC_BUILD_DIR") else []
+    try:
+        import tpuc
+
+        build_dirs.append(Path(os.path.abspath(tpuc.__file__)).parents[2])
+    except ImportError:
+        pass
+    for build in build_dirs:
+        candidates += [build / "bin" / "tpuc-opt", build / "dialect" / "tools" / "tpuc-opt"]
+    return next((path for path in candidates if path.is_file()), None)
