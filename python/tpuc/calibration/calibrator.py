@@ -193,7 +193,9 @@ def calibrate(
         "percentile" (the `percentile`-th percentile of |x|).
     input_num / seed: how many of `images` to use; without seed the first ones, with seed a
         seeded random choice (see `select_samples`).
-    jobs: worker processes; the table does not depend on it.
+    jobs: worker processes; the table does not depend on it. Workers are spawned (fresh
+        interpreters), so a script calling this with jobs > 1 needs the usual
+        `if __name__ == "__main__":` guard.
     weight_file: overrides the module's `tpu.weight_file`; custom_op_plugin: plugin library.
     progress: show a progress bar (tqdm if installed).
     """
