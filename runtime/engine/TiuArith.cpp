@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 #include "TiuArith.h"
 
+#include <algorithm>
 #include <vector>
 
 namespace tpuc::runtime {
@@ -34,15 +35,26 @@ void lookupInt8(TiuOp &op) {
   op.require(op.shape(kOpd0).count() == s.count(), T::opd0_c, "lookup: opd0 and res0 differ");
   LocalTensor in = op.tensor(kOpd0, op.shape(kOpd0), 1);
   LocalTensor out = op.tensor(kRes0, s, 1);
-  // The table: 256 bytes per lane (shape (1, 32, 16, 16)), indexed by the unsigned input byte on
-  // the lane of the result channel.
+  op.require(in.startLane() == out.startLane(), T::opd0_addr,
+             "lookup with opd0 and res0 on different start lanes");
+  // The table: 256 bytes per lane (shape (1, 32, 16, 16)) at per-lane offset opd1_addr % 32 KiB.
+  // Result channel c reads the table of lane base + c % 32 with base = opd1_addr / 32 KiB +
+  // 3 * (res0 start lane / 2): the vendor model's address arithmetic (probed); it equals the
+  // computing lane for results starting on lane 0 or 1, the only placement compilers use.
   Shape4 ts = op.shape(kOpd1);
   op.require(uint64_t{ts.h} * ts.w == 256, T::opd1_h, "int8 lookup table that is not 16x16");
-  LocalTensor table = op.tensor(kOpd1, {1, op.lanes(), 1, 256}, {0, 0, 0, 1}, 1);
+  uint32_t laneBytes = op.ctx.chip.lmemPerLane, lanes = op.lanes();
+  uint32_t tableAddr = static_cast<uint32_t>(op[T::opd1_addr]);
+  uint32_t tableOff = tableAddr % laneBytes;
+  uint32_t base = tableAddr / laneBytes + 3 * (out.startLane() / 2);
+  if (tableOff + 256 > laneBytes || base + std::min(s.c, lanes) > lanes)
+    throw Error("local-memory overflow: " + op.ctx.where("opd1_addr") + ": lookup table lanes " +
+                std::to_string(base) + ".." + std::to_string(base + std::min(s.c, lanes) - 1) +
+                " at offset " + std::to_string(tableOff) + " (result start lane " +
+                std::to_string(out.startLane()) + ")");
   const Strides4 &is = in.strides(), &os = out.strides();
-  uint32_t lanes = op.lanes();
   for (uint32_t c = 0; c < s.c; ++c) {
-    const uint8_t *tab = table.channel((out.startLane() + c) % lanes + lanes - table.startLane());
+    const uint8_t *tab = op.ctx.lmem.data() + size_t{base + c % lanes} * laneBytes + tableOff;
     for (uint32_t n = 0; n < s.n; ++n)
       for (uint32_t h = 0; h < s.h; ++h) {
         const uint8_t *src = in.channel(c) + n * is.n + h * is.h;

@@ -497,3 +497,35 @@ def arith_case(rng: np.random.Generator, name: str) -> tuple[Window, Program, st
 def test_arith(h: Harness, name: str, seed: int) -> None:
     win, p, what = arith_case(np.random.default_rng(500 + seed), name)
     h.check(p, win.mem, None, what)
+
+
+def lut_case(rng: np.random.Generator) -> tuple[Window, Program, str]:
+    win = Window(rng)
+    shape = (int(rng.integers(1, 3)), int(rng.integers(1, 70)), int(rng.integers(1, 6)),
+             int(rng.integers(1, 20)))
+    # The vendor requires equal start lanes, and the table lanes it reads must exist.
+    t_sel = int(rng.integers(0, 2)) if shape[1] < LANES else 0
+    top = (LANES - t_sel - min(shape[1], LANES)) // 3
+    res_lane = in_lane = 2 * int(rng.integers(0, top + 1)) + int(rng.integers(0, 2))
+    res_lane = min(res_lane, LANES - 1)
+    in_str = default_strides(shape, 1, in_lane)
+    out_str = default_strides(shape, 1, res_lane)
+    in_off = win.alloc(footprint(shape, in_str, in_lane))
+    out_off = win.alloc(footprint(shape, out_str, res_lane))
+    t_off = win.alloc(256)
+    f = dict(tsk_typ=3, tsk_eu_typ=0, tens_lookup=1, tsk_opd_num=2, opt_relu=0, opt_shift_typ=0,
+             opt_right_shift=0, opt_opd0_sign=0, opt_opd1_sign=0, opt_res0_sign=0,
+             short_res0_str=0, short_opd0_str=0, short_opd1_str=0,
+             res0_addr=lane_addr(res_lane, out_off), opd0_addr=lane_addr(in_lane, in_off),
+             opd1_addr=lane_addr(t_sel, t_off), **opd_fields("res0", shape),
+             **opd_fields("opd0", shape), **opd_fields("opd1", (1, 32, 16, 16)))
+    p = win.program()
+    p.tiu(**f)
+    win.finish(p)
+    return win, p, f"lut shape={shape} lanes in={in_lane} out={res_lane} table={t_sel}"
+
+
+@pytest.mark.parametrize("seed", range(N_CASES))
+def test_lut_int8(h: Harness, seed: int) -> None:
+    win, p, what = lut_case(np.random.default_rng(600 + seed))
+    h.check(p, win.mem, None, what)
