@@ -43,4 +43,165 @@ def PrintTpuOpInfo : Pass<"print-tpu-op-info", "::mlir::ModuleOp"> {
   ];
 }
 
+def ConvertBnToScale : Pass<"convert-bn-to-scale", "::mlir::ModuleOp"> {
+  let summary = "Turn batch_norm with constant statistics into a per-channel scale";
+  let description = [{
+    Replaces every `tpu.batch_norm` whose mean, variance, scale and bias are `tpu.load_weight`s
+    by a `tpu.scale` that computes the same result:
+
+    ```
+    scale'[c] = scale[c] / sqrt(variance[c] + epsilon)
+    bias'[c]  = bias[c] - mean[c] * scale'[c]
+    ```
+
+    The scale takes the batch_norm's name, layer id and quantization state. The folded arrays are
+    named `<name>_scale` and `<name>_bias` (with a numeric suffix if taken). They are written,
+    together with every array of the module's weight file, to a new npz and the module's
+    `tpu.weight_file` is pointed at it: the file given by `weight-output`, else
+    `<stem>_bn_to_scale.npz` next to the current file (or the current file itself when an
+    earlier pass of the same run wrote it). The input file is never modified. A batch_norm with a
+    non-constant operand is left alone; unreadable or inconsistent weights (missing array, element
+    count not matching the type, variance + epsilon <= 0, non-f32 type) are errors.
+
+    Before:
+    ```mlir
+    %1 = tpu.batch_norm %0, %mean, %var, %gamma, %beta {name = "bn", epsilon = 1.0e-05 : f32}
+           : (tensor<1x4x8x8xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>)
+           -> tensor<1x4x8x8xf32>
+    ```
+    After:
+    ```mlir
+    %s = tpu.load_weight {name = "bn_scale"} : tensor<4xf32>
+    %b = tpu.load_weight {name = "bn_bias"} : tensor<4xf32>
+    %1 = tpu.scale %0, %s, %b {name = "bn"}
+           : (tensor<1x4x8x8xf32>, tensor<4xf32>, tensor<4xf32>) -> tensor<1x4x8x8xf32>
+    ```
+  }];
+  let options = [
+    Option<"weightOutput", "weight-output", "std::string", /*default=*/"\"\"",
+           "npz file to write the weights to (default: <stem>_bn_to_scale.npz next to the "
+           "current weight file)">,
+  ];
+  let dependentDialects = ["::tpuc::tpu::TpuDialect"];
+}
+
+def EltwiseEarlyStride : Pass<"eltwise-early-stride", "::mlir::ModuleOp"> {
+  let summary = "Apply the stride of 1x1 convolutions before the element-wise op feeding them";
+  let description = [{
+    When every user of an element-wise op (`tpu.eltwise_add`, `eltwise_mul`, `eltwise_max`,
+    `eltwise_min`) is a `tpu.conv_2d` that reads it as input with a 1x1 filter, no padding and
+    the same stride (sh, sw) != (1, 1), those convolutions only ever read the rows and columns
+    0, sh, 2 sh, ... and 0, sw, 2 sw, ... of its result. The pass computes only those: each
+    input of the element-wise op goes through a `tpu.slice` with steps [1, 1, sh, sw] (named
+    `<eltwise name>_early_stride_<i>`, one per distinct input; a dimension of size 1 that is
+    broadcast keeps step 1), the element-wise op produces the strided [N, C, ceil(H / sh),
+    ceil(W / sw)] result, and the convolutions get stride 1. The element-wise op keeps its name,
+    attributes (including `do_relu`) and quantization state. This is the early stride of the
+    vendor toolchain: the strided slices are loads with a stride, and the element-wise op does a
+    quarter of the work for stride 2.
+
+    Ops with any other user (another op, a function return, a convolution with a different
+    stride, kernel, padding, or reading the op as its filter) are left unchanged; without a
+    candidate the IR is unchanged.
+
+    Before:
+    ```mlir
+    %2 = tpu.eltwise_add %0, %1 {name = "add", do_relu = true}
+           : (tensor<1x8x8x8xf32>, tensor<1x8x8x8xf32>) -> tensor<1x8x8x8xf32>
+    %3 = tpu.conv_2d %2, %w {name = "c", strides = array<i64: 2, 2>, ...}
+           : (tensor<1x8x8x8xf32>, tensor<16x8x1x1xf32>) -> tensor<1x16x4x4xf32>
+    ```
+    After:
+    ```mlir
+    %s0 = tpu.slice %0 {name = "add_early_stride_0", offsets = array<i64: 0, 0, 0, 0>,
+            steps = array<i64: 1, 1, 2, 2>} : (tensor<1x8x8x8xf32>) -> tensor<1x8x4x4xf32>
+    %s1 = tpu.slice %1 {name = "add_early_stride_1", ...} : ... -> tensor<1x8x4x4xf32>
+    %2 = tpu.eltwise_add %s0, %s1 {name = "add", do_relu = true}
+           : (tensor<1x8x4x4xf32>, tensor<1x8x4x4xf32>) -> tensor<1x8x4x4xf32>
+    %3 = tpu.conv_2d %2, %w {name = "c", strides = array<i64: 1, 1>, ...}
+           : (tensor<1x8x4x4xf32>, tensor<16x8x1x1xf32>) -> tensor<1x16x4x4xf32>
+    ```
+  }];
+  let dependentDialects = ["::tpuc::tpu::TpuDialect"];
+}
+
+def ImportCalibrationTable : Pass<"import-calibration-table", "::mlir::ModuleOp"> {
+  let summary = "Set the threshold of every layer from a calibration table";
+  let description = [{
+    Reads a calibration table (the format run_calibration.py writes: a `###` comment block, a
+    `# op_name threshold min max` line, then `name threshold min max` or `name threshold` rows;
+    lines starting with `#` and blank lines are ignored) and stores in the `quant` dictionary of
+    every tpu layer, by layer name:
+    - `threshold_max` = threshold and `threshold_min` = -threshold (symmetric);
+    - for a layer with `quant.is_asymmetric = true`: `threshold_max` = max and
+      `threshold_min` = min of its row, which must then have four fields.
+
+    `tpu.custom_op`s apply their `threshold_overwrite` afterwards, on the symmetric threshold of
+    the op producing their first operand: first every `backward` op, last in program order
+    first, gives its threshold to that producer; then every `forward` op, in program order,
+    takes the producer's threshold. A layer whose threshold is overwritten needs no row of its
+    own. A producer given two different thresholds by `backward` ops is an error.
+
+    Errors: a layer without a row, a malformed line, a non-number, a threshold <= 0 or min > max
+    (reported as `file:line`), a duplicate row, a `threshold_overwrite` op whose first operand is
+    not produced by a layer. The table file comes from the pass option or from the tool flag
+    `--calibration-table` (the vendor spelling).
+  }];
+  let options = [
+    Option<"tableFile", "calibration-table", "std::string", /*default=*/"\"\"",
+           "Calibration table to read">,
+  ];
+}
+
+def AssignChipName : Pass<"assign-chip-name", "::mlir::ModuleOp"> {
+  let summary = "Record the target chip in the module and on every custom op";
+  let description = [{
+    Sets the module attribute `tpu.chip` to the chip name and the `chipname` attribute of every
+    `tpu.custom_op` (plugins read it to generate code). Valid names: cv183x, cv182x, cv181x,
+    cv180x; anything else is an error listing them. The name comes from the pass option or from
+    the tool flag `--chipname` (the vendor spelling).
+
+    ```mlir
+    module attributes {tpu.chip = "cv183x"} { ... }
+    ```
+  }];
+  let options = [
+    Option<"chipName", "chipname", "std::string", /*default=*/"\"\"",
+           "Target chip: cv183x, cv182x, cv181x or cv180x">,
+  ];
+}
+
+def GenPseudoWeightNpz : Pass<"gen-pseudo-weight-npz", "::mlir::ModuleOp"> {
+  let summary = "Write random weights for every load_weight and a pseudo calibration table";
+  let description = [{
+    For hand-written models without trained weights (such as a module holding a single custom
+    op): writes an npz holding, for every `tpu.load_weight` of the module, an array of its name,
+    shape and element type filled with reproducible pseudo-random values:
+    - floating point (f32; bf16 stored as its 16-bit pattern, '<u2'): uniform in [-1, 1);
+    - signed or signless integers (i8, i16, i32): uniform over [-128, 127]; ui8: over [0, 255].
+    The values come from a 64-bit Mersenne Twister (std::mt19937_64) seeded with `seed` and
+    consumed in program order, so the same module and seed always give the same file.
+
+    The npz is written to `weight-output` if given, else to the module's `tpu.weight_file` when
+    that file does not exist yet (the usual case: the hand-written module names the file it
+    expects), else to `<stem>_pseudo.npz` next to it so an existing file is never overwritten;
+    `tpu.weight_file` is set to the file written. Two load_weights with the same name and
+    different types are an error.
+
+    With `--pseudo-calibration-table=<file>` (tool flag, vendor spelling, or the pass option of
+    that name) it also writes a calibration table with a row `name threshold -threshold
+    threshold` for every tpu layer, threshold = `threshold` (default 1.0, the range of the
+    pseudo weights): a table for models whose values are never quantized.
+  }];
+  let options = [
+    Option<"tableFile", "pseudo-calibration-table", "std::string", /*default=*/"\"\"",
+           "Pseudo calibration table to write (none when empty)">,
+    Option<"weightOutput", "weight-output", "std::string", /*default=*/"\"\"",
+           "npz file to write (default: the module's tpu.weight_file, see the description)">,
+    Option<"seed", "seed", "uint64_t", /*default=*/"0", "Seed of the random generator">,
+    Option<"threshold", "threshold", "double", /*default=*/"1.0",
+           "Threshold of every row of the pseudo calibration table (> 0)">,
+  ];
+}
+
 #endif // TPUC_PASSES_TD
