@@ -10,7 +10,3 @@ void poolBf16(TiuOp &op, PoolKind) { op.unsupported(TiuField::opd_typ, "bf16 poo
 void matmulBf16(TiuOp &op) { op.unsupported(TiuField::opd_typ, "bf16 matmul"); }
 
 } // namespace tpuc::runtime
-#include "TiuArith.h"
-namespace tpuc::runtime {
-void tensorArithBf16(TiuOp &op) { op.unsupported(TiuField::opd_typ, "bf16 tensor arithmetic"); }
-} // namespace tpuc::runtime

@@ -149,6 +149,8 @@ inline void storeBf16(uint8_t *p, uint16_t v) {
   p[1] = static_cast<uint8_t>(v >> 8);
 }
 inline float loadBf16Float(const uint8_t *p) { return arith::bf16ToFloat(loadBf16(p)); }
+/// A bf16 operand as the TIU data path reads it (arith::bf16ToFloatTiu).
+inline float loadBf16Tiu(const uint8_t *p) { return arith::bf16ToFloatTiu(loadBf16(p)); }
 
 //===----------------------------------------------------------------------===//
 // Families (one file each)

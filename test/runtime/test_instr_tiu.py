@@ -529,3 +529,100 @@ def lut_case(rng: np.random.Generator) -> tuple[Window, Program, str]:
 def test_lut_int8(h: Harness, seed: int) -> None:
     win, p, what = lut_case(np.random.default_rng(600 + seed))
     h.check(p, win.mem, None, what)
+
+
+# ----------------------------------------------------------------------------------------------
+# bf16 data path: tensor arithmetic and lookup
+# ----------------------------------------------------------------------------------------------
+BF16_SPECIALS = np.array([0x0000, 0x8000, 0x7F80, 0xFF80, 0x0001, 0x8001, 0x0080, 0x7F7F,
+                          0xFF7F, 0x3F80, 0xBF80], np.uint16)
+
+
+class Bf16Window(Window):
+    """Window whose bytes are bf16 values in [-8, 8), with a few special patterns."""
+
+    def __init__(self, rng: np.random.Generator, specials: bool = True):
+        super().__init__(rng, bf16_fill=True)
+        if specials:
+            view = self.mem[PREFILL:PREFILL + 32 * WINDOW].view(np.uint16)
+            idx = rng.integers(0, view.size, view.size // 64)
+            view[idx] = rng.choice(BF16_SPECIALS, idx.size)
+
+
+BF16_EU = dict(mul=0, mac=1, add=2, sub=3, max=4, min=5, copy=10)
+
+
+def bf16_arith_case(rng: np.random.Generator, name: str) -> tuple[Window, Program, str]:
+    win = Bf16Window(rng)
+    shape = (int(rng.integers(1, 3)), int(rng.integers(1, 70)), int(rng.integers(1, 6)),
+             int(rng.integers(1, 16)))
+    res_lane, a_lane = int(rng.integers(0, LANES)), int(rng.integers(0, LANES))
+    b_sel = int(rng.integers(0, 2))
+    b_lane = short_addr_lane(res_lane, b_sel)
+
+    def place(prefix: str, lane: int, addr_lane: int | None = None) -> dict[str, int]:
+        st = explicit_strides(rng, shape, lane, 2)
+        off = win.alloc(footprint(shape, st, lane, 2), 2)
+        return {f"{prefix}_addr": lane_addr(lane if addr_lane is None else addr_lane, off),
+                **opd_fields(prefix, shape, st)}
+
+    f: dict[str, int] = dict(tsk_typ=3, tsk_eu_typ=BF16_EU[name], opd_typ=1,
+                             tsk_opd_num=1 if name == "copy" else 2,
+                             opt_relu=int(rng.random() < 0.2), opt_shift_typ=0,
+                             opt_right_shift=0, opt_opd0_sign=1, opt_opd1_sign=1,
+                             opt_res0_sign=1, short_res0_str=3, short_opd0_str=3,
+                             short_opd1_str=3, short_opd2_str=3, opt_res_add=int(name == "mac"),
+                             **opd_fields("opd2", shape))
+    if name == "copy":
+        f["opt_relu"] = 0
+    f.update(place("res0", res_lane))
+    f.update(place("opd0", a_lane))
+    const = name != "copy" and rng.random() < 0.3
+    if const:
+        v = int(f32_to_bf16_rne(np.float32(rng.uniform(-4, 4))))
+        f.update(opt_opd1_const=1, opd1_addr=v, **opd_fields("opd1", shape))
+    elif name != "copy":
+        f.update(place("opd1", b_lane, addr_lane=b_sel))
+    else:
+        f.update(opd_fields("opd1", shape))
+    p = win.program()
+    p.tiu(**f)
+    win.finish(p)
+    return win, p, f"bf16 {name} shape={shape} const={const} relu={f['opt_relu']}"
+
+
+@pytest.mark.parametrize("name", list(BF16_EU))
+@pytest.mark.parametrize("seed", range(N_CASES))
+def test_bf16_arith(h: Harness, name: str, seed: int) -> None:
+    win, p, what = bf16_arith_case(np.random.default_rng(700 + seed), name)
+    h.check(p, win.mem, None, what)
+
+
+def bf16_lut_case(rng: np.random.Generator) -> tuple[Window, Program, str]:
+    win = Bf16Window(rng)
+    shape = (int(rng.integers(1, 3)), int(rng.integers(1, 70)), int(rng.integers(1, 6)),
+             int(rng.integers(1, 12)))
+    t_sel = int(rng.integers(0, 2)) if shape[1] < LANES else 0
+    top = (LANES - t_sel - min(shape[1], LANES)) // 3
+    lane = min(2 * int(rng.integers(0, top + 1)) + int(rng.integers(0, 2)), LANES - 1)
+    st = default_strides(shape, 2, lane)
+    in_off = win.alloc(footprint(shape, st, lane, 2))
+    out_off = win.alloc(footprint(shape, st, lane, 2))
+    t_off = win.alloc(512)
+    f = dict(tsk_typ=3, tsk_eu_typ=12, tens_lookup=1, opd_typ=1, tsk_opd_num=2, opt_relu=0,
+             opt_shift_typ=0, opt_right_shift=0, opt_opd0_sign=1, opt_opd1_sign=1,
+             opt_res0_sign=1, opt_opd2_sign=1, opt_opd2_int8=1, short_res0_str=0,
+             short_opd0_str=0, short_opd1_str=0, res0_addr=lane_addr(lane, out_off),
+             opd0_addr=lane_addr(lane, in_off), opd1_addr=lane_addr(t_sel, t_off),
+             **opd_fields("res0", shape), **opd_fields("opd0", shape),
+             **opd_fields("opd1", (1, 32, 32, 8)))
+    p = win.program()
+    p.tiu(**f)
+    win.finish(p)
+    return win, p, f"bf16 lut shape={shape} lane={lane} table={t_sel}"
+
+
+@pytest.mark.parametrize("seed", range(N_CASES))
+def test_bf16_lut(h: Harness, seed: int) -> None:
+    win, p, what = bf16_lut_case(np.random.default_rng(800 + seed))
+    h.check(p, win.mem, None, what)

@@ -132,6 +132,59 @@ inline uint16_t floatToBf16(float f) {
 /// fp32 -> bf16 by truncation (dropping the low 16 bits).
 inline uint16_t floatToBf16Trunc(float f) { return static_cast<uint16_t>(floatBits(f) >> 16); }
 
+/// bf16 operand as the TIU's bf16 data path reads it (probed): zero exponents (zeros and
+/// denormals, either sign) read as +0, all-ones exponents (infinities and NaNs) read as NaN.
+inline float bf16ToFloatTiu(uint16_t b) {
+  uint16_t e = b & 0x7F80;
+  if (e == 0)
+    return 0.0f;
+  if (e == 0x7F80)
+    return bitsToFloat(0x7FC00000u);
+  return bf16ToFloat(b);
+}
+
+/// Largest finite bf16 (0x7F7F), which the TIU writes for any NaN or infinite result.
+inline constexpr uint16_t kBf16MaxFinite = 0x7F7F;
+
+/// fp32 result -> bf16 as the TIU's bf16 data path writes it (probed): round to nearest even;
+/// NaN or infinite results become +max finite (0x7F7F), results with a zero exponent become +0.
+inline uint16_t floatToBf16Tiu(float f) {
+  if (std::isnan(f))
+    return kBf16MaxFinite;
+  uint16_t r = floatToBf16(f);
+  uint16_t e = r & 0x7F80;
+  if (e == 0x7F80)
+    return kBf16MaxFinite;
+  if (e == 0)
+    return 0;
+  return r;
+}
+
+/// p + c rounded to fp32 toward zero, for p and c exact in fp64 (TwoSum keeps the exact error, so
+/// a tiny c still moves the result off an exact value).
+inline float addFp32TowardZero(double p, double c) {
+  double s = p + c;
+  double bp = s - p;
+  double err = (p - (s - bp)) + (c - bp); // s + err == p + c exactly
+  float f = static_cast<float>(s);
+  if (std::isinf(f) || std::isnan(f) || f == 0.0f)
+    return f == 0.0f ? static_cast<float>(s + err) : f;
+  double over = (static_cast<double>(f) - s) - err; // f - (p + c)
+  if ((f > 0 && over > 0) || (f < 0 && over < 0))
+    f = std::nextafter(f, 0.0f);
+  return f;
+}
+
+/// bf16 multiply-accumulate of the TIU (tsk_eu_typ 1, probed on ties): the exact product a * b
+/// plus the accumulator c (read with denormals kept), summed in fp32 rounding toward zero, then
+/// written like every bf16 result (floatToBf16Tiu).
+inline uint16_t bf16MacTiu(float a, float b, uint16_t acc) {
+  if ((acc & 0x7F80) == 0x7F80 || std::isnan(a) || std::isnan(b))
+    return kBf16MaxFinite;
+  double p = static_cast<double>(a) * b;
+  return floatToBf16Tiu(addFp32TowardZero(p, bf16ToFloat(acc)));
+}
+
 /// int8 / uint8 -> bf16 (exact: every 8-bit integer is representable).
 inline uint16_t int8ToBf16(int32_t v) { return floatToBf16(static_cast<float>(v)); }
 
