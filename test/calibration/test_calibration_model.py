@@ -11,18 +11,18 @@ from tpuc.calibration.model import ModelError, inspect_module, parse_module
 
 MODEL = """
 module attributes {tpu.weight_file = "w.npz"} {
-  func.func @main(%arg0: tensor<1x4x8x8xf32>) -> tensor<1x4x8x8xf32> {
-    %0 = tpu.input %arg0 {name = "data", preprocess = {mean = [1.0, 2.0, 3.0, 4.0],
-           channel_order = "bgr"}} : (tensor<1x4x8x8xf32>) -> tensor<1x4x8x8xf32>
-    %1 = tpu.relu %0 {name = "r1"} : (tensor<1x4x8x8xf32>) -> tensor<1x4x8x8xf32>
+  func.func @main(%arg0: tensor<1x3x8x8xf32>) -> tensor<1x3x8x8xf32> {
+    %0 = tpu.input %arg0 {name = "data", preprocess = {mean = [1.0, 2.0, 3.0],
+           channel_order = "bgr"}} : (tensor<1x3x8x8xf32>) -> tensor<1x3x8x8xf32>
+    %1 = tpu.relu %0 {name = "r1"} : (tensor<1x3x8x8xf32>) -> tensor<1x3x8x8xf32>
     %2 = tpu.custom_op %1 {name = "lrelu", operation_name = "leaky_relu",
            param = {negative_slope = 0.1 : f32}, tpu = true, do_quant = true,
            threshold_overwrite = "backward", quant = {mode = "NONE"}}
-           : (tensor<1x4x8x8xf32>) -> tensor<1x4x8x8xf32>
+           : (tensor<1x3x8x8xf32>) -> tensor<1x3x8x8xf32>
     %3 = tpu.custom_op %2 {name = "post", operation_name = "identity", param = {},
            tpu = false, do_quant = false, threshold_overwrite = "forward", quant = {mode = "NONE"}}
-           : (tensor<1x4x8x8xf32>) -> tensor<1x4x8x8xf32>
-    return %3 : tensor<1x4x8x8xf32>
+           : (tensor<1x3x8x8xf32>) -> tensor<1x3x8x8xf32>
+    return %3 : tensor<1x3x8x8xf32>
   }
 }
 """
@@ -38,9 +38,9 @@ def test_inputs_layers_and_overwrites(ir: Any, tmp_path: Path) -> None:
     info = inspect_module(parse_module(write(tmp_path, MODEL)))
     assert info.layer_names == ["data", "r1", "lrelu", "post"]
     (data,) = info.inputs
-    assert data.name == "data" and data.shape == (1, 4, 8, 8) and data.element_type == "f32"
+    assert data.name == "data" and data.shape == (1, 3, 8, 8) and data.element_type == "f32"
     assert data.preprocess["channel_order"] == "bgr"
-    assert [float(v) for v in data.preprocess["mean"]] == [1.0, 2.0, 3.0, 4.0]
+    assert [float(v) for v in data.preprocess["mean"]] == [1.0, 2.0, 3.0]
     by_name = {layer.name: layer for layer in info.layers}
     assert by_name["lrelu"].threshold_overwrite == "backward"
     assert by_name["lrelu"].producer == "r1"
@@ -78,9 +78,9 @@ def test_module_errors(ir: Any, tmp_path: Path) -> None:
     with pytest.raises(TypeError, match="expected an ir.Module or the path"):
         parse_module(42)
     no_input = MODEL.replace(
-        '%0 = tpu.input %arg0 {name = "data", preprocess = {mean = [1.0, 2.0, 3.0, 4.0],\n'
-        '           channel_order = "bgr"}} : (tensor<1x4x8x8xf32>) -> tensor<1x4x8x8xf32>',
-        '%0 = tpu.relu %arg0 {name = "r0"} : (tensor<1x4x8x8xf32>) -> tensor<1x4x8x8xf32>',
+        '%0 = tpu.input %arg0 {name = "data", preprocess = {mean = [1.0, 2.0, 3.0],\n'
+        '           channel_order = "bgr"}} : (tensor<1x3x8x8xf32>) -> tensor<1x3x8x8xf32>',
+        '%0 = tpu.relu %arg0 {name = "r0"} : (tensor<1x3x8x8xf32>) -> tensor<1x3x8x8xf32>',
     )
     with pytest.raises(ModelError, match="no tpu.input"):
         inspect_module(parse_module(write(tmp_path, no_input, "n.mlir")))

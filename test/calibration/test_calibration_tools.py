@@ -114,7 +114,7 @@ def test_run_calibration_rejects_unknown_methods_and_needs_a_table() -> None:
         ["m.mlir", "l.txt", "--calibration_table", "t", "--input_num=100",
          "--custom_op_plugin", "libCustomOpPlugin.so"]
     )  # fmt: skip
-    assert args.input_num == 100 and args.custom_op_plugin == "libCustomOpPlugin.so"
+    assert args.input_num == 100 and args.custom_op_plugin == ["libCustomOpPlugin.so"]
     assert args.method == "kl" and args.jobs == 1 and args.seed is None
 
 

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from .inputs import Item, describe, load_item, select_samples
-from .model import ModelInfo, inspect_module, parse_module
+from .model import ModelInput, inspect_module, parse_module
 from .statistics import ActivationHistograms, ActivationRanges
 from .table import CalibrationTable, TableEntry
 from .thresholds import (
@@ -43,44 +43,53 @@ class CalibrationError(RuntimeError):
 
 @dataclass(frozen=True)
 class _Job:
-    """What a worker needs to rebuild the model: the .mlir path or the module text."""
+    """What a worker needs: the model (.mlir path or MLIR text), its inputs and run options."""
 
-    model_path: str | None
-    model_text: str | None
+    source: str
+    is_path: bool
+    inputs: tuple[ModelInput, ...]
     weight_file: str | None
-    custom_op_plugin: str | None
+    custom_op_plugins: tuple[str, ...]
+    custom_ops: Mapping[str, Callable[..., np.ndarray]] | None
 
 
 class _ModelRunner:
-    """Runs the fp32 interpreter on one input and returns every layer tensor."""
+    """Runs the fp32 interpreter on one input and returns every layer tensor. The module is
+    compiled once (tpuc.interpreter.compile) when the interpreter offers it."""
 
-    def __init__(self, job: _Job, module: Any = None) -> None:
-        self.interpreter_run = _interpreter_run(job.custom_op_plugin)
-        if module is None:
-            if job.model_path is not None:
-                module = parse_module(job.model_path)
-            else:
-                from ..ir import Context, Module
-
-                module = Module.parse(job.model_text or "", Context())
-        self.module = module
-        self.info: ModelInfo = inspect_module(module)
+    def __init__(self, job: _Job) -> None:
+        interpreter = _interpreter()
+        model = Path(job.source) if job.is_path else job.source
+        options: dict[str, Any] = {"weight_file": job.weight_file}
+        if job.custom_op_plugins:
+            options["custom_op_plugins"] = list(job.custom_op_plugins)
+        if job.custom_ops:
+            options["custom_ops"] = dict(job.custom_ops)
         self.job = job
+        self._forward: Callable[[Mapping[str, np.ndarray]], Mapping[str, np.ndarray]]
+        if hasattr(interpreter, "compile"):
+            try:
+                program = interpreter.compile(model, **options)
+            except Exception as error:
+                raise CalibrationError(
+                    f"the fp32 interpreter cannot run the model: {error}"
+                ) from None
+            self._forward = lambda feeds: program.run(feeds, dump_all=True)
+        else:
+            _check_supported(interpreter.run, options)
+            self._forward = lambda feeds: interpreter.run(model, feeds, dump_all=True, **options)
 
     def tensors(self, item: Item, index: int) -> tuple[str, Mapping[str, np.ndarray]]:
         label = describe(item, index)
-        feeds = load_item(item, self.info.inputs, label)
-        kwargs: dict[str, Any] = {"dump_all": True, "weight_file": self.job.weight_file}
-        if self.job.custom_op_plugin is not None:
-            kwargs["custom_op_plugin"] = self.job.custom_op_plugin
+        feeds = load_item(item, self.job.inputs, label)
         try:
-            outputs = self.interpreter_run(self.module, feeds, **kwargs)
+            outputs = self._forward(feeds)
         except Exception as error:
-            raise CalibrationError(f"{label}: the fp32 interpreter failed: {error}") from error
+            raise CalibrationError(f"{label}: the fp32 interpreter failed: {error}") from None
         return label, outputs
 
 
-def _interpreter_run(custom_op_plugin: str | None) -> Callable[..., Mapping[str, np.ndarray]]:
+def _interpreter() -> Any:
     try:
         from .. import interpreter
     except ImportError as error:
@@ -88,15 +97,16 @@ def _interpreter_run(custom_op_plugin: str | None) -> Callable[..., Mapping[str,
             f"calibration needs the fp32 interpreter (tpuc.interpreter), which is not available: "
             f"{error}"
         ) from None
-    run = interpreter.run
-    if custom_op_plugin is not None:
-        parameters = inspect.signature(run).parameters
-        takes_kwargs = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
-        if "custom_op_plugin" not in parameters and not takes_kwargs:
-            raise CalibrationError(
-                "the fp32 interpreter does not support custom-op plugins (custom_op_plugin)"
-            )
-    return run
+    return interpreter
+
+
+def _check_supported(run: Callable[..., Any], options: Mapping[str, Any]) -> None:
+    parameters = inspect.signature(run).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        return
+    for option in options:
+        if option not in parameters:
+            raise CalibrationError(f"the fp32 interpreter does not support {option}")
 
 
 # -- worker processes ------------------------------------------------------------------------------
@@ -181,7 +191,8 @@ def calibrate(
     percentile: float = DEFAULT_PERCENTILE,
     histogram_bins: int = DEFAULT_HISTOGRAM_BINS,
     weight_file: str | os.PathLike[str] | None = None,
-    custom_op_plugin: str | os.PathLike[str] | None = None,
+    custom_op_plugin: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None = None,
+    custom_ops: Mapping[str, Callable[..., np.ndarray]] | None = None,
     progress: bool = False,
 ) -> CalibrationTable:
     """Calibrates an fp32 tpu module; returns its table (one row per tpu layer, in program order).
@@ -196,7 +207,11 @@ def calibrate(
     jobs: worker processes; the table does not depend on it. Workers are spawned (fresh
         interpreters), so a script calling this with jobs > 1 needs the usual
         `if __name__ == "__main__":` guard.
-    weight_file: overrides the module's `tpu.weight_file`; custom_op_plugin: plugin library.
+    weight_file: overrides the module's `tpu.weight_file` (which the interpreter reads relative to
+        the .mlir file).
+    custom_op_plugin: custom-op plugin library (or a list of them) implementing `tpu.custom_op`s;
+    custom_ops: Python implementations by operation_name, as `tpuc.interpreter` takes them
+        (module-level functions when jobs > 1, since they are sent to the workers).
     progress: show a progress bar (tqdm if installed).
     """
     if method not in METHODS:
@@ -217,16 +232,28 @@ def calibrate(
 
     is_path = isinstance(module_or_path, str | os.PathLike)
     module = parse_module(module_or_path)
+    info = inspect_module(module)
+    if custom_op_plugin is None:
+        plugins: tuple[str, ...] = ()
+    elif isinstance(custom_op_plugin, str | os.PathLike):
+        plugins = (os.fspath(custom_op_plugin),)
+    else:
+        plugins = tuple(os.fspath(p) for p in custom_op_plugin)
+    for plugin in plugins:
+        if not Path(plugin).is_file():
+            raise CalibrationError(f"custom-op plugin '{plugin}' not found")
     job = _Job(
-        model_path=str(module_or_path) if is_path else None,
-        model_text=None if is_path else str(module),
-        weight_file=None if weight_file is None else str(weight_file),
-        custom_op_plugin=None if custom_op_plugin is None else str(custom_op_plugin),
+        source=os.fspath(module_or_path) if is_path else str(module),
+        is_path=is_path,
+        inputs=info.inputs,
+        weight_file=None if weight_file is None else os.fspath(weight_file),
+        custom_op_plugins=plugins,
+        custom_ops=dict(custom_ops) if custom_ops else None,
     )
-    names = inspect_module(module).layer_names
+    names = info.layer_names
     jobs = min(jobs, len(samples))
 
-    with _Executor(job, module, jobs) as executor:
+    with _Executor(job, jobs) as executor:
         ranges = ActivationRanges(names)
         title = "calibration (ranges)" if method == "max" else "calibration pass 1/2 (ranges)"
         for part in executor.map_chunks(_ranges_chunk, (names,), samples, title, progress):
@@ -268,18 +295,17 @@ def calibrate(
 class _Executor:
     """Runs chunks of samples in this process (jobs == 1) or in a spawned process pool."""
 
-    def __init__(self, job: _Job, module: Any, jobs: int) -> None:
+    def __init__(self, job: _Job, jobs: int) -> None:
         self.jobs = jobs
         self.job = job
-        self.module = module
         self.pool: ProcessPoolExecutor | None = None
         self.runner: _ModelRunner | None = None
 
     def __enter__(self) -> _Executor:
         if self.jobs == 1:
-            self.runner = _ModelRunner(self.job, self.module)
+            self.runner = _ModelRunner(self.job)
         else:
-            _interpreter_run(self.job.custom_op_plugin)  # fail early, before spawning workers
+            _interpreter()  # fail early, before spawning workers
             context = multiprocessing.get_context("spawn")
             self.pool = ProcessPoolExecutor(
                 self.jobs, mp_context=context, initializer=_worker_init, initargs=(self.job,)

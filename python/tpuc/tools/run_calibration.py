@@ -46,7 +46,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=0,
         help="number of inputs to use (default 0: all listed)",
     )
-    parser.add_argument("--custom_op_plugin", "--custom-op-plugin", help="custom-op plugin library")
+    parser.add_argument(
+        "--custom_op_plugin",
+        "--custom-op-plugin",
+        action="append",
+        help="custom-op plugin library (repeatable)",
+    )
     parser.add_argument("--method", choices=METHODS, default="kl", help="threshold algorithm")
     parser.add_argument(
         "--percentile",
