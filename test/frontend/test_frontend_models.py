@@ -9,7 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from frontend_util import check_against_onnxruntime, check_weights, layer_ops, require_frontend
+from frontend_util import (
+    check_against_onnxruntime,
+    check_weights,
+    check_with_interpreter,
+    interpreter,
+    layer_ops,
+    require_frontend,
+)
 
 require_frontend()
 
@@ -57,21 +64,47 @@ EXPECTED = {
 }
 
 
-@pytest.mark.parametrize("name", sorted(MODELS))
-def test_real_model_converts(name: str, convert: Any) -> None:
+# Deep networks accumulate float rounding differences. On random inputs PP-OCR's last Sigmoid
+# sees logits of -50..-9, where onnxruntime's approximate Sigmoid is off by up to 1.3e-7 (it
+# returns 0 for outputs below that): relative error there is the reference's, not ours.
+DEFAULT = (0.99999, 0.99999, 0.995)
+TOLERANCE = {"ppocr_v4_det": (0.9999, 0.9999, 0.99)}
+
+# Smaller inputs than the bench uses, for models without fixed input sizes.
+TEST_SHAPES = {"ppocr_v4_det": [[1, 3, 320, 320]]}
+
+
+def convert_model(name: str, convert: Any) -> Any:
     try:
         model, input_shapes = MODELS[name]()
     except ModelUnavailable as error:
         pytest.skip(str(error))
     proto = onnx.load(str(model))
+    input_shapes = TEST_SHAPES.get(name, input_shapes)
     converter = convert(proto, name=name, input_shapes=input_shapes)
     if input_shapes:
         for info, shape in zip(proto.graph.input, input_shapes, strict=False):
             for dim, size in zip(info.type.tensor_type.shape.dim, shape, strict=True):
                 dim.Clear()
                 dim.dim_value = size
+    return converter
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_real_model_converts(name: str, convert: Any) -> None:
+    converter = convert_model(name, convert)
     counts = collections.Counter(op.op for op in layer_ops(converter.module))
     for op, count in EXPECTED[name].items():
         assert counts[op] == count, (op, counts[op], count)
     check_against_onnxruntime(converter)
     check_weights(converter)
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_real_model_matches_onnxruntime_layer_by_layer(name: str, convert: Any) -> None:
+    if interpreter() is None:
+        pytest.skip("the fp32 interpreter (tpuc.interpreter / tpuc-interpreter) is not built")
+    converter = convert_model(name, convert)
+    checked = check_against_onnxruntime(converter)
+    compared = check_with_interpreter(converter, checked, tolerance=TOLERANCE.get(name, DEFAULT))
+    assert compared >= 20
