@@ -14,6 +14,8 @@ q represents q * threshold / 127.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 DEFAULT_HISTOGRAM_BINS = 2048
@@ -31,7 +33,9 @@ DEFAULT_KL_MAX_SATURATION = 0.01
 _KL_Q_FLOOR = 1e-12
 """Probability given to a reference bin that the candidate distribution cannot represent."""
 
-_KL_CANDIDATE_CHUNK = 512
+_KL_LOG_Q_FLOOR = float(np.log(_KL_Q_FLOOR))
+
+_KL_CANDIDATE_BLOCK = 128
 
 
 def max_threshold(absmax: float) -> float:
@@ -88,53 +92,53 @@ def kl_divergences(hist: np.ndarray, num_levels: int = INT8_QUANT_LEVELS) -> np.
     prefix_hlogh = np.concatenate(([0.0], np.cumsum(h_log_h)))
     prefix_nonzero = np.concatenate(([0], np.cumsum(nonzero, dtype=np.int64)))
 
-    candidates = np.arange(num_levels, bins + 1, dtype=np.int64)
-    result = np.empty(candidates.size, dtype=np.float64)
-    levels = np.arange(num_levels + 1, dtype=np.int64)
-    for start in range(0, candidates.size, _KL_CANDIDATE_CHUNK):
-        cand = candidates[start : start + _KL_CANDIDATE_CHUNK]
-        result[start : start + cand.size] = _kl_chunk(
-            cand, levels, counts, total, prefix, prefix_hlogh, prefix_nonzero, num_levels
-        )
-    return result
-
-
-def _kl_chunk(
-    cand: np.ndarray,
-    levels: np.ndarray,
-    counts: np.ndarray,
-    total: float,
-    prefix: np.ndarray,
-    prefix_hlogh: np.ndarray,
-    prefix_nonzero: np.ndarray,
-    num_levels: int,
-) -> np.ndarray:
+    cand = np.arange(num_levels, bins + 1, dtype=np.int64)
+    edges = _level_edges(bins, num_levels)
     kept = prefix[cand]  # counts inside the first i bins
     saturated = total - kept
-    last = counts[cand - 1] + saturated  # P's last bin, before normalization
-    # Level g of candidate i holds bins [ceil(g * i / L), ceil((g + 1) * i / L)).
-    edges = (levels[None, :] * cand[:, None] + num_levels - 1) // num_levels
-    level_sum = prefix[edges[:, 1:]] - prefix[edges[:, :-1]]
-    level_nonzero = (prefix_nonzero[edges[:, 1:]] - prefix_nonzero[edges[:, :-1]]).astype(
-        np.float64
-    )
-    # The last level holds bin i - 1, where P also carries the saturated counts.
-    level_nonzero[:, -1] += (last > 0).astype(np.float64) - (counts[cand - 1] > 0)
-    p_level_mass = level_sum.copy()
-    p_level_mass[:, -1] += saturated
+    last_bin = counts[cand - 1]
+    last = last_bin + saturated  # P's last bin, before normalization
 
     # sum_j p_j log p_j with p = P / total.
-    last_log = np.where(last > 0, last * np.log(np.where(last > 0, last, 1.0)), 0.0)
-    entropy_sum = prefix_hlogh[cand - 1] + last_log
-    neg_entropy = entropy_sum / total - np.log(total)
+    last_log = np.zeros_like(last)
+    np.multiply(last, np.log(last, where=last > 0, out=last_log), where=last > 0, out=last_log)
+    neg_entropy = (prefix_hlogh[cand - 1] + last_log) / total - np.log(total)
 
-    # sum_j p_j log q_j: inside a level every non-zero bin has q = level_sum / (nonzero * kept).
-    used = p_level_mass > 0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        q = level_sum / (level_nonzero * kept[:, None])
-    q = np.where(used & (q > _KL_Q_FLOOR), q, _KL_Q_FLOOR)
-    cross = np.where(used, p_level_mass * np.log(q), 0.0).sum(axis=1) / total
-    return neg_entropy - cross
+    # sum_j p_j log q_j. Inside a level every bin where P > 0 has
+    # q = level_sum / (level_nonzero * kept), so the sum runs over levels, weighted by P's mass.
+    # Blocks of candidates keep the temporaries small.
+    cross = np.empty(cand.size, dtype=np.float64)
+    log_kept = np.log(kept)
+    nonzero_ends = (last > 0).astype(np.int64) - (last_bin > 0)
+    for lo in range(0, cand.size, _KL_CANDIDATE_BLOCK):
+        hi = min(lo + _KL_CANDIDATE_BLOCK, cand.size)
+        block = edges[lo:hi]
+        gathered = prefix[block]
+        level_sum = gathered[:, 1:] - gathered[:, :-1]
+        gathered_nonzero = prefix_nonzero[block]
+        level_nonzero = (gathered_nonzero[:, 1:] - gathered_nonzero[:, :-1]).astype(np.float64)
+        # The last level holds bin i - 1, where P also carries the saturated counts.
+        level_nonzero[:, -1] += nonzero_ends[lo:hi]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            log_q = np.log(level_sum)
+            log_q -= np.log(level_nonzero)
+            log_q -= log_kept[lo:hi, None]
+        # Flooring q also covers the levels P does not use (0 - 0 = NaN there; their mass is 0).
+        np.fmax(log_q, _KL_LOG_Q_FLOOR, out=log_q)
+        level_sum[:, -1] += saturated[lo:hi]  # now P's mass per level
+        cross[lo:hi] = np.einsum("ij,ij->i", level_sum, log_q)
+    return neg_entropy - cross / total
+
+
+@functools.lru_cache(maxsize=4)
+def _level_edges(bins: int, num_levels: int) -> np.ndarray:
+    """Bin edges of the levels of every candidate i = num_levels .. bins: row i - num_levels,
+    level g holds bins [ceil(g * i / L), ceil((g + 1) * i / L)). Read-only, shared."""
+    cand = np.arange(num_levels, bins + 1, dtype=np.int64)
+    levels = np.arange(num_levels + 1, dtype=np.int64)
+    edges = (levels[None, :] * cand[:, None] + num_levels - 1) // num_levels
+    edges.setflags(write=False)
+    return edges
 
 
 def kl_threshold(
