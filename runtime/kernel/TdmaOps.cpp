@@ -234,6 +234,10 @@ void Context::copy(const GlobalTensor &dst, const GlobalTensor &src, Bf16Roundin
     t.tensor(Dir::G2G, s, d, round, {}, {});
     return;
   }
+  if ((src.dtype == DType::Bf16) != (dst.dtype == DType::Bf16)) {
+    impl->fail("copy", "global-to-global copies do not convert between bf16 and 8-bit types");
+    return;
+  }
   transfer(*impl, "copy", Dir::G2G, globalEnd(src), globalEnd(dst), 0, 0, round, {}, {});
 }
 

@@ -260,13 +260,16 @@ def first_diff(a: np.ndarray, b: np.ndarray, limit: int = 6) -> str:
 
 
 def verify(sims: Simulators, sim: str, prog: Program, expected: dict[str, np.ndarray],
-           serial: bool = False) -> tuple[np.ndarray, dict[str, Any]]:
-    """Emits `prog` and runs it on `sim` ("vendor" or "tpuc"); every tensor in `expected` must
-    match. On "tpuc" the whole memory must also equal the vendor simulator's when it is available.
-    Returns the memory after the run and the emitter's statistics."""
+           serial: bool = False, cmdbuf: bytes | None = None) -> tuple[np.ndarray, dict[str, Any]]:
+    """Emits `prog` (or takes the given `cmdbuf`) and runs it on `sim` ("vendor" or "tpuc"); every
+    tensor in `expected` must match. On "tpuc" the whole memory must also equal the vendor
+    simulator's when it is available. Returns the memory after the run and the emitter's
+    statistics."""
     import pytest
 
-    cmdbuf, stats = prog.emit(serial)
+    stats: dict[str, Any] = {}
+    if cmdbuf is None:
+        cmdbuf, stats = prog.emit(serial)
     if sim == "vendor":
         if sims.vendor is None:
             pytest.skip("vendor runtime not available (shared/tools/vendor/fetch-runtime.sh)")

@@ -74,6 +74,8 @@ CASES = {
         "conv_weight w 32 32 1 1\npsum ps 1 32 4 16\nconv ofmap=ps ifmap=a weight=w psum=write "
         "relu=1",
         "conv: a partial-sum write takes no bias, per-channel parameters, ReLU or shift"),
+    "g2g_no_conversion": ("global gb 1 0 1 32 4 16 bf16\ncopy gb g",
+                          "copy: global-to-global copies do not convert"),
     "global_region": ("global bad 9 0 1 1 1 1 int8\nload a bad", "region 9 does not exist"),
 }
 

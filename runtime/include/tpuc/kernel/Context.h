@@ -157,6 +157,7 @@ public:
              Bf16Rounding round = Bf16Rounding::NearestEven);
   void copy(const LocalTensor &dst, const LocalTensor &src,
             Bf16Rounding round = Bf16Rounding::NearestEven);
+  /// Global to global; converts nothing (equal bf16-ness of source and destination).
   void copy(const GlobalTensor &dst, const GlobalTensor &src,
             Bf16Rounding round = Bf16Rounding::NearestEven);
   void loadMatrix(const LocalMatrix &dst, const GlobalMatrix &src);
