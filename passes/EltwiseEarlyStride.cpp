@@ -37,6 +37,20 @@ std::optional<std::pair<int64_t, int64_t>> commonConvStride(Value value) {
   return stride;
 }
 
+/// The quantization of the tensor `value` (mode, thresholds, zero point) as recorded by the
+/// layer producing it: a slice only moves data, so it shares them. Null when none is recorded.
+DictionaryAttr valueQuantization(Value value) {
+  Operation *producer = value.getDefiningOp();
+  auto quant = producer ? producer->getAttrOfType<DictionaryAttr>("quant") : DictionaryAttr();
+  if (!producer || !isa<tpu::TpuLayerOp>(producer) || !quant)
+    return {};
+  NamedAttrList fields;
+  for (StringRef key : {"mode", "threshold_max", "threshold_min", "is_asymmetric", "zero_point"})
+    if (Attribute field = quant.get(key))
+      fields.append(key, field);
+  return fields.empty() ? DictionaryAttr() : fields.getDictionary(value.getContext());
+}
+
 int64_t stridedSize(int64_t size, int64_t step) { return (size + step - 1) / step; }
 
 /// The strided type of `type` (rank 4): H and W of size > 1 keep every step-th element.
@@ -87,9 +101,11 @@ bool applyEarlyStride(Operation *op) {
             builder.getNamedAttr("name", builder.getStringAttr(sliceName)),
             builder.getNamedAttr("offsets", builder.getDenseI64ArrayAttr({0, 0, 0, 0})),
             builder.getNamedAttr("steps", builder.getDenseI64ArrayAttr(steps))};
-        it->second = tpu::SliceOp::create(builder, op->getLoc(), TypeRange{slicedType},
-                                          ValueRange{input}, attrs)
-                         .getOutput();
+        auto slice = tpu::SliceOp::create(builder, op->getLoc(), TypeRange{slicedType},
+                                          ValueRange{input}, attrs);
+        if (DictionaryAttr quant = valueQuantization(input))
+          slice->setAttr("quant", quant);
+        it->second = slice.getOutput();
       }
     }
     newInputs.push_back(it->second);

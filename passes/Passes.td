@@ -95,7 +95,9 @@ def EltwiseEarlyStride : Pass<"eltwise-early-stride", "::mlir::ModuleOp"> {
     input of the element-wise op goes through a `tpu.slice` with steps [1, 1, sh, sw] (named
     `<eltwise name>_early_stride_<i>`, one per distinct input; a dimension of size 1 that is
     broadcast keeps step 1), the element-wise op produces the strided [N, C, ceil(H / sh),
-    ceil(W / sw)] result, and the convolutions get stride 1. The element-wise op keeps its name,
+    ceil(W / sw)] result, and the convolutions get stride 1. A slice shares the quantization
+    state (mode, thresholds, zero point) of the layer producing its input, so the pass also
+    works on quantized IR. The element-wise op keeps its name,
     attributes (including `do_relu`) and quantization state. This is the early stride of the
     vendor toolchain: the strided slices are loads with a stride, and the element-wise op does a
     quarter of the work for stride 2.

@@ -51,6 +51,23 @@ func.func @max_min(%x: tensor<1x2x4x4xf32>, %y: tensor<1x2x4x4xf32>) -> (tensor<
 
 // -----
 
+// Tests that on quantized IR each slice shares the quantization of the layer producing its
+// input (mode, thresholds), and an input without a producer gets none.
+// CHECK-LABEL: func.func @quantized
+// CHECK: %[[R:.*]] = tpu.relu
+// CHECK: tpu.slice %[[R]] {name = "qadd_early_stride_0", offsets = array<i64: 0, 0, 0, 0>, quant = {mode = "INT8", threshold_max = 2.000000e+00 : f64, threshold_min = -2.000000e+00 : f64}, steps = array<i64: 1, 1, 2, 2>} : (tensor<1x2x4x4xi8>) -> tensor<1x2x2x2xi8>
+// CHECK: tpu.slice %arg1 {name = "qadd_early_stride_1", offsets = array<i64: 0, 0, 0, 0>, steps = array<i64: 1, 1, 2, 2>}
+// CHECK: tpu.eltwise_add {{.*}}name = "qadd", quant = {mode = "INT8", multiplier = [3, 5], rshift = [7]
+func.func @quantized(%x: tensor<1x2x4x4xi8>, %y: tensor<1x2x4x4xi8>) -> tensor<1x2x2x2xi8> {
+  %r = tpu.relu %x {name = "r", quant = {mode = "INT8", param_type = "NONE", threshold_max = 2.0 : f64, threshold_min = -2.0 : f64, rshift = [1]}} : (tensor<1x2x4x4xi8>) -> tensor<1x2x4x4xi8>
+  %0 = tpu.eltwise_add %r, %y {name = "qadd", quant = {mode = "INT8", rshift = [7], multiplier = [3, 5], threshold_max = 4.0 : f64}} : (tensor<1x2x4x4xi8>, tensor<1x2x4x4xi8>) -> tensor<1x2x4x4xi8>
+  %w = tpu.load_weight {name = "w"} : tensor<2x2x1x1xi8>
+  %1 = tpu.conv_2d %0, %w {name = "c", strides = array<i64: 2, 2>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>, quant = {mode = "INT8"}} : (tensor<1x2x4x4xi8>, tensor<2x2x1x1xi8>) -> tensor<1x2x2x2xi8>
+  return %1 : tensor<1x2x2x2xi8>
+}
+
+// -----
+
 // Tests that nothing changes when a user is not a strided 1x1 convolution reading the eltwise as
 // input: another op, a returned value, a 3x3 kernel, padding, different strides, stride 1, or
 // a convolution using the eltwise as its filter.
