@@ -108,7 +108,8 @@ def kl_divergences(hist: np.ndarray, num_levels: int = INT8_QUANT_LEVELS) -> np.
     # q = level_sum / (level_nonzero * kept), so the sum runs over levels, weighted by P's mass.
     # Blocks of candidates keep the temporaries small.
     cross = np.empty(cand.size, dtype=np.float64)
-    log_kept = np.log(kept)
+    with np.errstate(divide="ignore"):
+        log_kept = np.log(kept)  # -inf where nothing is kept: every q is floored
     nonzero_ends = (last > 0).astype(np.int64) - (last_bin > 0)
     for lo in range(0, cand.size, _KL_CANDIDATE_BLOCK):
         hi = min(lo + _KL_CANDIDATE_BLOCK, cand.size)
