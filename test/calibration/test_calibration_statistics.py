@@ -120,3 +120,12 @@ def test_merge_rejects_mismatched_statistics() -> None:
         ActivationHistograms(NAMES, np.ones(3)).merge(ActivationHistograms(NAMES, np.full(3, 2.0)))
     with pytest.raises(ValueError, match="different"):
         ActivationRanges(NAMES).merge(ActivationRanges(NAMES[:2]))
+
+
+def test_histograms_reject_non_finite_values() -> None:
+    values = np.array([0.5, np.inf], dtype=np.float32)
+    with pytest.raises(NonFiniteActivationError):
+        histogram_abs(values, 1.0, 8)
+    histograms = ActivationHistograms(["x"], np.ones(1), 8)
+    with pytest.raises(NonFiniteActivationError, match="'x'.*second input"):
+        histograms.update({"x": np.array([np.nan], dtype=np.float32)}, "second input")

@@ -9,6 +9,7 @@ the parts are merged.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 
 import numpy as np
@@ -20,15 +21,17 @@ class NonFiniteActivationError(ValueError):
     """A tensor held NaN or infinity on some input; calibration cannot place a threshold."""
 
 
-def _finite_view(name: str, value: np.ndarray, sample: str) -> np.ndarray:
+def _flat(name: str, value: np.ndarray, sample: str) -> np.ndarray:
     array = np.asarray(value)
     if not np.issubdtype(array.dtype, np.number):
         raise TypeError(f"tensor '{name}' has non-numeric dtype {array.dtype} ({sample})")
     if array.dtype != np.float32 and array.dtype != np.float64:
         array = array.astype(np.float32)
-    if array.size and not np.isfinite(array).all():
-        raise NonFiniteActivationError(f"tensor '{name}' holds NaN or infinity ({sample})")
     return array.reshape(-1)
+
+
+def _non_finite(name: str, sample: str) -> NonFiniteActivationError:
+    return NonFiniteActivationError(f"tensor '{name}' holds NaN or infinity ({sample})")
 
 
 class ActivationRanges:
@@ -46,11 +49,14 @@ class ActivationRanges:
         for i, name in enumerate(self.names):
             if name not in tensors:
                 raise KeyError(f"no tensor '{name}' in the model outputs ({sample})")
-            flat = _finite_view(name, tensors[name], sample)
+            flat = _flat(name, tensors[name], sample)
             if flat.size == 0:
                 continue
-            self.minimum[i] = min(self.minimum[i], float(flat.min()))
-            self.maximum[i] = max(self.maximum[i], float(flat.max()))
+            low, high = float(flat.min()), float(flat.max())  # NaN and inf show up here
+            if not (math.isfinite(low) and math.isfinite(high)):
+                raise _non_finite(name, sample)
+            self.minimum[i] = min(self.minimum[i], low)
+            self.maximum[i] = max(self.maximum[i], high)
         self.samples += 1
 
     def merge(self, other: ActivationRanges) -> None:
@@ -103,8 +109,11 @@ class ActivationHistograms:
         for i, name in enumerate(self.names):
             if name not in tensors:
                 raise KeyError(f"no tensor '{name}' in the model outputs ({sample})")
-            flat = _finite_view(name, tensors[name], sample)
-            self.counts[i] += histogram_abs(flat, float(self.absmax[i]), self.bins)
+            flat = _flat(name, tensors[name], sample)
+            try:
+                self.counts[i] += histogram_abs(flat, float(self.absmax[i]), self.bins)
+            except NonFiniteActivationError:
+                raise _non_finite(name, sample) from None
         self.samples += 1
 
     def merge(self, other: ActivationHistograms) -> None:
@@ -117,16 +126,20 @@ class ActivationHistograms:
 
 
 def histogram_abs(values: np.ndarray, absmax: float, bins: int) -> np.ndarray:
-    """Counts |values| into `bins` equal bins over [0, absmax] (see ActivationHistograms)."""
+    """Counts |values| into `bins` equal bins over [0, absmax] (see ActivationHistograms).
+    Raises NonFiniteActivationError if a value is NaN or infinite."""
     if values.size == 0:
         return np.zeros(bins, dtype=np.int64)
+    scaled = np.abs(values)
+    largest = float(scaled.max())
+    if not math.isfinite(largest):
+        raise NonFiniteActivationError("values hold NaN or infinity")
     if absmax <= 0.0:
         result = np.zeros(bins, dtype=np.int64)
         result[0] = values.size
         return result
-    scaled = np.abs(values)
     scaled *= float(bins) / float(absmax)
-    if scaled.max() >= bins:  # |x| == absmax (or beyond): clip into the last bin
+    if largest * (float(bins) / float(absmax)) >= bins - 1:  # clip |x| == absmax (or beyond)
         np.minimum(scaled, bins - 1, out=scaled)
     index = scaled.astype(np.intp)
     return np.bincount(index, minlength=bins).astype(np.int64, copy=False)
