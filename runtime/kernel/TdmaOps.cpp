@@ -95,15 +95,13 @@ public:
   const char *op;
 };
 
-/// The byte plane `p` of a 16-bit tensor side as an 8-bit side whose W elements are single bytes:
-/// global elements are 2 bytes apart, so W becomes a strided dimension. Returns the sides of each
-/// descriptor (one when W = 1 or both sides have contiguous rows, else one per row).
-struct PlaneSplit {
-  std::vector<std::pair<End, End>> parts;
-};
+using Parts = std::vector<std::pair<End, End>>;
 
-void addPlaneParts(Context::Impl &impl, const End &src, const End &dst, unsigned plane,
-                   uint32_t srcPlane, uint32_t dstPlane, PlaneSplit &out) {
+/// Appends the transfers of byte plane `plane` of a 16-bit tensor as 8-bit transfers. Global
+/// elements are 2 bytes apart, so the W elements become rows of one byte with a 2-byte pitch: one
+/// transfer when W = 1 or both sides have contiguous rows, else one per row.
+void addPlaneParts(const End &src, const End &dst, unsigned plane, uint32_t srcPlane,
+                   uint32_t dstPlane, Parts &out) {
   auto planeOf = [&](End e, uint32_t planeStride) {
     if (e.local)
       e.laddr += plane * planeStride;
@@ -116,25 +114,24 @@ void addPlaneParts(Context::Impl &impl, const End &src, const End &dst, unsigned
   // Element pitch in bytes of W along each side: local planes 1, global 2.
   uint32_t sp = src.local ? 1 : 2, dp = dst.local ? 1 : 2;
   const Shape &sh = src.shape;
-  auto asRows = [&](End e, uint32_t pitch, uint32_t h, uint32_t w) {
+  auto asRows = [&](End e, uint32_t pitch, uint32_t h) {
     e.shape = {sh.n, sh.c, h, 1};
-    (void)w;
     e.hs = pitch;
     return e;
   };
   if (sh.w == 1) {
-    out.parts.push_back({s, d});
+    out.push_back({s, d});
     return;
   }
   bool srcRows = src.hs == sh.w * sp, dstRows = dst.hs == sh.w * dp;
   uint64_t hw = uint64_t{sh.h} * sh.w;
   if (srcRows && dstRows && hw <= 0xFFFF) {
-    out.parts.push_back(
-        {asRows(s, sp, static_cast<uint32_t>(hw), 1), asRows(d, dp, static_cast<uint32_t>(hw), 1)});
+    out.push_back(
+        {asRows(s, sp, static_cast<uint32_t>(hw)), asRows(d, dp, static_cast<uint32_t>(hw))});
     return;
   }
   for (uint32_t h = 0; h < sh.h; ++h) {
-    End rs = asRows(s, sp, sh.w, 1), rd = asRows(d, dp, sh.w, 1);
+    End rs = asRows(s, sp, sh.w), rd = asRows(d, dp, sh.w);
     if (rs.local)
       rs.laddr += h * src.hs;
     else
@@ -143,9 +140,8 @@ void addPlaneParts(Context::Impl &impl, const End &src, const End &dst, unsigned
       rd.laddr += h * dst.hs;
     else
       rd.gaddr = rd.gaddr + uint64_t{h} * dst.hs;
-    out.parts.push_back({rs, rd});
+    out.push_back({rs, rd});
   }
-  (void)impl;
 }
 
 void transfer(Context::Impl &impl, const char *op, Dir dir, const End &s, const End &d,
@@ -163,10 +159,10 @@ void transfer(Context::Impl &impl, const char *op, Dir dir, const End &s, const 
     t.tensor(dir, s, d, round, reads, writes);
     return;
   }
-  PlaneSplit split;
+  Parts parts;
   for (unsigned p = 0; p < 2; ++p)
-    addPlaneParts(impl, s, d, p, srcPlane, dstPlane, split);
-  for (const auto &[ps, pd] : split.parts)
+    addPlaneParts(s, d, p, srcPlane, dstPlane, parts);
+  for (const auto &[ps, pd] : parts)
     t.tensor(dir, ps, pd, round, reads, writes);
 }
 
