@@ -95,8 +95,19 @@ llvm::Error WeightEdit::commit(StringRef tag, StringRef output) {
   if (target.empty()) {
     if (currentFile.empty())
       return getWeightFile(module).takeError();
-    target = weights::isWrittenByThisProcess(currentFile) ? currentFile
-                                                          : deriveWeightFileName(currentFile, tag);
+    if (weights::isWrittenByThisProcess(currentFile)) {
+      target = currentFile;
+    } else {
+      // Another module of this process may already use the derived name (the same input
+      // rewritten twice): never take a file away from it.
+      std::string suffixed = tag.str();
+      for (int n = 1;; ++n) {
+        target = deriveWeightFileName(currentFile, suffixed);
+        if (!weights::isWrittenByThisProcess(target))
+          break;
+        suffixed = (tag + "_" + llvm::Twine(n)).str();
+      }
+    }
   }
   if (llvm::Error error = weights::writeWithAddedArrays(currentFile, target, std::move(staged)))
     return error;

@@ -5,6 +5,8 @@
 // RUN: cd %t && %PYTHON %S/Inputs/check_weights.py bn-to-scale bn.npz bn_bn_to_scale.npz --stats mean var gamma beta --eps 1e-5 --result bn_scale bn_bias
 // RUN: cd %t && %PYTHON %S/Inputs/check_weights.py keeps bn.npz bn_bn_to_scale.npz
 // RUN: cd %t && %PYTHON -c "import numpy as np; assert 'bn_scale' not in np.load('bn.npz').files, 'input file modified'"
+// RUN: cd %t && %PYTHON %S/Inputs/check_weights.py bn-to-scale bn.npz bn_bn_to_scale_1.npz --stats mean var gamma beta --eps 1e-2 --result bnx_scale bnx_bias
+// RUN: cd %t && %PYTHON -c "import numpy as np; assert 'bnx_scale' not in np.load('bn_bn_to_scale.npz').files, 'first output overwritten'"
 // RUN: cd %t && %PYTHON %S/Inputs/check_weights.py bn-to-scale bn64.npz bn64_bn_to_scale.npz --stats mean var gamma beta --eps 1e-3 --result bn2_scale_1 bn2_bias
 // RUN: cd %t && %PYTHON %S/Inputs/check_weights.py keeps bn64.npz bn64_bn_to_scale.npz
 // The weight-output option: every module points at the file given, which the last folding case
@@ -48,6 +50,23 @@ func.func @activation_statistics(%arg0: tensor<1x4x2x2xf32>, %arg1: tensor<4xf32
   %g = tpu.load_weight {name = "gamma"} : tensor<4xf32>
   %b = tpu.load_weight {name = "beta"} : tensor<4xf32>
   %0 = tpu.batch_norm %arg0, %arg1, %v, %g, %b {name = "bn", epsilon = 1.0e-5 : f32} : (tensor<1x4x2x2xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) -> tensor<1x4x2x2xf32>
+  return %0 : tensor<1x4x2x2xf32>
+}
+}
+
+// -----
+
+// Tests that a second module rewriting the same input file in the same run gets a weight file of
+// its own instead of overwriting the first module's.
+// CHECK-LABEL: module attributes {tpu.weight_file = "bn_bn_to_scale_1.npz"}
+// CHECK: tpu.scale %arg0, {{.*}}name = "bnx"
+module attributes {tpu.weight_file = "bn.npz"} {
+func.func @same_input_again(%arg0: tensor<1x4x2x2xf32>) -> tensor<1x4x2x2xf32> {
+  %m = tpu.load_weight {name = "mean"} : tensor<4xf32>
+  %v = tpu.load_weight {name = "var"} : tensor<4xf32>
+  %g = tpu.load_weight {name = "gamma"} : tensor<4xf32>
+  %b = tpu.load_weight {name = "beta"} : tensor<4xf32>
+  %0 = tpu.batch_norm %arg0, %m, %v, %g, %b {name = "bnx", epsilon = 1.0e-2 : f32} : (tensor<1x4x2x2xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) -> tensor<1x4x2x2xf32>
   return %0 : tensor<1x4x2x2xf32>
 }
 }
