@@ -3,10 +3,6 @@ shapes (and, once the fp32 interpreter is built, values) with onnxruntime."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -67,44 +63,10 @@ def make_inputs(
 
 
 def interpreter() -> Any:
-    """Something with run(mlir_path, inputs, dump_all=True) -> dict: tpuc.interpreter when it is
-    built, else the tpuc-interpreter command (installed with tpuc, on PATH, or named by the
-    TPUC_INTERPRETER environment variable), else None."""
-    try:
-        from tpuc import interpreter as interp  # type: ignore[attr-defined]
+    """The fp32 interpreter (tpuc.interpreter or the tpuc-interpreter command), or None."""
+    from tpuc.frontend import fp32_interpreter
 
-        if hasattr(interp, "run"):
-            return interp
-    except ImportError:
-        pass
-    tool = os.environ.get("TPUC_INTERPRETER") or shutil.which("tpuc-interpreter")
-    if tool is None:
-        try:
-            from tpuc._tools import tool_path
-
-            tool = str(tool_path("tpuc-interpreter"))
-        except (ImportError, FileNotFoundError):
-            return None
-    return _InterpreterCommand(tool)
-
-
-class _InterpreterCommand:
-    def __init__(self, tool: str) -> None:
-        self.tool = tool
-
-    def run(self, mlir: str, inputs: dict[str, np.ndarray], dump_all: bool = True) -> dict:
-        with tempfile.TemporaryDirectory() as tmp:
-            tensor_in, dump = Path(tmp) / "in.npz", Path(tmp) / "all.npz"
-            np.savez(tensor_in, **inputs)
-            done = subprocess.run(
-                [self.tool, mlir, "--tensor-in", str(tensor_in), "--dump-all-tensor", str(dump)],
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-            assert done.returncode == 0, done.stderr
-            with np.load(dump) as data:
-                return {name: data[name] for name in data.files}
+    return fp32_interpreter()
 
 
 def input_shapes_of(converter: Any) -> dict[str, list[int]]:
@@ -157,13 +119,11 @@ def check_with_interpreter(
 ) -> int:
     """Compares every common tensor of the fp32 interpreter's dump with onnxruntime (cosine,
     correlation, euclidean similarity at least `tolerance`); returns how many were compared."""
-    interp = interpreter()
-    if interp is None:
+    if interpreter() is None:
         pytest.skip("the fp32 interpreter (tpuc.interpreter / tpuc-interpreter) is not built")
-    from tpuc.tools.npz_compare import compare_npz
+    from tpuc.frontend import compare_with_onnxruntime
 
-    dump = interp.run(str(converter.mlir_file), checked["inputs"], dump_all=True)
-    report = compare_npz(dump, checked["reference"], tolerance=tolerance)
+    report = compare_with_onnxruntime(converter, checked["inputs"], tolerance=tolerance)
     bad = [(r.name, r.verdict, r.metrics, r.note) for r in report.results if not r.passed]
     assert not bad, bad
     assert report.results

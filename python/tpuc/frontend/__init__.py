@@ -17,6 +17,7 @@ from .onnx_node import OnnxNode
 from .onnx_reference import expose_all_tensors, run_onnx_inference
 from .preprocess import Preprocess, preprocess_of
 from .torch_frontend import export_onnx, from_torch
+from .validation import compare_with_onnxruntime, fp32_interpreter
 
 __all__ = [
     "ConversionError",
@@ -27,8 +28,10 @@ __all__ = [
     "Preprocess",
     "TensorType",
     "UnsupportedOpError",
+    "compare_with_onnxruntime",
     "expose_all_tensors",
     "export_onnx",
+    "fp32_interpreter",
     "from_torch",
     "preprocess_of",
     "run_onnx_inference",
