@@ -15,6 +15,7 @@
 #include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <algorithm>
 #include <cstring>
 #include <exception>
 #include <memory>
@@ -27,15 +28,22 @@ namespace {
 
 using Entries = std::vector<runtime::NpzEntry>;
 
-/// A parsed npz file, valid while the file on disk keeps its modification time and size.
+/// What is known of an npz file while it keeps its modification time and size on disk: whether
+/// this process wrote it, and its parsed contents unless evicted.
 struct CachedFile {
   llvm::sys::TimePoint<> modified;
   uint64_t size = 0;
-  std::shared_ptr<Entries> entries;
+  std::shared_ptr<Entries> entries; ///< null once evicted
   bool writtenHere = false;
+  uint64_t lastUse = 0;
 };
 
+/// Parsed contents are kept for this many files (the most recently used): a pipeline works on
+/// one input and one output at a time, and weights can be large.
+constexpr size_t kFilesWithContents = 2;
+
 std::mutex cacheMutex;
+uint64_t useCounter = 0;
 
 llvm::StringMap<CachedFile> &cache() {
   static llvm::StringMap<CachedFile> files;
@@ -65,10 +73,28 @@ CachedFile *findCurrent(StringRef path) {
   return &it->second;
 }
 
+/// Drops the parsed contents of all but the kFilesWithContents most recently used files.
+void evictContents() {
+  std::vector<CachedFile *> loaded;
+  for (auto &slot : cache())
+    if (slot.second.entries)
+      loaded.push_back(&slot.second);
+  if (loaded.size() <= kFilesWithContents)
+    return;
+  std::sort(loaded.begin(), loaded.end(),
+            [](const CachedFile *a, const CachedFile *b) { return a->lastUse > b->lastUse; });
+  for (size_t i = kFilesWithContents; i < loaded.size(); ++i)
+    loaded[i]->entries.reset();
+}
+
 /// Parses `path` (or returns its cached contents). Caller holds cacheMutex.
 llvm::Expected<CachedFile *> loadLocked(StringRef path) {
-  if (CachedFile *current = findCurrent(path))
+  CachedFile *current = findCurrent(path);
+  if (current && current->entries) {
+    current->lastUse = ++useCounter;
     return current;
+  }
+  bool writtenHere = current && current->writtenHere;
   llvm::sys::fs::file_status status;
   if (std::error_code ec = llvm::sys::fs::status(path, status))
     return fileError(path, "cannot read: " + ec.message());
@@ -86,7 +112,9 @@ llvm::Expected<CachedFile *> loadLocked(StringRef path) {
     return fileError(path, llvm::Twine("not a readable npz file: ") + error.what());
   }
   CachedFile &slot = cache()[cacheKey(path)];
-  slot = CachedFile{status.getLastModificationTime(), status.getSize(), std::move(entries), false};
+  slot = CachedFile{status.getLastModificationTime(), status.getSize(), std::move(entries),
+                    writtenHere, ++useCounter};
+  evictContents();
   return &slot;
 }
 
@@ -205,8 +233,9 @@ llvm::Error weights::writeWithAddedArrays(StringRef inputPath, StringRef outputP
   llvm::sys::fs::file_status status;
   if (std::error_code ec = llvm::sys::fs::status(outputPath, status))
     return fail(fileError(outputPath, "written but cannot be examined: " + ec.message()));
-  cache()[outputKey] =
-      CachedFile{status.getLastModificationTime(), status.getSize(), std::move(entries), true};
+  cache()[outputKey] = CachedFile{status.getLastModificationTime(), status.getSize(),
+                                  std::move(entries), true, ++useCounter};
+  evictContents();
   return llvm::Error::success();
 }
 
