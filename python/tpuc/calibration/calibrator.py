@@ -14,7 +14,7 @@ import math
 import multiprocessing
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -57,8 +57,9 @@ class _ModelRunner:
     """Runs the fp32 interpreter on one input and returns every layer tensor. The module is
     compiled once (tpuc.interpreter.compile) when the interpreter offers it."""
 
-    def __init__(self, job: _Job) -> None:
+    def __init__(self, job: _Job, threads: int = 1) -> None:
         interpreter = _interpreter()
+        self.pool = ThreadPoolExecutor(threads) if threads > 1 else None
         model = Path(job.source) if job.is_path else job.source
         options: dict[str, Any] = {"weight_file": job.weight_file}
         if job.custom_op_plugins:
@@ -113,9 +114,9 @@ def _check_supported(run: Callable[..., Any], options: Mapping[str, Any]) -> Non
 _WORKER: _ModelRunner | None = None
 
 
-def _worker_init(job: _Job) -> None:
+def _worker_init(job: _Job, threads: int) -> None:
     global _WORKER
-    _WORKER = _ModelRunner(job)
+    _WORKER = _ModelRunner(job, threads)
 
 
 def _ranges_chunk(
@@ -126,7 +127,7 @@ def _ranges_chunk(
     ranges = ActivationRanges(names)
     for index, item in chunk:
         label, tensors = runner.tensors(item, index)
-        ranges.update(tensors, label)
+        ranges.update(tensors, label, runner.pool)
     return ranges
 
 
@@ -142,7 +143,7 @@ def _histogram_chunk(
     histograms = ActivationHistograms(names, absmax, bins)
     for index, item in chunk:
         label, tensors = runner.tensors(item, index)
-        histograms.update(tensors, label)
+        histograms.update(tensors, label, runner.pool)
     return histograms
 
 
@@ -292,6 +293,13 @@ def calibrate(
     return CalibrationTable(rows, metadata)
 
 
+def _cpu_count() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
 class _Executor:
     """Runs chunks of samples in this process (jobs == 1) or in a spawned process pool."""
 
@@ -302,17 +310,23 @@ class _Executor:
         self.runner: _ModelRunner | None = None
 
     def __enter__(self) -> _Executor:
+        threads = max(1, _cpu_count() // self.jobs)
         if self.jobs == 1:
-            self.runner = _ModelRunner(self.job)
+            self.runner = _ModelRunner(self.job, threads)
         else:
             _interpreter()  # fail early, before spawning workers
             context = multiprocessing.get_context("spawn")
             self.pool = ProcessPoolExecutor(
-                self.jobs, mp_context=context, initializer=_worker_init, initargs=(self.job,)
+                self.jobs,
+                mp_context=context,
+                initializer=_worker_init,
+                initargs=(self.job, threads),
             )
         return self
 
     def __exit__(self, *exc: object) -> None:
+        if self.runner is not None and self.runner.pool is not None:
+            self.runner.pool.shutdown()
         if self.pool is not None:
             self.pool.shutdown(wait=True, cancel_futures=True)
 
