@@ -10,6 +10,7 @@ options, never on `jobs`.
 from __future__ import annotations
 
 import inspect
+import itertools
 import math
 import multiprocessing
 import os
@@ -34,6 +35,8 @@ from .thresholds import (
 )
 
 METHODS = ("kl", "max", "percentile")
+INPUT_CACHE_BYTES = 1 << 30
+"""Preprocessed inputs kept between the two passes (all processes together), at most."""
 DEFAULT_PERCENTILE = 99.99
 
 
@@ -57,9 +60,11 @@ class _ModelRunner:
     """Runs the fp32 interpreter on one input and returns every layer tensor. The module is
     compiled once (tpuc.interpreter.compile) when the interpreter offers it."""
 
-    def __init__(self, job: _Job, threads: int = 1) -> None:
+    def __init__(self, job: _Job, threads: int = 1, cache_bytes: int = 0) -> None:
         interpreter = _interpreter()
         self.pool = ThreadPoolExecutor(threads) if threads > 1 else None
+        self._cache: dict[int, dict[str, np.ndarray]] = {}
+        self._cache_room = cache_bytes
         model = Path(job.source) if job.is_path else job.source
         options: dict[str, Any] = {"weight_file": job.weight_file}
         if job.custom_op_plugins:
@@ -82,7 +87,13 @@ class _ModelRunner:
 
     def tensors(self, item: Item, index: int) -> tuple[str, Mapping[str, np.ndarray]]:
         label = describe(item, index)
-        feeds = load_item(item, self.job.inputs, label)
+        feeds = self._cache.get(index)
+        if feeds is None:
+            feeds = load_item(item, self.job.inputs, label)
+            size = sum(array.nbytes for array in feeds.values())
+            if size <= self._cache_room:  # kept for the second pass
+                self._cache[index] = feeds
+                self._cache_room -= size
         try:
             outputs = self._forward(feeds)
         except Exception as error:
@@ -114,9 +125,9 @@ def _check_supported(run: Callable[..., Any], options: Mapping[str, Any]) -> Non
 _WORKER: _ModelRunner | None = None
 
 
-def _worker_init(job: _Job, threads: int) -> None:
+def _worker_init(job: _Job, threads: int, cache_bytes: int) -> None:
     global _WORKER
-    _WORKER = _ModelRunner(job, threads)
+    _WORKER = _ModelRunner(job, threads, cache_bytes)
 
 
 def _ranges_chunk(
@@ -254,7 +265,7 @@ def calibrate(
     names = info.layer_names
     jobs = min(jobs, len(samples))
 
-    with _Executor(job, jobs) as executor:
+    with _Executor(job, jobs, samples) as executor:
         ranges = ActivationRanges(names)
         title = "calibration (ranges)" if method == "max" else "calibration pass 1/2 (ranges)"
         for part in executor.map_chunks(_ranges_chunk, (names,), samples, title, progress):
@@ -301,34 +312,43 @@ def _cpu_count() -> int:
 
 
 class _Executor:
-    """Runs chunks of samples in this process (jobs == 1) or in a spawned process pool."""
+    """Runs chunks of samples in this process (jobs == 1) or in `jobs` spawned worker processes.
 
-    def __init__(self, job: _Job, jobs: int) -> None:
+    Each worker owns a fixed contiguous share of the samples in both passes, so the inputs it
+    decoded and preprocessed in the first pass are still in its cache for the second."""
+
+    def __init__(self, job: _Job, jobs: int, samples: list[tuple[int, Item]]) -> None:
         self.jobs = jobs
         self.job = job
-        self.pool: ProcessPoolExecutor | None = None
+        self.workers: list[ProcessPoolExecutor] = []
         self.runner: _ModelRunner | None = None
+        bounds = np.linspace(0, len(samples), jobs + 1).round().astype(int)
+        self.shares = [samples[lo:hi] for lo, hi in itertools.pairwise(bounds)]
 
     def __enter__(self) -> _Executor:
         threads = max(1, _cpu_count() // self.jobs)
+        cache_bytes = INPUT_CACHE_BYTES // self.jobs
         if self.jobs == 1:
-            self.runner = _ModelRunner(self.job, threads)
-        else:
-            _interpreter()  # fail early, before spawning workers
-            context = multiprocessing.get_context("spawn")
-            self.pool = ProcessPoolExecutor(
-                self.jobs,
-                mp_context=context,
-                initializer=_worker_init,
-                initargs=(self.job, threads),
+            self.runner = _ModelRunner(self.job, threads, cache_bytes)
+            return self
+        _interpreter()  # fail early, before spawning workers
+        context = multiprocessing.get_context("spawn")
+        for _ in range(self.jobs):
+            self.workers.append(
+                ProcessPoolExecutor(
+                    1,
+                    mp_context=context,
+                    initializer=_worker_init,
+                    initargs=(self.job, threads, cache_bytes),
+                )
             )
         return self
 
     def __exit__(self, *exc: object) -> None:
         if self.runner is not None and self.runner.pool is not None:
             self.runner.pool.shutdown()
-        if self.pool is not None:
-            self.pool.shutdown(wait=True, cancel_futures=True)
+        for worker in self.workers:
+            worker.shutdown(wait=True, cancel_futures=True)
 
     def map_chunks(
         self,
@@ -338,16 +358,21 @@ class _Executor:
         description: str,
         progress: bool,
     ) -> Iterator[Any]:
+        """function(*args, chunk) over chunks of `samples` (the executor's samples, whose shares
+        were fixed at construction); yields the partial results as they complete."""
         bar = _Progress(len(samples), description, progress)
         try:
-            if self.pool is None:
+            if not self.workers:
                 for sample in samples:
                     yield function(*args, [sample], self.runner)
                     bar.update(1)
                 return
-            size = max(1, min(16, math.ceil(len(samples) / (self.jobs * 4))))
-            chunks = [samples[i : i + size] for i in range(0, len(samples), size)]
-            futures = {self.pool.submit(function, *args, chunk): len(chunk) for chunk in chunks}
+            futures = {}
+            for worker, share in zip(self.workers, self.shares, strict=True):
+                size = max(1, min(8, math.ceil(len(share) / 4)))
+                for start in range(0, len(share), size):
+                    chunk = share[start : start + size]
+                    futures[worker.submit(function, *args, chunk)] = len(chunk)
             for future in as_completed(futures):
                 yield future.result()
                 bar.update(futures[future])
