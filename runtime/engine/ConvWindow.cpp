@@ -78,7 +78,7 @@ void ConvWindow::expandInt8(const LocalTensor &t, uint32_t n, bool isSigned, int
 
 void ConvWindow::expandBf16(const LocalTensor &t, uint32_t n, float fill,
                             std::vector<float> &planes) const {
-  expand<float>(t, n, fill, planes, [](const uint8_t *p) { return loadBf16Float(p); });
+  expand<float>(t, n, fill, planes, [](const uint8_t *p) { return loadBf16Tiu(p); });
 }
 
 PerChannelParams::PerChannelParams(const TiuOp &op, uint32_t channels, bool chlQuan, bool hasBias)

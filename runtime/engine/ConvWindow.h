@@ -48,6 +48,16 @@ public:
     }
   }
 
+  /// acc[y][x] = acc[y][x] + w * plane[...] in fp32 rounding toward zero (bf16 data path).
+  void accumulateRz(float *acc, const float *plane, uint32_t ky, uint32_t kx, float w) const {
+    for (uint32_t y = 0; y < out.h; ++y) {
+      const float *row = plane + size_t{y * sy + ky * dy} * wp + kx * dx;
+      float *a = acc + size_t{y} * out.w;
+      for (uint32_t x = 0; x < out.w; ++x)
+        a[x] = arith::addFp32Rz(a[x], w * row[size_t{x} * sx]);
+    }
+  }
+
   /// Position of expanded-plane coordinate `p` in the source (or -1 for pad/insert), for one axis.
   static int32_t sourceIndex(uint32_t p, uint32_t pad, uint32_t ins, uint32_t size);
 

@@ -177,6 +177,8 @@ private:
 
   void copyTensor(const Endpoint &src, const Endpoint &dst, const Converter &cv);
   void tensorTransfer(TdmaDir dir, unsigned srcEs, unsigned dstEs);
+  void lutMove(const Endpoint &src, const Endpoint &dst, TdmaDir dir, unsigned srcEs,
+               unsigned dstEs);
   void matrixTransfer(TdmaDir dir, unsigned srcEs, unsigned dstEs);
   void transposeTransfer(TdmaDir dir, unsigned srcEs, unsigned dstEs);
   void constantFill(TdmaDir dir, unsigned dstEs);
@@ -227,7 +229,43 @@ void TdmaExecutor::tensorTransfer(TdmaDir dir, unsigned srcEs, unsigned dstEs) {
   bool dstLocal = dir == TdmaDir::G2L || dir == TdmaDir::L2L;
   Endpoint src = side(true, srcLocal, srcShape(), srcStrides(srcEs), srcEs);
   Endpoint dst = side(false, dstLocal, dstShape(), dstStrides(dstEs), dstEs);
+  if (f[F::mv_lut_idx] || f[F::mv_lut_base]) {
+    lutMove(src, dst, dir, srcEs, dstEs);
+    return;
+  }
   copyTensor(src, dst, converter(srcEs, dstEs));
+}
+
+void TdmaExecutor::lutMove(const Endpoint &src, const Endpoint &dst, TdmaDir dir, unsigned srcEs,
+                           unsigned dstEs) {
+  if (dir != TdmaDir::L2L || srcEs != 2 || dstEs != 2)
+    throw Error(ctx.where("mv_lut_idx") + ": LUT index/base moves are bf16 local-to-local only");
+  if (f[F::mv_lut_idx] && f[F::mv_lut_base])
+    throw Error(ctx.where("mv_lut_idx") + ": mv_lut_idx and mv_lut_base cannot be combined");
+  // Convert into a scratch copy of the source elements, then move them like a plain copy.
+  const Shape4 &s = src.shape;
+  std::vector<uint8_t> tmp(s.count() * 2);
+  Endpoint mid;
+  mid.shape = s;
+  mid.es = 2;
+  mid.gbase = tmp.data();
+  mid.gs = {static_cast<int64_t>(uint64_t{s.c} * s.h * s.w * 2),
+            static_cast<int64_t>(uint64_t{s.h} * s.w * 2), static_cast<int64_t>(s.w * 2), 2};
+  Converter plain = converter(2, 2);
+  copyTensor(src, mid, plain);
+  bool idx = f[F::mv_lut_idx] != 0;
+  for (size_t i = 0; i < tmp.size(); i += 2) {
+    uint16_t v = static_cast<uint16_t>(tmp[i] | tmp[i + 1] << 8), r;
+    if (!idx) {
+      r = arith::bf16ExponentBase(v);
+    } else if (!arith::bf16LutIndexPattern(v, r)) {
+      throw Error(ctx.where("mv_lut_idx") + ": LUT index move of a negative or NaN value (bf16 " +
+                  hex(v) + ")");
+    }
+    tmp[i] = static_cast<uint8_t>(r);
+    tmp[i + 1] = static_cast<uint8_t>(r >> 8);
+  }
+  copyTensor(mid, dst, plain);
 }
 
 void TdmaExecutor::matrixTransfer(TdmaDir dir, unsigned srcEs, unsigned dstEs) {
@@ -472,6 +510,10 @@ void TdmaExecutor::run() {
     throw Error(ctx.where("vld") + ": descriptor is not marked valid");
   auto dir = static_cast<TdmaDir>(f[F::trans_dir]);
   unsigned spec = static_cast<unsigned>(f[F::spec_func]);
+  if ((f[F::mv_lut_idx] || f[F::mv_lut_base]) &&
+      (dir != TdmaDir::L2L || spec != 0 || f[F::sys_dtype] || f[F::compress_en] || f[F::trans_fmt]))
+    throw Error(ctx.where("mv_lut_idx") +
+                ": LUT index/base moves are plain bf16 local-to-local tensor copies only");
   if (f[F::trans_fmt]) {
     if (spec != 0 || f[F::compress_en])
       throw Error(ctx.where("trans_fmt") + ": general copy with spec_func " + std::to_string(spec) +

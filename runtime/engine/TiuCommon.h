@@ -166,6 +166,5 @@ void executeTensorArith(TiuOp &op);
 void convBf16(TiuOp &op);
 void depthwiseBf16(TiuOp &op);
 void poolBf16(TiuOp &op, PoolKind kind);
-void matmulBf16(TiuOp &op);
 
 } // namespace tpuc::runtime

@@ -101,8 +101,10 @@ void convInt8(TiuOp &op) {
 } // namespace
 
 void executeConv(TiuOp &op) {
-  if (op.bf16())
-    op.unsupported(T::opd_typ, "bf16 convolution (not implemented yet)");
+  if (op.bf16()) {
+    convBf16(op);
+    return;
+  }
   convInt8(op);
 }
 

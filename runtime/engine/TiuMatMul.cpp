@@ -118,6 +118,55 @@ void matmulInt8(TiuOp &op) {
   }
 }
 
+void matmulBf16(TiuOp &op) {
+  Shape4 rs = op.shape(kRes0), ls = op.shape(kOpd0);
+  uint32_t rows = rs.n, k = static_cast<uint32_t>(op[T::opd1_n]);
+  uint32_t cols = rs.c * rs.w;
+  op.require(ls.n == rows, T::opd0_n, "matmul: opd0_n must equal res0_n");
+  op.require(uint64_t{ls.c} * ls.w >= k, T::opd1_n, "matmul: the left matrix has fewer columns");
+  op.require(op[T::ps32_md] == 0, T::ps32_md, "partial sums in bf16 matmul");
+  op.require(!op.flag(T::opt_chl_quan), T::opt_chl_quan, "per-channel quantisation in bf16");
+  bool hasBias = op[T::tsk_opd_num] == 3;
+  bool resAdd = op.flag(T::opt_res_add);
+  Matrix left = matrixOperand(op, kOpd0, ls, 2, 1, 0);
+  Matrix right = matrixOperand(op, kOpd1, {k, rs.c, 1, rs.w}, 2, 1, 0);
+  Matrix res = matrixOperand(op, kRes0, rs, 2, 1, 0);
+  // fp32 bias: high half in plane 0, low half in plane 1 (one opd2 n-stride apart).
+  std::vector<float> bias(cols, 0.0f);
+  if (hasBias) {
+    Shape4 bs{1, rs.c, 1, rs.w};
+    Strides4 bst = op.strides(kOpd2, bs, 2);
+    Matrix b{op.tensor(kOpd2, bs, bst, 2, 2, bst.n), rs.w};
+    for (uint32_t j = 0; j < cols; ++j) {
+      const uint8_t *p = b.at(0, j);
+      bias[j] = arith::bitsToFloat(static_cast<uint32_t>(loadBf16(p)) << 16 | loadBf16(p + bst.n));
+    }
+  }
+  std::vector<float> rmat(size_t{k} * cols);
+  for (uint32_t kk = 0; kk < k; ++kk)
+    for (uint32_t j = 0; j < cols; ++j)
+      rmat[size_t{kk} * cols + j] = loadBf16Tiu(right.at(kk, j));
+  bool relu = op.flag(T::opt_relu);
+  std::vector<float> acc(cols);
+  for (uint32_t r = 0; r < rows; ++r) {
+    std::fill(acc.begin(), acc.end(), 0.0f);
+    for (uint32_t kk = 0; kk < k; ++kk) {
+      float lv = loadBf16Tiu(left.at(r, kk));
+      const float *rrow = rmat.data() + size_t{kk} * cols;
+      for (uint32_t j = 0; j < cols; ++j)
+        acc[j] = arith::addFp32Rz(acc[j], lv * rrow[j]);
+    }
+    for (uint32_t j = 0; j < cols; ++j) {
+      uint8_t *p = const_cast<uint8_t *>(res.at(r, j));
+      float v = arith::addFp32Rz(acc[j], bias[j]);
+      if (resAdd)
+        v = arith::addFp32Rz(v, loadBf16Tiu(p));
+      uint16_t out = arith::floatToBf16Tiu(v);
+      storeBf16(p, (relu && (out & 0x8000)) ? 0 : out);
+    }
+  }
+}
+
 } // namespace
 
 void executeMatMul(TiuOp &op) {

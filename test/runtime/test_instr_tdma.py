@@ -354,3 +354,29 @@ def test_bf16_rounding_reference() -> None:
     """Host-side check of the bf16 helper used by the generators."""
     x = np.array([1.0, 1.00390625, 1.01171875, -2.5], np.float32)
     assert list(f32_to_bf16_rne(x)) == [0x3F80, 0x3F80, 0x3F82, 0xC020]
+
+
+@pytest.mark.parametrize("seed", range(N_CASES))
+def test_lut_index_and_base_moves(h: Harness, seed: int) -> None:
+    """bf16 local-to-local moves with mv_lut_idx (exponent index) or mv_lut_base."""
+    rng = np.random.default_rng(13000 + seed)
+    mem = random_mem(rng)
+    idx = seed % 2 == 0
+    count = 32 * WINDOW // 2
+    lo = 0.0 if idx else -300.0
+    vals = random_bf16(rng, (count,), lo, 300.0)
+    special = np.array([0x0000, 0x0001, 0x0080, 0x7F80, 0x3F80, 0x2000, 0x7F7F], np.uint16)
+    if not idx:
+        special = np.concatenate([special, [0x8000, 0xFF80, 0x8001, 0xBF80]]).astype(np.uint16)
+    pick = rng.integers(0, count, count // 16)
+    vals[pick] = rng.choice(special, pick.size)
+    mem[PREFILL:PREFILL + 2 * count] = vals.view(np.uint8)
+    shape = rand_shape(rng, max_c=40, max_w=12)
+    a, sa = rand_local(rng, shape, 2, WINDOW // 2)
+    b, sb = rand_local(rng, shape, 2, WINDOW // 2)
+    p = Program()
+    prefill(p)
+    tdma_tensor(p, 3, a, b + WINDOW // 2, shape, shape, sa, sb, src_fmt=2, dst_fmt=2,
+                mv_lut_idx=int(idx), mv_lut_base=int(not idx))
+    dump(p)
+    h.check(p, mem, None, f"{'mv_lut_idx' if idx else 'mv_lut_base'} {shape}")

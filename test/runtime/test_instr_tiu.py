@@ -626,3 +626,129 @@ def bf16_lut_case(rng: np.random.Generator) -> tuple[Window, Program, str]:
 def test_bf16_lut(h: Harness, seed: int) -> None:
     win, p, what = bf16_lut_case(np.random.default_rng(800 + seed))
     h.check(p, win.mem, None, what)
+
+
+# ----------------------------------------------------------------------------------------------
+# bf16 data path: convolution, depthwise, pooling, matrix multiplication
+# ----------------------------------------------------------------------------------------------
+def put_bias_fp32(win: Window, lane0: int, offset: int, values: np.ndarray) -> None:
+    """fp32 biases as two bf16 planes: high halves at offset, low halves 2 * ceil(C/32) later."""
+    bits = values.astype(np.float32).view(np.uint32)
+    plane = 2 * ((len(values) + LANES - 1) // LANES)
+    for c, b in enumerate(bits):
+        lane = (lane0 + c) % LANES
+        off = offset + (lane0 + c) // LANES * 2
+        win.put(lane, off, np.array([int(b) >> 16], np.uint16).view(np.uint8))
+        win.put(lane, off + plane, np.array([int(b) & 0xFFFF], np.uint16).view(np.uint8))
+
+
+def bf16_window_case(rng: np.random.Generator, kind: str) -> tuple[Window, Program, str]:
+    """kind: conv, depthwise, max, avg."""
+    win = Bf16Window(rng, specials=rng.random() < 0.3)
+    g = rand_geom(rng, depthwise=kind != "conv", max_c=40, insert=kind != "max")
+    if kind in ("max", "avg"):
+        g.dy = g.dx = 1
+    oh, ow = g.out_hw()
+    in_lane, out_lane = int(rng.integers(0, LANES)), int(rng.integers(0, LANES))
+    in_shape, out_shape = (g.n, g.ic, g.ih, g.iw), (g.n, g.oc, oh, ow)
+    explicit = kind == "depthwise"
+    in_str = (explicit_strides(rng, in_shape, in_lane, 2) if explicit
+              else default_strides(in_shape, 2, in_lane))
+    out_str = (explicit_strides(rng, out_shape, out_lane, 2) if kind in ("conv", "depthwise")
+               else default_strides(out_shape, 2, out_lane))
+    in_off = win.alloc(footprint(in_shape, in_str, in_lane, 2))
+    out_off = win.alloc(footprint(out_shape, out_str, out_lane, 2))
+    ins_fp = int(f32_to_bf16_rne(np.float32(rng.uniform(-2, 2))))
+    f = dict(tsk_typ=0 if kind == "conv" else 1, opd_typ=1, opt_relu=0, opt_right_shift=0,
+             opt_shift_typ=1, opt_opd0_sign=1, opt_opd1_sign=1, opt_res0_sign=1,
+             opd0_addr=lane_addr(in_lane, in_off), res0_addr=lane_addr(out_lane, out_off),
+             short_opd0_str=3 if explicit else 0,
+             short_res0_str=3 if kind in ("conv", "depthwise") else 0, opd0_ins_fp=ins_fp,
+             **opd_fields("opd0", in_shape, in_str if explicit else None),
+             **opd_fields("res0", out_shape,
+                          out_str if kind in ("conv", "depthwise") else None), **g.fields())
+    if kind == "max":
+        f.update(tsk_eu_typ=0, tsk_opd_num=1)
+    elif kind == "avg":
+        k = int(f32_to_bf16_rne(np.float32(1.0 / (g.kh * g.kw) * rng.uniform(0.5, 2))))
+        f.update(tsk_eu_typ=1, tsk_opd_num=2, opt_opd1_const=1, opd1_addr=k, opt_opd1_sign=0)
+    else:
+        has_bias = bool(rng.integers(0, 2))
+        w_lane = int(rng.integers(0, 2))
+        w_eff = short_addr_lane(out_lane, w_lane)
+        if kind == "conv":
+            k = g.kh * g.kw * g.ic
+            w_off = win.alloc(2 * k * ((w_eff + g.oc + LANES - 1) // LANES))
+            f.update(opd1_n=g.ic, opd1_c=g.oc, short_opd1_str=1)
+        else:
+            w_shape = (1, g.ic, g.kh, g.kw)
+            w_off = win.alloc(footprint(w_shape, default_strides(w_shape, 2, w_eff), w_eff, 2))
+            f.update(tsk_eu_typ=2, opd1_n=1, opd1_c=g.ic, short_opd1_str=0)
+        f.update(opd1_addr=lane_addr(w_lane, w_off), opt_relu=int(rng.integers(0, 2)),
+                 tsk_opd_num=3 if has_bias else 2, short_opd2_str=2, opt_opd2_int8=0)
+        if has_bias:
+            p_lane = int(rng.integers(0, 2))
+            p_eff = short_addr_lane(out_lane, p_lane)
+            p_off = win.alloc(4 * ((g.oc + LANES - 1) // LANES) + 4)
+            put_bias_fp32(win, p_eff, p_off, rng.uniform(-4, 4, g.oc))
+            f.update(opd2_addr=lane_addr(p_lane, p_off), opd2_c=g.oc, opd2_h=1, opd2_w=1,
+                     opd2_b_str=2 * ((g.oc + LANES - 1) // LANES))
+    p = win.program()
+    p.tiu(**f)
+    win.finish(p)
+    return win, p, f"bf16 {kind} {g}"
+
+
+@pytest.mark.parametrize("kind", ["conv", "depthwise", "max", "avg"])
+@pytest.mark.parametrize("seed", range(N_CASES))
+def test_bf16_window_ops(h: Harness, kind: str, seed: int) -> None:
+    win, p, what = bf16_window_case(np.random.default_rng(900 + seed), kind)
+    h.check(p, win.mem, None, what)
+
+
+def bf16_matmul_case(rng: np.random.Generator) -> tuple[Window, Program, str]:
+    win = Bf16Window(rng, specials=rng.random() < 0.3)
+    rows, k = int(rng.integers(1, 9)), int(rng.integers(1, 100))
+    rc, rw = int(rng.integers(1, 10)), int(rng.integers(1, 9))
+    lw = int(rng.integers(1, 9))
+    lc = (k + lw - 1) // lw
+    res_lane, left_lane = int(rng.integers(0, LANES)), int(rng.integers(0, LANES))
+    left, right, res = (rows, lc, 1, lw), (k, rc, 1, rw), (rows, rc, 1, rw)
+    r_sel = int(rng.integers(0, 2))
+    r_eff = short_addr_lane(res_lane, r_sel)
+    left_off = win.alloc(footprint(left, default_strides(left, 2, left_lane), left_lane, 2))
+    right_off = win.alloc(footprint(right, default_strides(right, 2, r_eff), r_eff, 2))
+    res_off = win.alloc(footprint(res, default_strides(res, 2, res_lane), res_lane, 2))
+    has_bias = bool(rng.integers(0, 2))
+    f = dict(tsk_typ=2, opd_typ=1, opt_relu=int(rng.integers(0, 2)), opt_res0_sign=1,
+             opt_opd0_sign=1, opt_opd1_sign=1, opt_opd2_sign=1, opt_shift_typ=1,
+             opt_left_shift=0, short_res0_str=0, short_opd0_str=0, short_opd1_str=0,
+             short_opd2_str=0, res0_addr=lane_addr(res_lane, res_off),
+             opd0_addr=lane_addr(left_lane, left_off), opd1_addr=lane_addr(r_sel, right_off),
+             opd1_n=k, opd1_c=rc, opd1_h=1, opd1_w=k - lw * (lc - 1),
+             tsk_opd_num=3 if has_bias else 2, opt_opd2_int8=0, **opd_fields("res0", res),
+             **opd_fields("opd0", left))
+    if has_bias:
+        b_sel = int(rng.integers(0, 2))
+        b_eff = short_addr_lane(res_lane, b_sel)
+        bias = (2, rc, 1, rw)
+        b_str = default_strides(bias, 2, b_eff)
+        b_off = win.alloc(footprint(bias, b_str, b_eff, 2))
+        bits = rng.uniform(-4, 4, rc * rw).astype(np.float32).view(np.uint32)
+        for j, b in enumerate(bits):
+            c, w = divmod(j, rw)
+            lane = (b_eff + c) % LANES
+            off = b_off + (b_eff + c) // LANES * b_str[1] + 2 * w
+            win.put(lane, off, np.array([int(b) >> 16], np.uint16).view(np.uint8))
+            win.put(lane, off + b_str[0], np.array([int(b) & 0xFFFF], np.uint16).view(np.uint8))
+        f.update(opd2_addr=lane_addr(b_sel, b_off), opd2_n=1, opd2_c=rc, opd2_h=1, opd2_w=rw)
+    p = win.program()
+    p.tiu(**f)
+    win.finish(p)
+    return win, p, f"bf16 matmul rows={rows} k={k} rc={rc} rw={rw} lw={lw} bias={has_bias}"
+
+
+@pytest.mark.parametrize("seed", range(N_CASES))
+def test_bf16_matmul(h: Harness, seed: int) -> None:
+    win, p, what = bf16_matmul_case(np.random.default_rng(1000 + seed))
+    h.check(p, win.mem, None, what)

@@ -175,6 +175,12 @@ inline float addFp32TowardZero(double p, double c) {
   return f;
 }
 
+/// a + b in fp32 rounded toward zero: the accumulator of the TIU's bf16 data path (probed on
+/// convolution, depthwise, pooling and matrix sums).
+inline float addFp32Rz(float a, float b) {
+  return addFp32TowardZero(static_cast<double>(a), static_cast<double>(b));
+}
+
 /// bf16 multiply-accumulate of the TIU (tsk_eu_typ 1, probed on ties): the exact product a * b
 /// plus the accumulator c (read with denormals kept), summed in fp32 rounding toward zero, then
 /// written like every bf16 result (floatToBf16Tiu).
@@ -184,6 +190,29 @@ inline uint16_t bf16MacTiu(float a, float b, uint16_t acc) {
   double p = static_cast<double>(a) * b;
   return floatToBf16Tiu(addFp32TowardZero(p, bf16ToFloat(acc)));
 }
+
+/// TDMA local-to-local "move LUT index" (mv_lut_idx, probed): for v >= 0 the byte
+/// b = 63 + floor(log2(v)) (mod 256; 0 for v = 0, 63 for +inf) replicated into both bytes of the
+/// bf16 pattern, so a bf16 lookup (indexed by the low byte) selects by binary exponent. Returns
+/// false for negative or NaN inputs, which the data path does not accept.
+inline bool bf16LutIndexPattern(uint16_t in, uint16_t &out) {
+  float v = bf16ToFloat(in);
+  if (std::isnan(v) || v < 0)
+    return false;
+  uint8_t b;
+  if (v == 0)
+    b = 0;
+  else if (std::isinf(v))
+    b = 63;
+  else
+    b = static_cast<uint8_t>(63 + static_cast<int>(std::floor(std::log2(v))));
+  out = static_cast<uint16_t>(b << 8 | b);
+  return true;
+}
+
+/// TDMA local-to-local "move LUT base" (mv_lut_base, probed): keeps sign and exponent,
+/// i.e. sign(v) * 2^floor(log2|v|) for normal numbers.
+constexpr uint16_t bf16ExponentBase(uint16_t in) { return in & 0xFF80; }
 
 /// int8 / uint8 -> bf16 (exact: every 8-bit integer is representable).
 inline uint16_t int8ToBf16(int32_t v) { return floatToBf16(static_cast<float>(v)); }
