@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-# vendor_sim.py (test/runtime) runs command buffers on the vendor simulator.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "runtime"))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from kernel_harness import Simulators, find_tool  # noqa: E402
+from .kernel_harness import Simulators, find_tool
 
 
 @pytest.fixture(scope="session")

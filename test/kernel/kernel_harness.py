@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,19 @@ from typing import Any
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[2]
+# test/runtime/vendor_sim.py runs command buffers on the vendor simulator and reads the descriptor
+# field tables.
+sys.path.insert(0, str(REPO / "test" / "runtime"))
+from vendor_sim import (  # noqa: E402
+    TDMA_FIELDS,
+    TIU_FIELDS,
+    VendorSim,
+    unpack,
+    vendor_libdir,
+    walk_cmdbuf,
+)
+
+__all__ = ["TDMA_FIELDS", "TIU_FIELDS", "unpack", "walk_cmdbuf"]
 MEM_SIZE = 1 << 21
 REGION_SIZE = MEM_SIZE // 8
 LANES = 32
@@ -192,8 +206,6 @@ class Simulators:
     """The vendor simulator (one worker process per session) and tpuc's engine."""
 
     def __init__(self) -> None:
-        from vendor_sim import VendorSim, vendor_libdir  # test/runtime
-
         lib = vendor_libdir()
         self.vendor = VendorSim(lib) if lib else None
         self.runner = find_tool("tpuc-cmdbuf-run")

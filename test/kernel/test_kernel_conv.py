@@ -9,9 +9,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import pytest
-from kernel_harness import EU, LANES, SIMS, Program, Simulators, verify
-from kernel_refs import conv_acc, expand_input, out_extent, requant, requant_qdm, shift_half_up
-from kernel_refs import windows as window_view
+
+from .kernel_harness import EU, LANES, SIMS, Program, Simulators, verify
+from .kernel_refs import conv_acc, expand_input, out_extent, requant, requant_qdm, shift_half_up
+from .kernel_refs import windows as window_view
 
 SEEDS = range(12)
 

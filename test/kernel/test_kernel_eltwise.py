@@ -8,8 +8,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pytest
-from kernel_harness import LANES, NP_TYPES, SIMS, Program, Simulators, verify
-from kernel_refs import (
+
+from .kernel_harness import LANES, NP_TYPES, SIMS, Program, Simulators, verify
+from .kernel_refs import (
     bf16_to_f32,
     f32_to_bf16,
     random_bf16,

@@ -6,7 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from kernel_harness import EmitError, emit
+
+from .kernel_harness import EmitError, emit
 
 PRE = """
 global g 0 0 1 32 4 16 int8

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from kernel_harness import SIMS, Program, Simulators, find_tool, verify
-from kernel_refs import requant
+
+from .kernel_harness import SIMS, Program, Simulators, find_tool, verify
+from .kernel_refs import requant
 
 
 @pytest.fixture(scope="module")

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from kernel_harness import SIMS, Program, Simulators, verify
-from kernel_refs import requant, requant_qdm, sat, shift_half_up
+
+from .kernel_harness import SIMS, Program, Simulators, verify
+from .kernel_refs import requant, requant_qdm, sat, shift_half_up
 
 SEEDS = range(12)
 

@@ -7,9 +7,19 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from kernel_harness import SIMS, Program, Simulators, emit, verify
-from kernel_refs import requant
-from vendor_sim import TDMA_FIELDS, TIU_FIELDS, unpack, walk_cmdbuf
+
+from .kernel_harness import (
+    SIMS,
+    TDMA_FIELDS,
+    TIU_FIELDS,
+    Program,
+    Simulators,
+    emit,
+    unpack,
+    verify,
+    walk_cmdbuf,
+)
+from .kernel_refs import requant
 
 
 def waits(cmdbuf: bytes) -> list[tuple[str, int, int]]:

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from kernel_harness import NP_TYPES, SIMS, Program, Simulators, verify
-from kernel_refs import bf16_to_int8, f32_to_bf16, random_bf16
+
+from .kernel_harness import NP_TYPES, SIMS, Program, Simulators, verify
+from .kernel_refs import bf16_to_int8, f32_to_bf16, random_bf16
 
 SEEDS = range(8)
 
