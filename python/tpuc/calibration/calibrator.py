@@ -127,6 +127,8 @@ _WORKER: _ModelRunner | None = None
 
 def _worker_init(job: _Job, threads: int, cache_bytes: int) -> None:
     global _WORKER
+    # The interpreter's kernels share the cores with the other workers (unless the user chose).
+    os.environ.setdefault("TPUC_INTERPRETER_THREADS", str(threads))
     _WORKER = _ModelRunner(job, threads, cache_bytes)
 
 
