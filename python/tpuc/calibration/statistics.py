@@ -172,5 +172,5 @@ def histogram_abs(values: np.ndarray, absmax: float, bins: int) -> np.ndarray:
     scaled *= float(bins) / float(absmax)
     if largest * (float(bins) / float(absmax)) >= bins - 1:  # clip |x| == absmax (or beyond)
         np.minimum(scaled, bins - 1, out=scaled)
-    index = scaled.astype(np.intp)
+    index = scaled.astype(np.int32).astype(np.intp)  # two vectorized casts beat one scalar one
     return np.bincount(index, minlength=bins).astype(np.int64, copy=False)
