@@ -59,3 +59,33 @@ def test_leaky_relu(sims: Simulators, example: Path, sim: str, seed: int) -> Non
             verify(sims, sim, p, {"y": leaky_relu_ref(x, pm, pr, nm, nr)}, cmdbuf=out.read_bytes())
     tiles = stats[False]["tdma"] // 2
     assert stats[False]["tiu"] == 5 * tiles and stats[True]["tiu"] == 5 * tiles
+
+
+def test_leaky_relu_overlap(sims: Simulators, example: Path) -> None:
+    """The prefetching loop hides the arithmetic behind the transfers in the cycle model."""
+    if not sims.has_engine():
+        pytest.skip("tpuc engine not available")
+    p = Program(np.random.default_rng(0))
+    count = 100000
+    src = p.gtensor("x", (1, 1, 1, count), "int8", region=3)
+    dst = p.gtensor("y", (1, 1, 1, count), "int8", region=4)
+    cycles = {}
+    for serial in (False, True):
+        with tempfile.TemporaryDirectory() as d:
+            out = Path(d, "leaky.cmdbuf")
+            args = [str(example), "leaky-relu", str(count), "5", "2", "3", "4", str(src.region),
+                    str(src.offset), str(dst.region), str(dst.offset), "-o", str(out)]
+            r = subprocess.run(args + (["--serial"] if serial else []), capture_output=True,
+                               text=True, timeout=60)
+            assert r.returncode == 0, r.stderr
+            try:
+                _, prof = sims.run_engine(out.read_bytes(), p.mem, p.base_regs, profile=True)
+            except RuntimeError as e:
+                pytest.skip(f"tpuc engine: {e}")
+            assert prof is not None
+            cycles[serial] = prof
+    auto, serial_prof = cycles[False], cycles[True]
+    busy = auto["tiu_busy_cycles"] + auto["tdma_busy_cycles"]
+    assert serial_prof["total_cycles"] == busy
+    # At least half of the arithmetic overlaps the transfers.
+    assert busy - auto["total_cycles"] >= auto["tiu_busy_cycles"] // 2

@@ -28,12 +28,19 @@ struct LeakyReluQuant {
 /// (1, 1, 1, rest) tile; each tile is loaded, split into its positive part max(x, 0) and negative
 /// part min(x, 0), each part is scaled with its multiplier and shift, the parts are combined
 /// (one of them is 0, so a bitwise OR merges them) and the result is stored. Two buffer sets
-/// alternate so that the transfers of one tile overlap the computation of the other.
-/// Returns ctx.ok().
+/// alternate and the next tile is loaded before the current one is computed, so that transfers
+/// overlap computation. Returns ctx.ok().
 inline bool emitLeakyRelu(Context &ctx, GlobalAddr in, GlobalAddr out, uint64_t count,
                           const LeakyReluQuant &q, uint32_t maxTileN = 32) {
   const uint32_t lanes = ctx.lanes(), eus = ctx.eusPerLane();
   const uint64_t row = uint64_t{lanes} * eus; // elements of one (1, lanes, 1, EUs) slab
+  // Shape of the tile that starts after `done` elements.
+  auto tileAt = [&](uint64_t done) {
+    uint64_t rest = count - done;
+    if (rest >= row)
+      return Shape{static_cast<uint32_t>(std::min<uint64_t>(maxTileN, rest / row)), lanes, 1, eus};
+    return Shape{1, 1, 1, static_cast<uint32_t>(rest)};
+  };
   const Shape full{maxTileN, lanes, 1, eus};
   LocalTensor x[2], pos[2], neg[2];
   for (int b = 0; b < 2; ++b) {
@@ -45,14 +52,18 @@ inline bool emitLeakyRelu(Context &ctx, GlobalAddr in, GlobalAddr out, uint64_t 
   auto view = [&](const LocalTensor &t, const Shape &s) {
     return ctx.reinterpret(t, s, ctx.defaultStrides(s, DType::Int8), DType::Int8);
   };
+  auto load = [&](int b, uint64_t done) {
+    Shape s = tileAt(done);
+    ctx.load(view(x[b], s), GlobalTensor::dense(in + done, s, DType::Int8));
+  };
+  if (count > 0)
+    load(0, 0);
   int b = 0;
   for (uint64_t done = 0; done < count && ctx.ok(); b ^= 1) {
-    uint64_t rest = count - done;
-    Shape s = rest >= row ? Shape{static_cast<uint32_t>(std::min<uint64_t>(maxTileN, rest / row)),
-                                  lanes, 1, eus}
-                          : Shape{1, 1, 1, static_cast<uint32_t>(rest)};
+    Shape s = tileAt(done);
+    if (done + s.count() < count) // prefetch the next tile into the other buffer set
+      load(b ^ 1, done + s.count());
     LocalTensor xs = view(x[b], s), ps = view(pos[b], s), ns = view(neg[b], s);
-    ctx.load(xs, GlobalTensor::dense(in + done, s, DType::Int8));
     ctx.max(ps, xs, Operand::scalar(0));
     ctx.mul(ps, ps, Operand::scalar(q.posMultiplier), q.posRshift);
     ctx.min(ns, xs, Operand::scalar(0));
