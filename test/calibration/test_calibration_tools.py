@@ -20,7 +20,7 @@ def make_folder(root: Path, names: list[str]) -> Path:
     return root
 
 
-IMAGES = ["cat/b.jpg", "cat/a.JPG", "dog/c.png", "d.bmp", "e.npz", "notes.txt", "f.jpeg"]
+IMAGES = ["cat/b.jpg", "cat/a.JPG", "dog/c.png", "d.bmp", "e.npz", "notes.txt", "f.jpeg", "g.png"]
 
 
 def test_lists_are_sorted_then_seeded_and_independent_of_creation_order(tmp_path: Path) -> None:
@@ -28,7 +28,7 @@ def test_lists_are_sorted_then_seeded_and_independent_of_creation_order(tmp_path
     second = make_folder(tmp_path / "two", list(reversed(IMAGES)))
     files = gen_data_list.collect_files(first)
     assert [p.relative_to(first).as_posix() for p in files] == [
-        "cat/a.JPG", "cat/b.jpg", "d.bmp", "dog/c.png", "e.npz", "f.jpeg",
+        "cat/a.JPG", "cat/b.jpg", "d.bmp", "dog/c.png", "f.jpeg", "g.png",
     ]  # fmt: skip
     out1, out2 = tmp_path / "l1.txt", tmp_path / "l2.txt"
     assert gen_data_list.main([str(first), "4", str(out1), "--seed", "5"]) == 0

@@ -134,8 +134,12 @@ def _from_mapping(
     result = {}
     for model_input in inputs:
         if model_input.name not in arrays:
+            names = list(arrays)
+            shown = ", ".join(names[:8]) + (
+                f", ... ({len(names)} arrays)" if len(names) > 8 else ""
+            )
             raise InputError(
-                f"{label}: no array named '{model_input.name}' (has: {', '.join(arrays) or 'none'})"
+                f"{label}: no array named '{model_input.name}' (has: {shown or 'none'})"
             )
         result[model_input.name] = _fit(np.asarray(arrays[model_input.name]), model_input, label)
     return result

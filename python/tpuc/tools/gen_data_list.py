@@ -2,10 +2,11 @@
 
   gen_data_list.py <image dir> <count> <out list> [--seed N] [--ext .jpg,.png,...]
 
-Files with an image (or .npy/.npz) suffix are collected recursively, sorted by their path
-relative to the folder, shuffled with numpy's default generator seeded with --seed (default 0)
-and the first <count> are written, one absolute path per line. The same folder, count and seed
-always give the same list. Exits 1 with a message on bad arguments or an empty folder.
+Files with an image suffix (or the suffixes given with --ext, e.g. .npz) are collected
+recursively, sorted by their path relative to the folder, shuffled with numpy's default generator
+seeded with --seed (default 0), and the first <count> are written, one absolute path per line.
+The same folder, count and seed always give the same list. Exits 1 with a message on bad
+arguments or an empty folder.
 """
 
 from __future__ import annotations
@@ -17,19 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-DEFAULT_SUFFIXES = (
-    ".jpg",
-    ".jpeg",
-    ".png",
-    ".bmp",
-    ".ppm",
-    ".pgm",
-    ".tif",
-    ".tiff",
-    ".webp",
-    ".npy",
-    ".npz",
-)
+DEFAULT_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".ppm", ".pgm", ".tif", ".tiff", ".webp")
 
 
 class DataListError(Exception):
@@ -89,7 +78,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--ext",
         default=",".join(DEFAULT_SUFFIXES),
-        help="comma-separated file suffixes to collect (default: common image formats, .npy, .npz)",
+        help="comma-separated file suffixes to collect (default: common image formats)",
     )
     args = parser.parse_args(argv)
     suffixes = [s.strip() for s in args.ext.split(",") if s.strip()]
