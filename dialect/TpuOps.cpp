@@ -1,5 +1,6 @@
 //===- TpuOps.cpp - operations of the tpu dialect -------------------------===//
 #include "dialect/TpuOps.h"
+#include "dialect/TpuOpsSupport.h"
 
 #include "mlir/IR/Builders.h"
 #include "llvm/ADT/STLExtras.h"
@@ -31,9 +32,7 @@ void setLayerId(Operation *op, int64_t id) {
   op->setAttr("layer_id", IntegerAttr::get(IntegerType::get(op->getContext(), 64), id));
 }
 
-static DictionaryAttr getQuant(Operation *op) {
-  return op->getAttrOfType<DictionaryAttr>("quant");
-}
+static DictionaryAttr getQuant(Operation *op) { return op->getAttrOfType<DictionaryAttr>("quant"); }
 
 llvm::StringRef getQuantMode(Operation *op) {
   if (DictionaryAttr quant = getQuant(op))
@@ -72,8 +71,8 @@ static LogicalResult verifyQuantEntry(Operation *op, NamedAttribute entry) {
     auto str = dyn_cast<StringAttr>(value);
     if (str && llvm::is_contained(allowed, str.getValue()))
       return success();
-    return op->emitOpError("quant.") << key << " must be one of " << llvm::join(allowed, ", ")
-                                     << ", got " << value;
+    return op->emitOpError("quant.")
+           << key << " must be one of " << llvm::join(allowed, ", ") << ", got " << value;
   };
   if (key == "mode")
     return expectString({"NONE", "INT8", "BF16"});
@@ -132,53 +131,6 @@ LogicalResult LoadWeightOp::verify() {
   return success();
 }
 
-LogicalResult Conv2DOp::verify() {
-  auto inputType = cast<RankedTensorType>(getInput().getType());
-  auto filterType = cast<RankedTensorType>(getFilter().getType());
-  auto outputType = cast<RankedTensorType>(getOutput().getType());
-  if (inputType.getRank() != 4)
-    return emitOpError("input must be NCHW (rank 4), got rank ") << inputType.getRank();
-  if (filterType.getRank() != 4)
-    return emitOpError("filter must be OIHW (rank 4), got rank ") << filterType.getRank();
-  if (outputType.getRank() != 4)
-    return emitOpError("output must be NCHW (rank 4), got rank ") << outputType.getRank();
-  if (getStrides().size() != 2 || getDilations().size() != 2 || getPads().size() != 4)
-    return emitOpError("expects 2 strides, 2 dilations and 4 pads [top, left, bottom, right]");
-  if (llvm::any_of(getStrides(), [](int64_t s) { return s <= 0; }) ||
-      llvm::any_of(getDilations(), [](int64_t d) { return d <= 0; }))
-    return emitOpError("strides and dilations must be positive");
-  if (llvm::any_of(getPads(), [](int64_t p) { return p < 0; }))
-    return emitOpError("pads must be non-negative");
-  int64_t group = getGroup();
-  ArrayRef<int64_t> in = inputType.getShape(), filter = filterType.getShape();
-  if (group <= 0 || in[1] % group != 0 || filter[0] % group != 0)
-    return emitOpError("group ") << group << " must divide input channels " << in[1]
-                                 << " and output channels " << filter[0];
-  if (filter[1] != in[1] / group)
-    return emitOpError("filter expects ")
-           << filter[1] << " input channels per group, but input has " << in[1] << " channels in "
-           << group << " group(s)";
-  if (Value bias = getBias()) {
-    auto biasType = cast<RankedTensorType>(bias.getType());
-    if (biasType.getNumElements() != filter[0])
-      return emitOpError("bias must have ") << filter[0] << " elements (one per output channel), got "
-                                            << biasType.getNumElements();
-  }
-  int64_t expected[4] = {in[0], filter[0], 0, 0};
-  for (int i = 0; i < 2; ++i) {
-    int64_t padded = in[2 + i] + getPads()[i] + getPads()[i + 2];
-    int64_t extent = getDilations()[i] * (filter[2 + i] - 1) + 1;
-    if (padded < extent)
-      return emitOpError("kernel extent ") << extent << " exceeds padded input " << padded;
-    expected[2 + i] = (padded - extent) / getStrides()[i] + 1;
-  }
-  if (outputType.getShape() != ArrayRef<int64_t>(expected))
-    return emitOpError("output shape must be [")
-           << llvm::make_range(expected, expected + 4) << "], got [" << outputType.getShape()
-           << "]";
-  return success();
-}
-
 //===----------------------------------------------------------------------===//
 // CustomOp
 //===----------------------------------------------------------------------===//
@@ -214,9 +166,9 @@ LogicalResult CustomOp::verify() {
       continue;
     auto array = dyn_cast<ArrayAttr>(value);
     if (!array)
-      return emitOpError("param '") << param.getName().getValue()
-                                    << "' must be an int, float, bool, str or a list of them, got "
-                                    << value;
+      return emitOpError("param '")
+             << param.getName().getValue()
+             << "' must be an int, float, bool, str or a list of them, got " << value;
     for (Attribute element : array) {
       if (!isScalarParam(element) || paramKind(element) != paramKind(array[0]))
         return emitOpError("param '")

@@ -23,8 +23,9 @@ def build_network() -> Module:
         def net(x):
             inp = tpu.InputOp(x, "data")
             weight = tpu.LoadWeightOp(RankedTensorType.get([8, 3, 3, 3], f32), "conv1_w")
+            # The result type [1, 8, 16, 16] is inferred from the operands and attributes.
             conv = tpu.Conv2DOp(
-                RankedTensorType.get([1, 8, 16, 16], f32), inp.result, weight.result,
+                inp.result, weight.result,
                 strides=[1, 1], pads=[1, 1, 1, 1], dilations=[1, 1], name="conv1", do_relu=True,
             )
             act = tpu.custom_op(
