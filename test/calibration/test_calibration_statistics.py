@@ -129,3 +129,17 @@ def test_histograms_reject_non_finite_values() -> None:
     histograms = ActivationHistograms(["x"], np.ones(1), 8)
     with pytest.raises(NonFiniteActivationError, match="'x'.*second input"):
         histograms.update({"x": np.array([np.nan], dtype=np.float32)}, "second input")
+
+
+def test_exact_zeros_are_counted_apart() -> None:
+    values = np.array([0.0, -0.0, 0.0, 0.001, -0.5, 1.0], dtype=np.float32)
+    histograms = ActivationHistograms(["x"], np.ones(1), 4)
+    histograms.update({"x": values})
+    histograms.update({"x": values[:3]})
+    assert histograms.zeros.tolist() == [6]
+    assert histograms.counts[0].tolist() == [7, 0, 1, 1]
+    assert histograms.nonzero_counts(0).tolist() == [1, 0, 1, 1]
+    other = ActivationHistograms(["x"], np.ones(1), 4)
+    other.update({"x": np.zeros(5, np.float32)})
+    histograms.merge(other)
+    assert histograms.zeros.tolist() == [11] and histograms.nonzero_counts(0)[0] == 1

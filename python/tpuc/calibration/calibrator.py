@@ -214,8 +214,8 @@ def calibrate(
     module_or_path: an `ir.Module` or the path of an fp32 .mlir file.
     images: image paths (preprocessed as recorded on the model's `tpu.input`), .npy/.npz paths,
         numpy arrays or dicts input name -> array (see `tpuc.calibration.inputs`).
-    method: "kl" (KL-divergence search on 2048-bin histograms, 128 levels), "max" (abs max) or
-        "percentile" (the `percentile`-th percentile of |x|).
+    method: "kl" (KL-divergence search on 2048-bin histograms of the non-zero |x|, 128 levels),
+        "max" (abs max) or "percentile" (the `percentile`-th percentile of |x|).
     input_num / seed: how many of `images` to use; without seed the first ones, with seed a
         seeded random choice (see `select_samples`).
     jobs: worker processes; the table does not depend on it. Workers are spawned (fresh
@@ -290,7 +290,9 @@ def calibrate(
         if method == "max" or histograms is None:
             threshold = max_threshold(absmax[i])
         elif method == "kl":
-            threshold = kl_threshold(histograms.counts[i], histograms.bin_width(i))
+            # Exact zeros (ReLU outputs, padding) are representable at any threshold: they say
+            # nothing about where to saturate, and their spike in bin 0 would drag KL down.
+            threshold = kl_threshold(histograms.nonzero_counts(i), histograms.bin_width(i))
         else:
             threshold = percentile_threshold(
                 histograms.counts[i], histograms.bin_width(i), percentile

@@ -109,7 +109,8 @@ class ActivationHistograms:
 
     Bin k counts values with k <= |x| * bins / absmax < k + 1; |x| == absmax lands in the last
     bin. A tensor whose absmax is 0 counts everything in bin 0. Values above absmax (possible only
-    if the inputs differ from the first pass) are counted in the last bin.
+    if the inputs differ from the first pass) are counted in the last bin. `zeros` counts the
+    values that are exactly 0 (they are in bin 0 too).
     """
 
     def __init__(
@@ -123,7 +124,14 @@ class ActivationHistograms:
             raise ValueError(f"histogram bins must be positive, got {bins}")
         self.bins = bins
         self.counts = np.zeros((len(self.names), bins), dtype=np.int64)
+        self.zeros = np.zeros(len(self.names), dtype=np.int64)
         self.samples = 0
+
+    def nonzero_counts(self, index: int) -> np.ndarray:
+        """The histogram of tensor `index` without its exact zeros."""
+        counts = self.counts[index].copy()
+        counts[0] -= self.zeros[index]
+        return counts
 
     def bin_width(self, index: int) -> float:
         return float(self.absmax[index]) / self.bins
@@ -134,17 +142,19 @@ class ActivationHistograms:
         """Counts one input's tensors; every name must be present. With `pool` the tensors are
         counted on its threads (numpy releases the GIL), the counts are the same."""
 
-        def count(i: int) -> np.ndarray:
+        def count(i: int) -> tuple[np.ndarray, int]:
             name = self.names[i]
             flat = _flat(name, tensors[name], sample)
             try:
-                return histogram_abs(flat, float(self.absmax[i]), self.bins)
+                counts = histogram_abs(flat, float(self.absmax[i]), self.bins)
             except NonFiniteActivationError:
                 raise _non_finite(name, sample) from None
+            return counts, flat.size - int(np.count_nonzero(flat))
 
         _check_present(self.names, tensors, sample)
-        for i, counts in enumerate(_map(count, len(self.names), pool)):
+        for i, (counts, zeros) in enumerate(_map(count, len(self.names), pool)):
             self.counts[i] += counts
+            self.zeros[i] += zeros
         self.samples += 1
 
     def merge(self, other: ActivationHistograms) -> None:
@@ -153,6 +163,7 @@ class ActivationHistograms:
         if not np.array_equal(other.absmax, self.absmax):
             raise ValueError("cannot merge histograms over different ranges")
         self.counts += other.counts
+        self.zeros += other.zeros
         self.samples += other.samples
 
 

@@ -10,6 +10,10 @@ q represents q * threshold / 127.
   interpolated linearly inside the histogram bin that crosses it.
 - `kl_threshold`: the KL-divergence search (TensorRT style) described on `kl_divergences`, among
   the thresholds that saturate at most 1% of the values.
+
+`calibrate` runs the KL search on the histogram without the values that are exactly zero (ReLU
+outputs, padding): they are representable at any threshold, and their spike in bin 0 would
+favour needlessly small thresholds.
 """
 
 from __future__ import annotations
