@@ -41,6 +41,11 @@ def cvimodel() -> None:
     _exec("cvimodel")
 
 
+def tpuc_interpreter() -> None:
+    """The fp32 interpreter of tpu IR (also installed as mlir-tpu-interpreter)."""
+    _exec("tpuc-interpreter")
+
+
 def tpuc_config() -> None:
     """Prints where things are: `tpuc-config --plugin` gives the mlir-opt plugin library."""
     import argparse
