@@ -54,7 +54,7 @@ public:
       const float *row = plane + size_t{y * sy + ky * dy} * wp + kx * dx;
       float *a = acc + size_t{y} * out.w;
       for (uint32_t x = 0; x < out.w; ++x)
-        a[x] = arith::addFp32Rz(a[x], w * row[size_t{x} * sx]);
+        a[x] = arith::addFp32Rz(a[x], arith::mulFp32Ftz(w, row[size_t{x} * sx]));
     }
   }
 

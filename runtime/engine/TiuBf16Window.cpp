@@ -160,15 +160,16 @@ void poolBf16(TiuOp &op, PoolKind kind) {
         for (uint32_t x = 0; x < win.out.w; ++x) {
           const float *base = plane + size_t{y * win.sy} * win.wp + size_t{x} * win.sx;
           // Unlike the int8 path, the bf16 maximum does not start from the padding value; a NaN
-          // (read from an inf/NaN pattern) in the window propagates.
+          // (read from an inf/NaN pattern) in the window propagates. The average scales every
+          // element before summing (probed on overflow).
           float acc = kind == PoolKind::Max ? -INFINITY : 0.0f;
           for (uint32_t ky = 0; ky < win.kh; ++ky)
             for (uint32_t kx = 0; kx < win.kw; ++kx) {
               float v = base[size_t{ky * win.dy} * win.wp + size_t{kx} * win.dx];
               acc = kind == PoolKind::Max ? ((std::isnan(v) || v > acc) ? v : acc)
-                                          : arith::addFp32Rz(acc, v);
+                                          : arith::addFp32Rz(acc, arith::mulFp32Ftz(v, scale));
             }
-          store(dst + y * os.h + x * os.w, kind == PoolKind::Max ? acc : acc * scale, false);
+          store(dst + y * os.h + x * os.w, acc, false);
         }
     }
   }

@@ -154,7 +154,7 @@ void matmulBf16(TiuOp &op) {
       float lv = loadBf16Tiu(left.at(r, kk));
       const float *rrow = rmat.data() + size_t{kk} * cols;
       for (uint32_t j = 0; j < cols; ++j)
-        acc[j] = arith::addFp32Rz(acc[j], lv * rrow[j]);
+        acc[j] = arith::addFp32Rz(acc[j], arith::mulFp32Ftz(lv, rrow[j]));
     }
     for (uint32_t j = 0; j < cols; ++j) {
       uint8_t *p = const_cast<uint8_t *>(res.at(r, j));

@@ -237,6 +237,17 @@ def random_bf16(rng: np.random.Generator, shape: tuple[int, ...], lo: float = -4
 # ----------------------------------------------------------------------------------------------
 # Running: vendor worker process and tpuc engine
 # ----------------------------------------------------------------------------------------------
+def _clear_lmem_cmdbuf() -> bytes:
+    p = Program()
+    p.tdma(trans_dir=0, spec_func=4, const_val=0, dst_base_addr=0, src_n=1, src_c=LANES,
+           src_h=1, src_w=LANE_BYTES, dst_c=LANES, dst_h=1, dst_w=LANE_BYTES,
+           dst_n_stride=LANE_BYTES, dst_c_stride=LANE_BYTES, dst_h_stride=LANE_BYTES)
+    return p.to_bytes()
+
+
+CLEAR_LMEM = _clear_lmem_cmdbuf()
+
+
 class VendorUnavailable(RuntimeError):
     pass
 
@@ -282,7 +293,15 @@ class VendorSim:
             self.proc.wait()
             self.proc = None
 
-    def run(self, cmdbuf: bytes, mem: np.ndarray, base_regs: list[int]) -> np.ndarray:
+    def run(self, cmdbuf: bytes, mem: np.ndarray, base_regs: list[int],
+            clear_lmem: bool = True) -> np.ndarray:
+        """Runs one command buffer. With clear_lmem, local memory is zeroed first (the vendor's
+        local memory otherwise keeps whatever earlier runs left; tpuc's engine starts at 0)."""
+        if clear_lmem:
+            self._run(CLEAR_LMEM, np.zeros(16, np.uint8), [0] * 8)
+        return self._run(cmdbuf, mem, base_regs)
+
+    def _run(self, cmdbuf: bytes, mem: np.ndarray, base_regs: list[int]) -> np.ndarray:
         proc = self.proc if self.proc is not None and self.proc.poll() is None else self._start()
         assert proc.stdin is not None and proc.stdout is not None
         hdr = struct.pack("<II8Q", len(cmdbuf), mem.size, *base_regs)
@@ -429,3 +448,95 @@ def make_harness() -> Harness:
     if lib is None:
         pytest.skip("vendor runtime not available (shared/tools/vendor/fetch-runtime.sh)")
     return Harness(VendorSim(lib))
+
+
+# ----------------------------------------------------------------------------------------------
+# cvimodel sections (minimal FlatBuffers walk; cvimodel-format.md)
+# ----------------------------------------------------------------------------------------------
+def _fb_field(buf: bytes, table: int, slot: int) -> int | None:
+    vt = table - struct.unpack_from("<i", buf, table)[0]
+    vt_size = struct.unpack_from("<H", buf, vt)[0]
+    if 4 + 2 * slot >= vt_size:
+        return None
+    off = struct.unpack_from("<H", buf, vt + 4 + 2 * slot)[0]
+    return table + off if off else None
+
+
+def _fb_deref(buf: bytes, pos: int) -> int:
+    return pos + struct.unpack_from("<I", buf, pos)[0]
+
+
+def _lz4_decompress(data: bytes, size: int) -> bytes:
+    lib = ctypes.CDLL("liblz4.so.1")
+    dst = ctypes.create_string_buffer(size)
+    n = lib.LZ4_decompress_safe(data, dst, len(data), size)
+    if n != size:
+        raise ValueError(f"LZ4 section decompressed to {n} bytes, expected {size}")
+    return dst.raw
+
+
+def cvimodel_sections(path: str | Path) -> list[tuple[int, str, bytes]]:
+    """(type, name, payload) of every section (CMDBUF payloads decompressed)."""
+    data = Path(path).read_bytes()
+    body_size = struct.unpack_from("<I", data, 8)[0]
+    body, blob = data[48:48 + body_size], 48 + body_size
+    root = _fb_deref(body, 0)
+    vec_pos = _fb_field(body, root, 7)
+    if vec_pos is None:
+        raise ValueError(f"{path}: no sections")
+    vec = _fb_deref(body, vec_pos)
+    out = []
+    for i in range(struct.unpack_from("<I", body, vec)[0]):
+        sec = _fb_deref(body, vec + 4 + 4 * i)
+
+        def num(slot: int, fmt: str, sec: int = sec) -> int:
+            p = _fb_field(body, sec, slot)
+            return struct.unpack_from(fmt, body, p)[0] if p is not None else 0
+
+        name_pos = _fb_field(body, sec, 1)
+        assert name_pos is not None
+        name_at = _fb_deref(body, name_pos)
+        name = body[name_at + 4:name_at + 4 + struct.unpack_from("<I", body, name_at)[0]].decode()
+        size, offset = num(2, "<I"), num(3, "<I")
+        payload = data[blob + offset:blob + offset + size]
+        if num(5, "<B"):
+            payload = _lz4_decompress(payload, num(6, "<I"))
+        out.append((num(0, "<B"), name, payload))
+    return out
+
+
+def lmem_dump_record(last_tiu: int, last_tdma: int, dst_offset: int, reg: int) -> bytes:
+    """One TDMA record storing all of local memory (32 lanes x 32 KiB, lane-major) to global."""
+    p = Program(tiu_id=last_tiu, tdma_id=last_tdma)
+    p.l2g(0, dst_offset, (1, LANES, 1, LANE_BYTES), lstride=(LANE_BYTES, LANE_BYTES, LANE_BYTES),
+          reg=reg)
+    return p.to_bytes()
+
+
+def first_divergence(h: Harness, cmdbuf: bytes, mem: np.ndarray, regs: list[int],
+                     scratch_reg: int, scratch_offset: int) -> int | None:
+    """Index of the first record after which global or local memory differs between the two
+    simulators (local memory is dumped to scratch_offset via base register scratch_reg), or
+    None."""
+    records = walk_cmdbuf(cmdbuf)
+    offsets = [off for off, _, _ in records] + [len(cmdbuf)]
+    lo, hi = 0, len(records)  # invariant: prefix lo agrees, prefix hi (if < len) differs
+
+    def differs(k: int) -> bool:
+        tiu = max([unpack(TIU_FIELDS, w)["cmd_id_tpu"] for _, e, w in records[:k]
+                   if e == ENGINE_TIU], default=0)
+        tdma = max([unpack(TDMA_FIELDS, w)["cmd_id"] for _, e, w in records[:k]
+                    if e == ENGINE_TDMA], default=0)
+        buf = cmdbuf[:offsets[k]] + lmem_dump_record(tiu, tdma, scratch_offset, scratch_reg)
+        ref, ours = h.run_both(buf, mem, regs)
+        return not np.array_equal(ref, ours)
+
+    if not differs(len(records)):
+        return None
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if differs(mid):
+            hi = mid
+        else:
+            lo = mid
+    return hi - 1

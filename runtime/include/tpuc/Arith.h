@@ -175,20 +175,26 @@ inline float addFp32TowardZero(double p, double c) {
   return f;
 }
 
+/// Product of two bf16 operands in the TIU's multipliers: exact in fp32 except that results below
+/// the smallest normal fp32 flush to +0 (probed).
+inline float mulFp32Ftz(float a, float b) {
+  float p = a * b;
+  return std::fabs(p) < 1.17549435e-38f ? 0.0f : p;
+}
+
 /// a + b in fp32 rounded toward zero: the accumulator of the TIU's bf16 data path (probed on
 /// convolution, depthwise, pooling and matrix sums).
 inline float addFp32Rz(float a, float b) {
   return addFp32TowardZero(static_cast<double>(a), static_cast<double>(b));
 }
 
-/// bf16 multiply-accumulate of the TIU (tsk_eu_typ 1, probed on ties): the exact product a * b
-/// plus the accumulator c (read with denormals kept), summed in fp32 rounding toward zero, then
-/// written like every bf16 result (floatToBf16Tiu).
+/// bf16 multiply-accumulate of the TIU (tsk_eu_typ 1, probed on ties): the product a * b
+/// (mulFp32Ftz) plus the accumulator c (read with denormals kept), summed in fp32 rounding toward
+/// zero, then written like every bf16 result (floatToBf16Tiu).
 inline uint16_t bf16MacTiu(float a, float b, uint16_t acc) {
   if ((acc & 0x7F80) == 0x7F80 || std::isnan(a) || std::isnan(b))
     return kBf16MaxFinite;
-  double p = static_cast<double>(a) * b;
-  return floatToBf16Tiu(addFp32TowardZero(p, bf16ToFloat(acc)));
+  return floatToBf16Tiu(addFp32TowardZero(mulFp32Ftz(a, b), bf16ToFloat(acc)));
 }
 
 /// TDMA local-to-local "move LUT index" (mv_lut_idx, probed): for v >= 0 the byte
