@@ -80,7 +80,9 @@ def generate(page: Page, tblgen: Path, includes: list[Path]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--check", action="store_true", help="compare with docs/ instead of writing; exit 1 if stale"
+        "--check",
+        action="store_true",
+        help="compare with docs/ instead of writing; exit 1 if stale",
     )
     parser.add_argument("--tblgen", type=Path, help="mlir-tblgen to use (default: the wheel's)")
     args = parser.parse_args(argv)

@@ -108,6 +108,78 @@ func.func @relu_type(%arg0: tensor<4xf32>) -> tensor<4xbf16> {
 
 // -----
 
+// Tests that sigmoid keeps the input's element type.
+func.func @sigmoid_type(%arg0: tensor<4xf32>) -> tensor<4xbf16> {
+  // expected-error @+1 {{requires the same type for all operands and results}}
+  %0 = tpu.sigmoid %arg0 {name = "u"} : (tensor<4xf32>) -> tensor<4xbf16>
+  return %0 : tensor<4xbf16>
+}
+
+// -----
+
+// Tests that tanh keeps the input's shape.
+func.func @tanh_type(%arg0: tensor<4xf32>) -> tensor<2x2xf32> {
+  // expected-error @+1 {{requires the same type for all operands and results}}
+  %0 = tpu.tanh %arg0 {name = "u"} : (tensor<4xf32>) -> tensor<2x2xf32>
+  return %0 : tensor<2x2xf32>
+}
+
+// -----
+
+// Tests that sqrt keeps the input's element type.
+func.func @sqrt_type(%arg0: tensor<4xf32>) -> tensor<4xi8> {
+  // expected-error @+1 {{requires the same type for all operands and results}}
+  %0 = tpu.sqrt %arg0 {name = "u"} : (tensor<4xf32>) -> tensor<4xi8>
+  return %0 : tensor<4xi8>
+}
+
+// -----
+
+// Tests that reciprocal keeps the input's shape.
+func.func @reciprocal_type(%arg0: tensor<4xf32>) -> tensor<8xf32> {
+  // expected-error @+1 {{requires the same type for all operands and results}}
+  %0 = tpu.reciprocal %arg0 {name = "u"} : (tensor<4xf32>) -> tensor<8xf32>
+  return %0 : tensor<8xf32>
+}
+
+// -----
+
+// Tests that exp keeps the input's element type.
+func.func @exp_type(%arg0: tensor<4xf32>) -> tensor<4xbf16> {
+  // expected-error @+1 {{requires the same type for all operands and results}}
+  %0 = tpu.exp %arg0 {name = "u"} : (tensor<4xf32>) -> tensor<4xbf16>
+  return %0 : tensor<4xbf16>
+}
+
+// -----
+
+// Tests that mish keeps the input's shape.
+func.func @mish_type(%arg0: tensor<4xf32>) -> tensor<1x4xf32> {
+  // expected-error @+1 {{requires the same type for all operands and results}}
+  %0 = tpu.mish %arg0 {name = "u"} : (tensor<4xf32>) -> tensor<1x4xf32>
+  return %0 : tensor<1x4xf32>
+}
+
+// -----
+
+// Tests that silu keeps the input's element type.
+func.func @silu_type(%arg0: tensor<4xf32>) -> tensor<4xbf16> {
+  // expected-error @+1 {{requires the same type for all operands and results}}
+  %0 = tpu.silu %arg0 {name = "u"} : (tensor<4xf32>) -> tensor<4xbf16>
+  return %0 : tensor<4xbf16>
+}
+
+// -----
+
+// Tests that hard_swish keeps the input's shape.
+func.func @hard_swish_type(%arg0: tensor<4xf32>) -> tensor<3xf32> {
+  // expected-error @+1 {{requires the same type for all operands and results}}
+  %0 = tpu.hard_swish %arg0 {name = "u"} : (tensor<4xf32>) -> tensor<3xf32>
+  return %0 : tensor<3xf32>
+}
+
+// -----
+
 // Tests that hard_sigmoid parameters must be finite.
 func.func @hard_sigmoid_inf(%arg0: tensor<4xf32>) -> tensor<4xf32> {
   // expected-error @+1 {{alpha must be finite, got inf}}

@@ -32,7 +32,9 @@ with Context(), Location.unknown():
             )
             # CHECK: conv tensor<1x4x4x4xf32>
             print("conv", conv.result.type)
-            pool = tpu.PoolMax2DOp(conv.result, [3, 3], [2, 2], [0, 0, 0, 0], "pool", ceil_mode=True)
+            pool = tpu.PoolMax2DOp(
+                conv.result, [3, 3], [2, 2], [0, 0, 0, 0], "pool", ceil_mode=True
+            )
             # CHECK: pool tensor<1x4x2x2xf32>
             print("pool", pool.result.type)
             relu = tpu.ReluOp(pool.result, "relu")
@@ -60,7 +62,8 @@ with Context(), Location.unknown():
                 tpu.PoolAvg2DOp(conv.result, [3], [1, 1], [0, 0, 0, 0], "bad_pool")
             except MLIRError as error:
                 print("error:", error.error_diagnostics[0].message)
-            # CHECK: error: 'tpu.concat' op input 1 shape [1, 3, 4, 4] differs from input 0 shape [1, 4, 2, 2] in dimension 2, which is not the axis 1
+            # CHECK: error: 'tpu.concat' op input 1 shape [1, 3, 4, 4] differs from input 0 shape
+            # CHECK-SAME: [1, 4, 2, 2] in dimension 2, which is not the axis 1
             try:
                 tpu.ConcatOp([pool.result, shuffle.result], 1, "bad_cat")
             except MLIRError as error:
@@ -81,7 +84,8 @@ with Context(), Location.unknown():
             explicit = tpu.SoftmaxOp(pool.result, 1, "softmax", results=[bf16])
             # CHECK: explicit tensor<1x4x2x2xbf16>
             print("explicit", explicit.result.type)
-            # CHECK: verify: 'tpu.softmax' op output element type must be 'f32' (the input's), got 'bf16'
+            # CHECK: verify: 'tpu.softmax' op output element type must be 'f32' (the input's),
+            # CHECK-SAME: got 'bf16'
             try:
                 explicit.operation.verify()
             except MLIRError as error:
