@@ -15,6 +15,14 @@ Operand Operand::scalarBf16(float f) {
   return o;
 }
 
+void packFp32Bias(const float *bias, uint32_t count, uint16_t *out) {
+  for (uint32_t i = 0; i < count; ++i) {
+    uint32_t bits = arith::floatBits(bias[i]);
+    out[i] = static_cast<uint16_t>(bits >> 16);
+    out[count + i] = static_cast<uint16_t>(bits);
+  }
+}
+
 void packChannelParams(const ChannelQuant *records, uint32_t count, bool withBias, uint8_t *out) {
   for (uint32_t i = 0; i < count; ++i) {
     const ChannelQuant &r = records[i];
@@ -172,9 +180,9 @@ LocalMatrix Context::allocMatrix(uint32_t rows, uint32_t cols, DType dtype, Allo
 
 LocalTensor Context::allocConvWeight(uint32_t ic, uint32_t oc, uint32_t kh, uint32_t kw,
                                      DType dtype) {
-  if (dtype != DType::Int8 && dtype != DType::Uint8) {
+  if (dtype == DType::Int16) {
     impl->fail("allocConvWeight", std::string("weights of type ") + dtypeName(dtype) +
-                                      " are not supported (int8/uint8)");
+                                      " are not supported (int8, uint8, bf16)");
     return {};
   }
   uint64_t k = uint64_t{kh} * kw * ic;
@@ -193,12 +201,14 @@ LocalTensor Context::allocDepthwiseWeight(uint32_t c, uint32_t kh, uint32_t kw, 
   return allocTensor({1, c, kh, kw}, dtype);
 }
 
-LocalTensor Context::allocConvBias(uint32_t oc) {
+LocalTensor Context::allocConvBias(uint32_t oc, DType data) {
   if (oc == 0) {
     impl->fail("allocConvBias", "zero output channels");
     return {};
   }
   uint32_t rounds = ceilDiv(oc, impl->lanes);
+  if (data == DType::Bf16) // fp32 as two bf16 rows: high halves, then low halves
+    return allocTensor({2, oc, 1, 1}, DType::Bf16, Strides{2 * rounds, 2, 2, 2});
   LocalTensor t;
   t.shape = {1, oc, 1, 1};
   t.dtype = DType::Int8;

@@ -1,7 +1,8 @@
 //===- TiuConv.cpp - convolution and depthwise convolution ----------------===//
 //
 // cv183x-isa.md §2.4 "Conv, per-tensor", "Conv, per-channel" and "Depthwise"; quantisation §5.1 and
-// §5.2; partial sums §5.4.
+// §5.2; partial sums §5.4. The bf16 data path (opd_typ = 1) takes bf16 operands, an optional fp32
+// bias stored as two bf16 planes (high halves, then low halves) and no quantisation.
 //
 //===----------------------------------------------------------------------===//
 #include "Window.h"
@@ -12,28 +13,48 @@ namespace {
 
 bool is8(DType t) { return t == DType::Int8 || t == DType::Uint8; }
 
-/// Quantisation operand (opd2) of conv and depthwise: nothing, an int16 bias, or per-channel
-/// records.
+/// Operand types: all 8-bit, or all bf16.
+bool checkTypes(Context::Impl &m, const char *op, const LocalTensor &ifmap,
+                const LocalTensor &weight, const LocalTensor &ofmap, bool &bf16) {
+  bf16 = ifmap.dtype == DType::Bf16;
+  bool ok = bf16 ? weight.dtype == DType::Bf16 && ofmap.dtype == DType::Bf16
+                 : is8(ifmap.dtype) && is8(weight.dtype) && is8(ofmap.dtype);
+  if (!ok)
+    return m.fail(op, std::string("unsupported types (ifmap ") + dtypeName(ifmap.dtype) +
+                          ", weight " + dtypeName(weight.dtype) + ", ofmap " +
+                          dtypeName(ofmap.dtype) + "); 8-bit or bf16 operands throughout");
+  return true;
+}
+
+/// Quantisation operand (opd2): nothing, a bias (int16 for 8-bit data, fp32 as two bf16 planes
+/// for bf16 data), or per-channel records.
 struct Quant {
   const LocalTensor *bias = nullptr;
   const LocalTensor *params = nullptr;
   bool paramsHaveBias = false;
 };
 
-bool checkQuant(Context::Impl &impl, const char *op, const LocalTensor &bias,
+bool checkQuant(Context::Impl &impl, const char *op, bool bf16, const LocalTensor &bias,
                 const LocalTensor &params, const LocalTensor &res, uint32_t oc, uint32_t rshift,
-                bool &relu, PartialSum psum, Quant &q) {
+                bool relu, PartialSum psum, Quant &q) {
   if (bias.valid() && params.valid())
     return impl.fail(op, "give either a per-tensor bias or per-channel parameters, not both");
+  uint32_t rounds = ceilDiv(oc, impl.lanes);
   if (bias.valid()) {
     if (!impl.checkLocal(op, "bias", bias) || !impl.checkShortAddr(op, "bias", bias, res))
       return false;
-    if (bias.dtype != DType::Int16 || !(bias.shape == Shape{1, oc, 1, 1}) || bias.stride.c != 1)
-      return impl.fail(op, "bias must be the int16 tensor (1, " + std::to_string(oc) +
-                               ", 1, 1) of allocConvBias");
+    bool good = bf16 ? bias.dtype == DType::Bf16 && bias.shape == Shape{2, oc, 1, 1} &&
+                           bias.stride.c == 2 && bias.stride.n == 2 * rounds
+                     : bias.dtype == DType::Int16 && bias.shape == Shape{1, oc, 1, 1} &&
+                           bias.stride.c == 1 && bias.planeStride == rounds;
+    if (!good)
+      return impl.fail(op, std::string("bias must be the ") + (bf16 ? "bf16 (2, " : "int16 (1, ") +
+                               std::to_string(oc) + ", 1, 1) tensor of allocConvBias");
     q.bias = &bias;
   }
   if (params.valid()) {
+    if (bf16)
+      return impl.fail(op, "bf16 convolution has no per-channel quantisation");
     if (!impl.checkLocal(op, "channel parameters", params) ||
         !impl.checkShortAddr(op, "channel parameters", params, res) ||
         !impl.checkAligned16(op, "channel parameters", params))
@@ -49,22 +70,24 @@ bool checkQuant(Context::Impl &impl, const char *op, const LocalTensor &bias,
     q.params = &params;
     q.paramsHaveBias = rec == 9;
   }
-  if (rshift > 31)
-    return impl.fail(op, "rshift " + std::to_string(rshift) + " is out of range (0..31)");
-  if (psum == PartialSum::Write || psum == PartialSum::Accumulate) {
-    if (q.bias || (q.params) || relu || rshift)
-      return impl.fail(op, "a partial-sum write takes no bias, per-channel parameters, ReLU or "
-                           "shift (they apply in the final pass)");
-  }
+  if (rshift > 31 || (bf16 && rshift))
+    return impl.fail(op, "rshift " + std::to_string(rshift) + " is out of range (" +
+                             (bf16 ? "bf16 has none" : "0..31") + ")");
+  if (psum != PartialSum::None && bf16)
+    return impl.fail(op, "bf16 convolution has no partial-sum modes");
+  if ((psum == PartialSum::Write || psum == PartialSum::Accumulate) &&
+      (q.bias || q.params || relu || rshift))
+    return impl.fail(op, "a partial-sum write takes no bias, per-channel parameters, ReLU or "
+                         "shift (they apply in the final pass)");
   return true;
 }
 
-/// The result is signed exactly when an operand (ifmap, weight, bias) is; ReLU needs a signed
-/// result (both are asserted by the vendor simulator).
+/// 8-bit results are signed exactly when an operand (ifmap, weight, bias) is; ReLU needs a signed
+/// result (both are asserted by the vendor simulator). bf16 results are always signed.
 bool checkResult(Context::Impl &impl, const char *op, const LocalTensor &ofmap, bool operandSigned,
                  bool relu, PartialSum psum) {
-  if (psum != PartialSum::None && psum != PartialSum::Final)
-    return true; // raw 32-bit partial sums
+  if (ofmap.dtype == DType::Bf16 || (psum != PartialSum::None && psum != PartialSum::Final))
+    return true;
   if (isSigned(ofmap.dtype) != operandSigned)
     return impl.fail(op, std::string("the ofmap must be ") +
                              (operandSigned ? "signed (int8) because an operand is signed"
@@ -74,12 +97,22 @@ bool checkResult(Context::Impl &impl, const char *op, const LocalTensor &ofmap, 
   return true;
 }
 
+bool checkPadValue(Context::Impl &impl, const char *op, bool bf16, int32_t v) {
+  if (bf16 && v != 0)
+    return impl.fail(op, "bf16 padding is 0 (the pad value field is not a bf16 value here)");
+  if (v < -128 || v > 255)
+    return impl.fail(op, "pad value " + std::to_string(v) + " is not an 8-bit value");
+  return true;
+}
+
 void setQuant(TiuBuilder &b, const Quant &q, uint32_t oc) {
   if (q.bias) {
+    bool bf16 = q.bias->dtype == DType::Bf16;
     b.set(TiuField::tsk_opd_num, 3).set(TiuField::opt_opd2_int8, 0);
     b.set(TiuField::opd2_addr, q.bias->addr & 0xFFFF);
     b.shape(kOpd2, {1, oc, 1, 1}).set(TiuField::short_opd2_str, 2);
-    b.set(TiuField::opd2_b_str, q.bias->planeStride).set(TiuField::opt_opd2_sign, 1);
+    b.set(TiuField::opd2_b_str, bf16 ? q.bias->stride.n : q.bias->planeStride);
+    b.set(TiuField::opt_opd2_sign, 1);
   } else if (q.params) {
     b.set(TiuField::opt_chl_quan, 1).set(TiuField::opt_right_shift, 0);
     b.set(TiuField::opd2_addr, q.params->addr & 0xFFFF);
@@ -112,6 +145,12 @@ bool resultBatch(Context::Impl &impl, const char *op, const LocalTensor &ofmap, 
   return true;
 }
 
+Footprint quantFootprint(Context::Impl &m, const Quant &q) {
+  if (q.bias)
+    return m.footprint(*q.bias);
+  return q.params ? m.footprint(*q.params) : Footprint{};
+}
+
 } // namespace
 
 void Context::conv(const ConvParams &p) {
@@ -120,12 +159,9 @@ void Context::conv(const ConvParams &p) {
   if (!m.checkLocal(op, "ifmap", p.ifmap) || !m.checkLocal(op, "ofmap", p.ofmap) ||
       !m.checkLocal(op, "weight", p.weight))
     return;
-  if (!is8(p.ifmap.dtype) || !is8(p.ofmap.dtype) || !is8(p.weight.dtype)) {
-    m.fail(op, std::string("unsupported types (ifmap ") + dtypeName(p.ifmap.dtype) + ", weight " +
-                   dtypeName(p.weight.dtype) + ", ofmap " + dtypeName(p.ofmap.dtype) +
-                   "); int8/uint8 convolution only");
+  bool bf16 = false;
+  if (!checkTypes(m, op, p.ifmap, p.weight, p.ofmap, bf16))
     return;
-  }
   Window win{p.kh,        p.kw,      p.strideH,  p.strideW, p.dilationH, p.dilationW, p.padTop,
              p.padBottom, p.padLeft, p.padRight, p.insH,    p.insW,      p.insLastH,  p.insLastW};
   if (!win.check(m, op) || !m.checkTiuShape(op, "ifmap", p.ifmap.shape) ||
@@ -144,28 +180,25 @@ void Context::conv(const ConvParams &p) {
   Shape out{n, oc, p.ofmap.shape.h, p.ofmap.shape.w};
   if (!win.checkOutput(m, op, p.ifmap.shape, out))
     return;
+  uint32_t es = localElemBytes(p.weight.dtype);
   uint64_t k = uint64_t{p.kh} * p.kw * ic;
-  if (!(p.weight.shape == Shape{1, oc, 1, static_cast<uint32_t>(k)}) || p.weight.stride.c != k ||
-      p.weight.stride.w != 1) {
+  if (!(p.weight.shape == Shape{1, oc, 1, static_cast<uint32_t>(k)}) ||
+      p.weight.stride.c != k * es || p.weight.stride.w != es) {
     m.fail(op, "weight must be the (1, " + std::to_string(oc) + ", 1, " + std::to_string(k) +
                    ") tensor of allocConvWeight(ic=" + std::to_string(ic) +
                    ", oc=" + std::to_string(oc) + ", kh=" + std::to_string(p.kh) +
                    ", kw=" + std::to_string(p.kw) + ")");
     return;
   }
-  if (!m.checkShortAddr(op, "weight", p.weight, p.ofmap))
+  if (!m.checkShortAddr(op, "weight", p.weight, p.ofmap) || !checkPadValue(m, op, bf16, p.padValue))
     return;
-  if (p.padValue < -128 || p.padValue > 255) {
-    m.fail(op, "pad value " + std::to_string(p.padValue) + " is not an 8-bit value");
-    return;
-  }
-  bool relu = p.relu;
   Quant q;
-  if (!checkQuant(m, op, p.bias, p.channelParams, p.ofmap, oc, p.rshift, relu, p.psum, q))
+  if (!checkQuant(m, op, bf16, p.bias, p.channelParams, p.ofmap, oc, p.rshift, p.relu, p.psum, q))
     return;
   bool biasSigned = q.bias || q.paramsHaveBias;
   if (!checkResult(m, op, p.ofmap,
-                   isSigned(p.ifmap.dtype) || isSigned(p.weight.dtype) || biasSigned, relu, p.psum))
+                   isSigned(p.ifmap.dtype) || isSigned(p.weight.dtype) || biasSigned, p.relu,
+                   p.psum))
     return;
 
   TiuBuilder b(m, op);
@@ -175,9 +208,11 @@ void Context::conv(const ConvParams &p) {
   b.set(TiuField::opt_shift_typ, anySigned ? 1 : 0);
   bool final = p.psum == PartialSum::None || p.psum == PartialSum::Final;
   b.set(TiuField::opt_right_shift, final ? p.rshift : 0);
-  b.set(TiuField::opt_relu, relu ? 1 : 0);
-  bool dbl = (p.ifmap.addr % 2 == 0) && ic % 2 == 0 && ic >= 4 && (p.weight.addr % 2 == 0);
+  b.set(TiuField::opt_relu, p.relu ? 1 : 0);
+  bool dbl = !bf16 && (p.ifmap.addr % 2 == 0) && ic % 2 == 0 && ic >= 4 && (p.weight.addr % 2 == 0);
   b.set(TiuField::double_conv, dbl ? 1 : 0);
+  if (bf16)
+    b.set(TiuField::opd_typ, 1);
   LocalTensor res = p.ofmap;
   res.shape = out;
   b.operand(kRes0, res, StrideMode::Explicit);
@@ -185,16 +220,17 @@ void Context::conv(const ConvParams &p) {
   if (p.psum != PartialSum::None)
     b.set(TiuField::res0_b_str, uint64_t{n} * p.ofmap.stride.n);
   b.operand(kOpd0, p.ifmap, StrideMode::Default);
-  b.set(TiuField::opd0_ins_val, static_cast<uint8_t>(p.padValue));
+  b.set(TiuField::opd0_ins_val, bf16 ? 0 : static_cast<uint8_t>(p.padValue));
   b.set(TiuField::opd1_addr, p.weight.addr & 0xFFFF).set(TiuField::short_opd1_str, 1);
   b.set(TiuField::opd1_n, ic).set(TiuField::opd1_c, oc);
   b.set(TiuField::opt_opd1_sign, isSigned(p.weight.dtype) ? 1 : 0);
   win.setFields(b);
   setQuant(b, q, oc);
   Footprint fo = m.footprint(p.ofmap);
-  Footprint fq = q.bias ? m.footprint(*q.bias) : (q.params ? m.footprint(*q.params) : Footprint{});
   bool readsPsum = p.psum == PartialSum::Final || p.psum == PartialSum::Accumulate;
-  b.emit({m.footprint(p.ifmap), m.footprint(p.weight), fq, readsPsum ? fo : Footprint{}}, {fo});
+  b.emit({m.footprint(p.ifmap), m.footprint(p.weight), quantFootprint(m, q),
+          readsPsum ? fo : Footprint{}},
+         {fo});
 }
 
 void Context::depthwise(const DepthwiseParams &p) {
@@ -203,10 +239,9 @@ void Context::depthwise(const DepthwiseParams &p) {
   if (!m.checkLocal(op, "ifmap", p.ifmap) || !m.checkLocal(op, "ofmap", p.ofmap) ||
       !m.checkLocal(op, "weight", p.weight))
     return;
-  if (!is8(p.ifmap.dtype) || !is8(p.ofmap.dtype) || !is8(p.weight.dtype)) {
-    m.fail(op, "int8/uint8 depthwise convolution only");
+  bool bf16 = false;
+  if (!checkTypes(m, op, p.ifmap, p.weight, p.ofmap, bf16))
     return;
-  }
   Window win{p.kh,        p.kw,      p.strideH,  p.strideW, p.dilationH, p.dilationW, p.padTop,
              p.padBottom, p.padLeft, p.padRight, p.insH,    p.insW,      p.insLastH,  p.insLastW};
   if (!win.check(m, op) || !m.checkTiuShape(op, "ifmap", p.ifmap.shape) ||
@@ -226,37 +261,33 @@ void Context::depthwise(const DepthwiseParams &p) {
     return;
   }
   if (!m.checkDefaultLayout(op, "weight", p.weight) ||
-      !m.checkShortAddr(op, "weight", p.weight, p.ofmap))
+      !m.checkShortAddr(op, "weight", p.weight, p.ofmap) || !checkPadValue(m, op, bf16, p.padValue))
     return;
-  if (p.padValue < -128 || p.padValue > 255) {
-    m.fail(op, "pad value " + std::to_string(p.padValue) + " is not an 8-bit value");
-    return;
-  }
-  bool relu = p.relu;
   Quant q;
-  if (!checkQuant(m, op, p.bias, p.channelParams, p.ofmap, c, p.rshift, relu, PartialSum::None, q))
+  if (!checkQuant(m, op, bf16, p.bias, p.channelParams, p.ofmap, c, p.rshift, p.relu,
+                  PartialSum::None, q))
     return;
-  if (p.weight.dtype != DType::Int8) {
+  if (!bf16 && p.weight.dtype != DType::Int8) {
     m.fail(op, "depthwise weights are signed (int8)");
     return;
   }
-  if (!checkResult(m, op, p.ofmap, true, relu, PartialSum::None))
+  if (!checkResult(m, op, p.ofmap, true, p.relu, PartialSum::None))
     return;
 
   TiuBuilder b(m, op);
   b.set(TiuField::tsk_typ, 1).set(TiuField::tsk_eu_typ, 2).set(TiuField::opt_shift_typ, 1);
-  b.set(TiuField::opt_right_shift, p.rshift).set(TiuField::opt_relu, relu ? 1 : 0);
+  b.set(TiuField::opt_right_shift, p.rshift).set(TiuField::opt_relu, p.relu ? 1 : 0);
+  if (bf16)
+    b.set(TiuField::opd_typ, 1);
   b.operand(kRes0, p.ofmap, StrideMode::Explicit);
   b.operand(kOpd0, p.ifmap, StrideMode::Explicit);
-  b.set(TiuField::opd0_ins_val, static_cast<uint8_t>(p.padValue));
+  b.set(TiuField::opd0_ins_val, bf16 ? 0 : static_cast<uint8_t>(p.padValue));
   b.set(TiuField::opd1_addr, p.weight.addr & 0xFFFF).set(TiuField::short_opd1_str, 0);
   b.shape(kOpd1, p.weight.shape).set(TiuField::opt_opd1_sign, 1);
   win.setFields(b);
   setQuant(b, q, c);
-  if (q.bias)
-    b.set(TiuField::opd2_b_str, q.bias->planeStride);
-  Footprint fq = q.bias ? m.footprint(*q.bias) : (q.params ? m.footprint(*q.params) : Footprint{});
-  b.emit({m.footprint(p.ifmap), m.footprint(p.weight), fq}, {m.footprint(p.ofmap)});
+  b.emit({m.footprint(p.ifmap), m.footprint(p.weight), quantFootprint(m, q)},
+         {m.footprint(p.ofmap)});
 }
 
 } // namespace tpuc::kernel

@@ -1,8 +1,8 @@
 //===- TiuMatMul.cpp - matrix multiplication (tsk_typ 2) ------------------===//
 //
 // cv183x-isa.md §2.4 "Matrix multiplication", §6 matrix layout. Every operand uses stride mode 0,
-// so each matrix must have the default layout: (rows, C, 1, W), c stride align16(W), n stride
-// c * ceil(C / lanes).
+// so each matrix must have the default layout: (rows, C, 1, W), c stride align16(W * es), n stride
+// c * ceil(C / lanes). bf16 matrices select the bf16 data path.
 //
 //===----------------------------------------------------------------------===//
 #include "Impl.h"
@@ -47,7 +47,18 @@ void Context::matmul(const MatMulParams &p) {
     return;
   bool psum = p.psum != PartialSum::None;
   bool wide = p.res.t.dtype == DType::Int16;
-  if (!is8(p.left.t.dtype) || !is8(p.right.t.dtype) || !(is8(p.res.t.dtype) || wide)) {
+  bool bf16 = p.left.t.dtype == DType::Bf16;
+  if (bf16) {
+    if (p.right.t.dtype != DType::Bf16 || p.res.t.dtype != DType::Bf16) {
+      m.fail(op, "bf16 matrix multiplication needs bf16 left, right and res");
+      return;
+    }
+    if (psum || p.addResult || p.multiplier || p.rshift || p.lshift) {
+      m.fail(op, "bf16 matrix multiplication has no shifts, multiplier, accumulation or partial "
+                 "sums");
+      return;
+    }
+  } else if (!is8(p.left.t.dtype) || !is8(p.right.t.dtype) || !(is8(p.res.t.dtype) || wide)) {
     m.fail(op, std::string("unsupported types (left ") + dtypeName(p.left.t.dtype) + ", right " +
                    dtypeName(p.right.t.dtype) + ", res " + dtypeName(p.res.t.dtype) +
                    "); 8-bit operands, 8-bit or int16 result");
@@ -91,13 +102,16 @@ void Context::matmul(const MatMulParams &p) {
   }
   bool hasBias = p.bias.valid();
   if (hasBias) {
-    uint32_t planes = p.multiplier ? 4 : 2;
-    if (!checkMatrix(m, op, "bias", p.bias) || !is8(p.bias.t.dtype))
+    uint32_t planes = bf16 ? 2 : (p.multiplier ? 4 : 2);
+    if (!checkMatrix(m, op, "bias", p.bias))
       return;
-    if (p.bias.rows != planes || p.bias.cols != n || p.bias.t.shape.w != p.res.t.shape.w) {
-      m.fail(op, "bias must be an 8-bit " + std::to_string(planes) + " x " + std::to_string(n) +
-                     " matrix (byte planes of the " + (p.multiplier ? "int32" : "int16") +
-                     " biases) split like res");
+    if ((bf16 ? p.bias.t.dtype != DType::Bf16 : !is8(p.bias.t.dtype)) || p.bias.rows != planes ||
+        p.bias.cols != n || p.bias.t.shape.w != p.res.t.shape.w) {
+      m.fail(op, "bias must be a " + std::to_string(planes) + " x " + std::to_string(n) + " " +
+                     (bf16 ? "bf16 matrix (high and low halves of fp32 biases)"
+                           : std::string("8-bit matrix (byte planes of the ") +
+                                 (p.multiplier ? "int32" : "int16") + " biases)") +
+                     " split like res");
       return;
     }
     if (p.psum == PartialSum::Write || p.psum == PartialSum::Accumulate) {
@@ -114,8 +128,14 @@ void Context::matmul(const MatMulParams &p) {
     if (x->valid() && !m.checkShortAddr(op, role, x->t, p.res.t))
       return;
 
+  if (!bf16 && p.relu && p.res.t.dtype != DType::Int8) {
+    m.fail(op, "ReLU needs a signed 8-bit result");
+    return;
+  }
   TiuBuilder b(m, op);
   b.set(TiuField::tsk_typ, 2).set(TiuField::tsk_opd_num, hasBias ? 3 : 2);
+  if (bf16)
+    b.set(TiuField::opd_typ, 1);
   bool anySigned = isSigned(p.left.t.dtype) || isSigned(p.right.t.dtype) || hasBias;
   b.set(TiuField::opt_shift_typ, anySigned ? 1 : 0);
   b.set(TiuField::opt_right_shift, p.rshift).set(TiuField::opt_left_shift, p.lshift);

@@ -97,7 +97,8 @@ def expand_input(x: np.ndarray, pads: tuple[int, int, int, int], ins: tuple[int,
     eh = (h - 1) * (ih + 1) + 1 + lh
     ew = (w - 1) * (iw + 1) + 1 + lw
     pt, pb, pl, pr = pads
-    out = np.full((n, c, pt + eh + pb, pl + ew + pr), fill, np.int64)
+    dtype = np.float64 if np.issubdtype(np.asarray(x).dtype, np.floating) else np.int64
+    out = np.full((n, c, pt + eh + pb, pl + ew + pr), fill, dtype)
     out[:, :, pt:pt + (h - 1) * (ih + 1) + 1:ih + 1, pl:pl + (w - 1) * (iw + 1) + 1:iw + 1] = x
     return out
 
@@ -106,7 +107,7 @@ def windows(xp: np.ndarray, kh: int, kw: int, sh: int, sw: int, dh: int, dw: int
             oh: int, ow: int) -> np.ndarray:
     """(n, c, oh, ow, kh, kw) view of the expanded input."""
     n, c = xp.shape[:2]
-    out = np.empty((n, c, oh, ow, kh, kw), np.int64)
+    out = np.empty((n, c, oh, ow, kh, kw), xp.dtype)
     for ky in range(kh):
         for kx in range(kw):
             out[:, :, :, :, ky, kx] = xp[:, :, ky * dh:ky * dh + sh * (oh - 1) + 1:sh,

@@ -198,6 +198,7 @@ bool KernelScript::run(const std::string &text, std::string &error) {
       p.ofmap = L.local(L.optStr("ofmap", ""));
       p.ifmap = L.local(L.optStr("ifmap", ""));
       p.avgMultiplier = L.optU32("mult", 1);
+      p.avgScale = std::strtof(L.optStr("scale", "0").c_str(), nullptr);
     };
     auto elt3 = [&](auto fn) {
       return [&, fn] {
@@ -260,7 +261,7 @@ bool KernelScript::run(const std::string &text, std::string &error) {
         {"conv_bias",
          [&] {
            L.arity(2);
-           L.bind(L.arg(0), ctx.allocConvBias(L.u32(1)));
+           L.bind(L.arg(0), ctx.allocConvBias(L.u32(1), parseDType(L.optStr("dtype", "int8"))));
          }},
         {"chan_params",
          [&] {

@@ -112,13 +112,16 @@ public:
   LocalTensor allocTensor(const Shape &shape, DType dtype, const Strides &strides,
                           AllocOptions opts = {});
   LocalMatrix allocMatrix(uint32_t rows, uint32_t cols, DType dtype, AllocOptions opts = {});
-  /// Convolution weights (1, OC, 1, kh*kw*IC): output channel oc on lane oc mod lanes.
+  /// Convolution weights (1, OC, 1, kh*kw*IC): output channel oc on lane oc mod lanes; 8-bit or
+  /// Bf16.
   LocalTensor allocConvWeight(uint32_t ic, uint32_t oc, uint32_t kh, uint32_t kw,
                               DType dtype = DType::Int8);
   /// Depthwise weights (1, C, kh, kw), compact per lane.
   LocalTensor allocDepthwiseWeight(uint32_t c, uint32_t kh, uint32_t kw, DType dtype = DType::Int8);
-  /// Per-tensor 16-bit bias (1, OC, 1, 1), Int16: the planes are ceil(OC/lanes) bytes apart.
-  LocalTensor allocConvBias(uint32_t oc);
+  /// Per-tensor bias of a convolution on `data` (the ifmap type). 8-bit data: an Int16 tensor
+  /// (1, OC, 1, 1) whose planes are ceil(OC/lanes) bytes apart. Bf16 data: fp32 biases as the Bf16
+  /// tensor (2, OC, 1, 1), row 0 the high halves and row 1 the low halves (packFp32Bias).
+  LocalTensor allocConvBias(uint32_t oc, DType data = DType::Int8);
   /// Per-channel quantisation records (1, OC, 1, 9) with a bias, (1, OC, 1, 5) without.
   LocalTensor allocChannelParams(uint32_t oc, bool withBias);
   /// Lookup table (1, lanes, 16, 16) of uint8 (one 256-entry table per lane).

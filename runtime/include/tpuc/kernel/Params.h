@@ -46,7 +46,8 @@ enum class PartialSum : uint8_t {
   Accumulate = 3, ///< add the stored partial sum and write the 32-bit sum again
 };
 
-/// Convolution (cv183x-isa.md §2.4 "Conv"). Shapes: ifmap (N, IC, H, W) with the default EU-aligned
+/// Convolution (cv183x-isa.md §2.4 "Conv"), 8-bit or bf16. Shapes: ifmap (N, IC, H, W) with the
+/// default EU-aligned
 /// layout; weight (1, OC, 1, kh * kw * IC) as returned by Context::allocConvWeight (one output
 /// channel per lane, bytes ordered [ky][kx][ic]); ofmap (N, OC, OH, OW).
 /// Quantisation: per tensor (rshift, optional Int16 `bias` of shape (1, OC, 1, 1)) or per channel
@@ -96,14 +97,17 @@ struct PoolParams {
   int32_t padValue = 0;
   uint32_t avgMultiplier = 1; ///< average pooling: 8-bit unsigned multiplier of the window sum
   uint32_t rshift = 0;        ///< average pooling: right shift after the multiply
+  /// Bf16 average pooling: multiplier of the window sum; 0 selects 1 / (kh * kw).
+  float avgScale = 0.0f;
 };
 
 /// Matrix multiplication res = left x right (+ bias) (tsk_typ 2). left is M x K, right K x N, res
-/// M x N; right and res must have the same lane split (W). Quantisation per tensor (rshift) or with
-/// a 32-bit multiplier (`multiplier` != 0, QDM pipeline of cv183x-isa.md §5.2).
-/// bias: an Int8 matrix of 2 rows (per tensor: the low and high bytes of int16 biases) or 4 rows
-/// (multiplier mode: the four bytes of int32 biases) and N columns.
-/// A res of dtype Int16 receives 16-bit results (two planes of M rows).
+/// M x N; right and res must have the same lane split (W). Bf16 matrices throughout select the
+/// bf16 data path (optional bias: a 2-row Bf16 matrix of fp32 high and low halves, packFp32Bias).
+/// Quantisation per tensor (rshift) or with a 32-bit multiplier (`multiplier` != 0, QDM pipeline of
+/// cv183x-isa.md §5.2). bias: an Int8 matrix of 2 rows (per tensor: the low and high bytes of int16
+/// biases) or 4 rows (multiplier mode: the four bytes of int32 biases) and N columns. A res of
+/// dtype Int16 receives 16-bit results (two planes of M rows).
 struct MatMulParams {
   LocalMatrix res, left, right;
   LocalMatrix bias; ///< optional
@@ -121,6 +125,11 @@ struct ChannelQuant {
   uint32_t multiplier = 0;
   uint8_t rshift = 0;
 };
+
+/// Splits fp32 biases into the two bf16 rows of a bf16 convolution or matmul bias: out[0..count)
+/// the high 16 bits, out[count..2 count) the low 16 bits (the global image loaded into the tensor
+/// of Context::allocConvBias(oc, DType::Bf16) or a 2-row Bf16 bias matrix).
+void packFp32Bias(const float *bias, uint32_t count, uint16_t *out);
 
 /// Packs `count` records into `out` (9 bytes each with a bias, 5 without): the global-memory image
 /// that Context::load copies into a tensor from Context::allocChannelParams.
