@@ -60,7 +60,7 @@ def test_model_cmdbuf_replay(h: Harness, path: str, seed: int) -> None:
     assert cmdbufs, f"{path} has no CMDBUF section"
     for name, cmdbuf in cmdbufs:
         mem, regs = replay_image(weight, seed)
-        ref, ours = h.run_both(cmdbuf, mem, regs)
+        ref, ours = h.run_both(cmdbuf, mem, regs, clear_lmem=True)
         diff = np.nonzero(ref != ours)[0]
         assert diff.size == 0, (f"{model_id(path)}/{name}: {diff.size} bytes differ, first at "
                                 f"{int(diff[0]):#x} (region {int(diff[0]) // REGION})")

@@ -17,10 +17,10 @@ import pytest
 from vendor_sim import LANES, Harness, Program, align, f32_to_bf16_rne, make_harness
 
 N_CASES = 60
-MEM_SIZE = 1 << 21
+WINDOW = 8192  # bytes per lane observed
 PREFILL = 0x0  # lane-major image of the local window
-DUMP = 0x100000  # the window is stored here after the descriptor
-WINDOW = 16384  # bytes per lane observed
+DUMP = 32 * WINDOW  # the window is stored here after the descriptor
+MEM_SIZE = 2 * DUMP
 
 
 @pytest.fixture(scope="module")

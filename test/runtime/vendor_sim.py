@@ -379,7 +379,8 @@ def tpuc_runner() -> str | None:
     env = os.environ.get("TPUC_CMDBUF_RUN")
     if env:
         return env if Path(env).exists() else None
-    for cand in (REPO.parent / "build-rt", REPO / "build", REPO.parent / "build"):
+    for cand in (REPO.parent / "build-rt", REPO / "build", REPO.parent / "build",
+                 REPO.parent / "build-engine"):
         for sub in ("engine/tools", "runtime/engine/tools", "bin"):
             p = cand / sub / "tpuc-cmdbuf-run"
             if p.exists():
@@ -388,12 +389,38 @@ def tpuc_runner() -> str | None:
     return found
 
 
+def _python_runner():  # type: ignore[no-untyped-def]
+    """tpuc.runtime.run_cmdbuf when the package is importable (and no CLI is forced)."""
+    if os.environ.get("TPUC_CMDBUF_RUN"):
+        return None
+    try:
+        from tpuc.runtime import run_cmdbuf  # type: ignore[import-not-found]
+    except ImportError:
+        return None
+    return run_cmdbuf
+
+
+def engine_available() -> bool:
+    return _python_runner() is not None or tpuc_runner() is not None
+
+
 def run_tpuc(cmdbuf: bytes, mem: np.ndarray, base_regs: list[int],
-             profile: bool = False) -> tuple[np.ndarray, str]:
-    """Runs tpuc's engine through the tpuc-cmdbuf-run CLI; returns (memory, stdout text)."""
+             profile: bool = False) -> tuple[np.ndarray, dict | str | None]:
+    """Runs tpuc's engine: through tpuc.runtime.run_cmdbuf if importable, else the
+    tpuc-cmdbuf-run CLI ($TPUC_CMDBUF_RUN forces the CLI). Returns (memory, profile) where the
+    profile is the module's dict or the CLI's text output."""
+    fn = _python_runner()
+    if fn is not None:
+        out = np.array(mem, np.uint8, copy=True)
+        try:
+            prof = fn(cmdbuf, out, list(base_regs), profile)
+        except RuntimeError as e:
+            raise EngineError(str(e)) from None
+        return out, prof
     exe = tpuc_runner()
     if exe is None:
-        raise FileNotFoundError("tpuc-cmdbuf-run not found (set TPUC_CMDBUF_RUN or build it)")
+        raise FileNotFoundError("tpuc engine not found (build tpuc-cmdbuf-run or the Python "
+                                "package, or set TPUC_CMDBUF_RUN)")
     with tempfile.TemporaryDirectory() as d:
         cb, mi, mo = Path(d, "cmd.bin"), Path(d, "mem.bin"), Path(d, "out.bin")
         cb.write_bytes(cmdbuf)
@@ -420,10 +447,12 @@ class Harness:
     def __init__(self, vendor: VendorSim):
         self.vendor = vendor
 
-    def run_both(self, cmdbuf: bytes, mem: np.ndarray,
-                 base_regs: list[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def run_both(self, cmdbuf: bytes, mem: np.ndarray, base_regs: list[int] | None = None,
+                 clear_lmem: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """Vendor and tpuc results. Instruction tests define every local byte they observe;
+        whole programs pass clear_lmem so both start from zeroed local memory."""
         regs = base_regs or [0] * 8
-        ref = self.vendor.run(cmdbuf, mem, regs)
+        ref = self.vendor.run(cmdbuf, mem, regs, clear_lmem)
         ours, _ = run_tpuc(cmdbuf, mem, regs)
         return ref, ours
 
@@ -442,8 +471,8 @@ def make_harness() -> Harness:
     """Harness for the pytest fixture; skips when the vendor simulator or tpuc's CLI is missing."""
     import pytest
 
-    if tpuc_runner() is None:
-        pytest.skip("tpuc-cmdbuf-run not built (set TPUC_CMDBUF_RUN)")
+    if not engine_available():
+        pytest.skip("tpuc engine not built (tpuc.runtime on PYTHONPATH, or TPUC_CMDBUF_RUN)")
     lib = vendor_libdir()
     if lib is None:
         pytest.skip("vendor runtime not available (shared/tools/vendor/fetch-runtime.sh)")
@@ -528,7 +557,7 @@ def first_divergence(h: Harness, cmdbuf: bytes, mem: np.ndarray, regs: list[int]
         tdma = max([unpack(TDMA_FIELDS, w)["cmd_id"] for _, e, w in records[:k]
                     if e == ENGINE_TDMA], default=0)
         buf = cmdbuf[:offsets[k]] + lmem_dump_record(tiu, tdma, scratch_offset, scratch_reg)
-        ref, ours = h.run_both(buf, mem, regs)
+        ref, ours = h.run_both(buf, mem, regs, clear_lmem=True)
         return not np.array_equal(ref, ours)
 
     if not differs(len(records)):
