@@ -80,6 +80,21 @@ Shape Context::matrixShape(uint32_t rows, uint32_t cols, DType dtype) const {
   return {rows, ceilDiv(cols, w), 1, w};
 }
 
+uint32_t Context::bytesPerLane(const Shape &shape, DType dtype, bool euAlign) const {
+  LocalTensor t;
+  t.addr = 0;
+  t.shape = shape;
+  t.dtype = dtype;
+  t.stride = impl->defaultStrides(shape, dtype, euAlign, 0);
+  uint64_t plane = impl->laneExtent(t);
+  if (dtype == DType::Int16) {
+    t.planeStride = alignUp(plane, impl->chip.eusPerLane);
+    plane = impl->laneExtent(t);
+  }
+  return static_cast<uint32_t>(
+      std::min<uint64_t>(alignUp(plane, impl->chip.eusPerLane), 0xFFFFFFFFu));
+}
+
 unsigned Context::startLane(const LocalTensor &t) const { return impl->startLane(t); }
 uint32_t Context::laneOffset(const LocalTensor &t) const { return impl->offset(t); }
 uint32_t Context::laneFootprint(const LocalTensor &t) const {
@@ -247,6 +262,7 @@ void Context::free(const LocalTensor &t) {
 
 uint32_t Context::lmemUsed() const { return impl->alloc.used(); }
 uint32_t Context::lmemPeak() const { return impl->alloc.peak(); }
+uint32_t Context::lmemLargestFree() const { return impl->alloc.largestFree(); }
 unsigned Context::bankOf(const LocalTensor &t) const { return impl->offset(t) / impl->bankBytes; }
 
 //===----------------------------------------------------------------------===//

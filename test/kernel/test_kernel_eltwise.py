@@ -275,7 +275,13 @@ def test_lookup(sims: Simulators, sim: str, seed: int) -> None:
     x = rng.integers(0, 256, (n, c, h, w)).astype(np.uint8).view(NP_TYPES[t])
     tables = rng.integers(0, 256, (LANES, 256)).astype(np.uint8)
     p.gtensor("gx", (n, c, h, w), t, x)
-    p.gtensor("gt", (1, LANES, 16, 16), "uint8", tables.reshape(1, LANES, 16, 16), region=1)
+    if seed % 3 == 0:
+        # One table replicated on every lane by a load with channel stride 0.
+        tables[:] = tables[0]
+        d = p.gtensor("gt0", (1, 1, 16, 16), "uint8", tables[:1].reshape(1, 1, 16, 16), region=1)
+        p(f"global gt {d.region} {d.offset} 1 {LANES} 16 16 uint8 strides=256,0,16")
+    else:
+        p.gtensor("gt", (1, LANES, 16, 16), "uint8", tables.reshape(1, LANES, 16, 16), region=1)
     p.gtensor("gy", (n, c, h, w), "uint8")
     p(f"alloc x {n} {c} {h} {w} {t}")
     p(f"alloc y {n} {c} {h} {w} uint8")

@@ -124,6 +124,9 @@ int apiChecks() {
     LocalTensor h = ctx.allocTensor({1, 40, 3, 3}, DType::Int16);
     c.expect(h.planeStride == 32 && ctx.laneFootprint(h) == 32 + 16 + 9, "int16-planes",
              "plane stride " + std::to_string(h.planeStride));
+    uint32_t need = ctx.bytesPerLane({1, 40, 3, 3}, DType::Int16);
+    c.expect(need == 64 && ctx.lmemLargestFree() == 32768 - (ctx.laneOffset(h) + need), "sizes",
+             "bytesPerLane " + std::to_string(need));
     c.expect(ctx.ok() && ctx.error().empty(), "no-error", ctx.error());
   }
   {

@@ -98,6 +98,9 @@ public:
                          unsigned startLane = 0) const;
   /// Default local matrix shape (rows, C, 1, W) for `cols` columns.
   Shape matrixShape(uint32_t rows, uint32_t cols, DType dtype) const;
+  /// Bytes per lane a tensor of this shape takes when allocated (both planes for Int16); use it to
+  /// choose tile sizes before allocating.
+  uint32_t bytesPerLane(const Shape &shape, DType dtype, bool euAlign = true) const;
   unsigned startLane(const LocalTensor &t) const;
   uint32_t laneOffset(const LocalTensor &t) const;
   /// Bytes per lane covered by the tensor from its per-lane offset (all planes).
@@ -130,8 +133,9 @@ public:
   LocalTensor allocPartialSum(const Shape &ofmap);
   void free(const LocalTensor &t);
   void free(const LocalMatrix &m) { free(m.t); }
-  uint32_t lmemUsed() const; ///< bytes per lane currently allocated
-  uint32_t lmemPeak() const; ///< largest lmemUsed() so far
+  uint32_t lmemUsed() const;        ///< bytes per lane currently allocated
+  uint32_t lmemPeak() const;        ///< largest lmemUsed() so far
+  uint32_t lmemLargestFree() const; ///< the largest allocation that fits now (bytes per lane)
   unsigned bankOf(const LocalTensor &t) const;
 
   //===--------------------------------------------------------------------===//
