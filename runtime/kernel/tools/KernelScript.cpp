@@ -358,7 +358,7 @@ bool KernelScript::run(const std::string &text, std::string &error) {
            L.arity(2);
            Bf16Rounding r = parseRound(L.optStr("round", "even"));
            if (L.is(L.arg(0), 2))
-             ctx.copy(L.get<GlobalTensor>(L.arg(0)), L.get<GlobalTensor>(L.arg(1)), r);
+             ctx.copy(L.get<GlobalTensor>(L.arg(0)), L.get<GlobalTensor>(L.arg(1)));
            else
              ctx.copy(L.local(L.arg(0)), L.local(L.arg(1)), r);
          }},

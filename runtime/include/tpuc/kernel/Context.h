@@ -119,7 +119,7 @@ public:
   /// Bf16.
   LocalTensor allocConvWeight(uint32_t ic, uint32_t oc, uint32_t kh, uint32_t kw,
                               DType dtype = DType::Int8);
-  /// Depthwise weights (1, C, kh, kw), compact per lane.
+  /// Depthwise weights (1, C, kh, kw) with the default EU-aligned layout; Int8 or Bf16.
   LocalTensor allocDepthwiseWeight(uint32_t c, uint32_t kh, uint32_t kw, DType dtype = DType::Int8);
   /// Per-tensor bias of a convolution on `data` (the ifmap type). 8-bit data: an Int16 tensor
   /// (1, OC, 1, 1) whose planes are ceil(OC/lanes) bytes apart. Bf16 data: fp32 biases as the Bf16
@@ -165,8 +165,7 @@ public:
   void copy(const LocalTensor &dst, const LocalTensor &src,
             Bf16Rounding round = Bf16Rounding::NearestEven);
   /// Global to global; converts nothing (equal bf16-ness of source and destination).
-  void copy(const GlobalTensor &dst, const GlobalTensor &src,
-            Bf16Rounding round = Bf16Rounding::NearestEven);
+  void copy(const GlobalTensor &dst, const GlobalTensor &src);
   void loadMatrix(const LocalMatrix &dst, const GlobalMatrix &src);
   void storeMatrix(const GlobalMatrix &dst, const LocalMatrix &src);
   /// dst (src.cols x src.rows) = transpose(src).
