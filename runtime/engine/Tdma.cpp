@@ -320,6 +320,12 @@ void TdmaExecutor::transposeTransfer(TdmaDir dir, unsigned srcEs, unsigned dstEs
     if (lw == 0)
       throw Error(ctx.where("dst_w") + ": matrix column width 0");
     uint32_t chunks = (rows + lw - 1) / lw;
+    // Alignment the vendor model asserts for this transfer.
+    if (f[F::dst_base_addr] % 16 || f[F::dst_n_stride] % 16 || f[F::dst_c_stride] % 16 ||
+        f[F::dst_h_stride] != lw)
+      throw Error(ctx.where("dst_base_addr") +
+                  ": matrix transpose needs a 16-aligned destination, n and c strides, and "
+                  "dst_h_stride = dst_w");
     Strides4 gs{0, static_cast<int64_t>(f[F::src_c_stride]), 0, srcEs};
     Endpoint g = globalEnd(F::src_base_addr, F::src_base_reg_sel, {1, rows, 1, cols}, gs, srcEs);
     Endpoint l = localEnd(F::dst_base_addr, {cols, chunks, 1, lw}, dstStrides(dstEs), dstEs);
@@ -467,6 +473,10 @@ void TdmaExecutor::decompressLoad(unsigned srcEs, unsigned dstEs) {
 void TdmaExecutor::compressStore(unsigned srcEs, unsigned dstEs) {
   if (srcEs != dstEs)
     throw Error(ctx.where("compress_en") + ": compressed store cannot convert formats");
+  if (f[F::compress_bias1] != 0 || (srcEs == 1 && f[F::compress_bias0] != 0))
+    throw Error(ctx.where("compress_bias0") +
+                ": compressed stores take compress_bias1 = 0 and, for 8-bit data, "
+                "compress_bias0 = 0");
   bool matrix = f[F::sys_dtype] != 0;
   Shape4 s = srcShape();
   std::vector<uint8_t> plain;

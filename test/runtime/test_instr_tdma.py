@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from vendor_sim import (GBASE, LANES, Harness, Program, f32_to_bf16_rne, make_harness,
-                        random_bf16)
+                        random_bf16, vlc_encode)
 
 N_CASES = 40
 MEM_SIZE = 1 << 20
@@ -380,3 +380,214 @@ def test_lut_index_and_base_moves(h: Harness, seed: int) -> None:
                 mv_lut_idx=int(idx), mv_lut_base=int(not idx))
     dump(p)
     h.check(p, mem, None, f"{'mv_lut_idx' if idx else 'mv_lut_base'} {shape}")
+
+
+# ----------------------------------------------------------------------------------------------
+# Transposes and special functions (spec_func = 1), general copies
+# ----------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("seed", range(N_CASES))
+def test_nc_transpose(h: Harness, seed: int) -> None:
+    """Global (n, c, h, w) <-> local (c, n, h, w)."""
+    rng = np.random.default_rng(14000 + seed)
+    mem = random_mem(rng)
+    n, c, hh, w = (int(rng.integers(1, 33)), int(rng.integers(1, 5)), int(rng.integers(1, 4)),
+                   int(rng.integers(1, 9)))
+    es = 1 + int(seed % 4 == 3)
+    fmt = 2 if es == 2 else 1
+    gshape = (n, c, hh, w)
+    gs = rand_global(rng, gshape, es)
+    lshape = (c, n, hh, w)  # local tensor: n = global c, c = global n
+    laddr, ls = rand_local(rng, lshape, es)
+    p = Program()
+    prefill(p)
+    if seed % 2 == 0:
+        p.tdma(trans_dir=0, spec_func=1, transpose_md=0, src_base_addr=GBASE + SRC_AREA,
+               dst_base_addr=laddr, src_n=n, src_c=c, src_h=hh, src_w=w, dst_c=n, dst_h=hh,
+               dst_w=w, src_n_stride=gs[0], src_c_stride=gs[1], src_h_stride=gs[2],
+               dst_n_stride=ls[0], dst_c_stride=ls[1], dst_h_stride=ls[2], src_fmt=fmt,
+               dst_fmt=fmt)
+    else:
+        p.tdma(trans_dir=1, spec_func=1, transpose_md=0, src_base_addr=laddr,
+               dst_base_addr=GBASE + DST_AREA, src_n=c, src_c=n, src_h=hh, src_w=w, dst_c=c,
+               dst_h=hh, dst_w=w, src_n_stride=ls[0], src_c_stride=ls[1], src_h_stride=ls[2],
+               dst_n_stride=gs[0], dst_c_stride=gs[1], dst_h_stride=gs[2], src_fmt=fmt,
+               dst_fmt=fmt)
+    dump(p)
+    h.check(p, mem, None, f"n/c transpose dir={seed % 2} global={gshape} es={es}")
+
+
+@pytest.mark.parametrize("seed", range(N_CASES))
+def test_cw_transpose_store(h: Harness, seed: int) -> None:
+    """Local (n, c, h, w) -> global (n, w, h, c), 8-bit data."""
+    rng = np.random.default_rng(15000 + seed)
+    mem = random_mem(rng)
+    shape = rand_shape(rng, max_n=2, max_c=40, max_h=4, max_w=12)
+    n, c, hh, w = shape
+    laddr, ls = rand_local(rng, shape, 1)
+    gshape = (n, w, hh, c)
+    gs = rand_global(rng, gshape, 1)
+    p = Program()
+    prefill(p)
+    p.tdma(trans_dir=1, spec_func=1, transpose_md=3, src_base_addr=laddr,
+           dst_base_addr=GBASE + DST_AREA, src_n=n, src_c=c, src_h=hh, src_w=w, dst_c=w,
+           dst_h=hh, dst_w=c, src_n_stride=ls[0], src_c_stride=ls[1], src_h_stride=ls[2],
+           dst_n_stride=gs[0], dst_c_stride=gs[1], dst_h_stride=gs[2])
+    h.check(p, mem, None, f"c/w transpose local={shape}")
+
+
+@pytest.mark.parametrize("seed", range(N_CASES))
+def test_chw_rotation_load(h: Harness, seed: int) -> None:
+    """Global HWC-packed image (C = 3 or 4) -> local CHW."""
+    rng = np.random.default_rng(16000 + seed)
+    mem = random_mem(rng)
+    c = 3 + seed % 2
+    n, hh, w = int(rng.integers(1, 3)), int(rng.integers(1, 8)), int(rng.integers(1, 24))
+    shape = (n, c, hh, w)
+    lane = int(rng.integers(0, LANES - c + 1))
+    cs = (hh * w + 15) // 16 * 16
+    off = int(rng.integers(0, (WINDOW - n * cs) // 16)) * 16 if n * cs < WINDOW else 0
+    p = Program()
+    prefill(p)
+    p.tdma(trans_dir=0, spec_func=1, transpose_md=1 if c == 3 else 2,
+           src_base_addr=GBASE + SRC_AREA, dst_base_addr=lane * 32768 + off, src_n=n, src_c=c,
+           src_h=hh, src_w=w, dst_c=c, dst_h=hh, dst_w=w, src_n_stride=hh * w * c,
+           src_c_stride=1, src_h_stride=w * c, dst_n_stride=cs, dst_c_stride=cs, dst_h_stride=w)
+    dump(p)
+    h.check(p, mem, None, f"chw rotation shape={shape}")
+
+
+@pytest.mark.parametrize("seed", range(N_CASES))
+def test_matrix_transpose_load(h: Harness, seed: int) -> None:
+    """Global rows x cols -> local matrix with cols rows."""
+    rng = np.random.default_rng(17000 + seed)
+    mem = random_mem(rng)
+    rows, cols = int(rng.integers(1, 60)), int(rng.integers(1, 33))
+    row_stride = cols + int(rng.integers(0, 3))
+    # The vendor requires 16-aligned destination, n and c strides, and h stride = w.
+    w = int(rng.integers(1, min(rows, 40) + 1))
+    c = (rows + w - 1) // w
+    lane = int(rng.integers(0, LANES))
+    cs = (w + 15) // 16 * 16 + 16 * int(rng.integers(0, 2))
+    ns = (((lane + c + LANES - 1) // LANES) * cs + 15) // 16 * 16
+    st = (ns, cs, w)
+    foot = (cols - 1) * ns + ((lane + c - 1) // LANES) * cs + w
+    addr = lane * 32768 + int(rng.integers(0, max(1, (WINDOW - foot) // 16))) * 16
+    p = Program()
+    prefill(p)
+    p.tdma(trans_dir=0, sys_dtype=1, spec_func=1, transpose_md=0,
+           src_base_addr=GBASE + SRC_AREA, dst_base_addr=addr, src_n=rows, src_c=rows, src_h=1,
+           src_w=cols, src_c_stride=row_stride, dst_c=c, dst_h=1, dst_w=w,
+           dst_n_stride=st[0], dst_c_stride=st[1], dst_h_stride=st[2])
+    dump(p)
+    h.check(p, mem, None, f"matrix transpose rows={rows} cols={cols} w={w}")
+
+
+@pytest.mark.parametrize("seed", range(N_CASES))
+def test_general_copy_local(h: Harness, seed: int) -> None:
+    """Flat byte copies between global and local memory (trans_fmt = 1)."""
+    rng = np.random.default_rng(18000 + seed)
+    mem = random_mem(rng)
+    count = int(rng.integers(1, 3000))
+    laddr = int(rng.integers(0, LANES)) * 32768 + int(rng.integers(0, WINDOW - 3000))
+    p = Program()
+    prefill(p)
+    if seed % 2 == 0:
+        p.tdma(trans_dir=0, trans_fmt=1, src_base_addr=GBASE + SRC_AREA, dst_base_addr=laddr,
+               src_n_stride=count)
+    else:
+        p.tdma(trans_dir=1, trans_fmt=1, src_base_addr=laddr, dst_base_addr=GBASE + DST_AREA,
+               src_n_stride=count)
+    dump(p)
+    h.check(p, mem, None, f"general copy dir={seed % 2} {count} bytes at {laddr:#x}")
+
+
+# ----------------------------------------------------------------------------------------------
+# Compressed transfers (compress_en)
+# ----------------------------------------------------------------------------------------------
+def compressible(rng: np.random.Generator, count: int, bf16: bool) -> np.ndarray:
+    if bf16:
+        vals = random_bf16(rng, (count,), -2, 2)
+        vals[rng.random(count) < 0.2] = 0
+        return vals.view(np.uint8)
+    vals = np.round(rng.normal(0, 6, count)).clip(-128, 127).astype(np.int8)
+    big = rng.random(count) < 0.03
+    vals[big] = rng.integers(-128, 128, int(big.sum())).astype(np.int8)
+    return vals.view(np.uint8)
+
+
+@pytest.mark.parametrize("seed", range(N_CASES))
+def test_decompress_load(h: Harness, seed: int) -> None:
+    rng = np.random.default_rng(19000 + seed)
+    mem = random_mem(rng)
+    bf16 = seed % 3 == 2
+    es = 2 if bf16 else 1
+    fmt = 2 if bf16 else 1
+    matrix = seed % 2 == 1 and not bf16
+    p = Program()
+    prefill(p)
+    if matrix:
+        rows, cols = int(rng.integers(1, 30)), int(rng.integers(1, 200))
+        data = compressible(rng, rows * cols, False)
+        signed = bool(rng.integers(0, 2))
+        enc = vlc_encode(data.tobytes(), signed=signed, bias0=int(rng.integers(0, 3)) if signed
+                         else 0, bias1=int(rng.integers(0, 3)) if signed else 0)
+        mem[SRC_AREA:SRC_AREA + len(enc)] = np.frombuffer(enc, np.uint8)
+        addr, w, c, st = rand_matrix_local(rng, rows, cols, 1)
+        p.tdma(trans_dir=0, sys_dtype=1, compress_en=1, cmprs_fmt=int(signed),
+               src_base_addr=GBASE + SRC_AREA, dst_base_addr=addr, src_n=rows, src_c=rows,
+               src_h=1, src_w=cols, src_c_stride=cols, dst_c=c, dst_h=1, dst_w=w,
+               dst_n_stride=st[0], dst_c_stride=st[1], dst_h_stride=st[2], int8_sign=1)
+        what = f"decompress matrix {rows}x{cols} signed={signed}"
+    else:
+        shape = rand_shape(rng, max_c=40, max_w=16)
+        n, c, hh, w = shape
+        data = compressible(rng, n * c * hh * w, bf16)
+        signed = not bf16 and bool(rng.integers(0, 2))
+        zg = bf16 and bool(rng.integers(0, 2))
+        enc = vlc_encode(data.tobytes(), signed=signed, bf16=bf16,
+                         bias0=127 if bf16 else 0, zero_guard=zg)
+        mem[SRC_AREA:SRC_AREA + len(enc)] = np.frombuffer(enc, np.uint8)
+        laddr, ls = rand_local(rng, shape, es)
+        tdma_tensor(p, 0, GBASE + SRC_AREA, laddr, shape, shape,
+                    (c * hh * w * es, hh * w * es, w * es), ls, src_fmt=fmt, dst_fmt=fmt,
+                    compress_en=1, cmprs_fmt=int(signed), compress_zero_guard=int(zg))
+        what = f"decompress tensor {shape} bf16={bf16} signed={signed} zg={zg}"
+    dump(p)
+    h.check(p, mem, None, what)
+
+
+def test_vlc_encoder_roundtrip_through_vendor(h: Harness) -> None:
+    """The test encoder's output decompresses on the vendor simulator to the original data."""
+    rng = np.random.default_rng(20)
+    mem = random_mem(rng)
+    data = compressible(rng, 32 * 64, False)
+    enc = vlc_encode(data.tobytes(), signed=True, bias0=1, bias1=2)
+    mem[SRC_AREA:SRC_AREA + len(enc)] = np.frombuffer(enc, np.uint8)
+    p = Program()
+    shape = (1, 32, 1, 64)
+    tdma_tensor(p, 0, GBASE + SRC_AREA, 0, shape, shape, (2048, 64, 64), (64, 64, 64),
+                compress_en=1, cmprs_fmt=1)
+    p.store_lanes(0, DUMP, 64)
+    out = h.vendor.run(p.to_bytes(), mem, [0] * 8)
+    assert np.array_equal(out[DUMP:DUMP + data.size], data)
+
+
+@pytest.mark.parametrize("seed", range(N_CASES))
+def test_compress_store(h: Harness, seed: int) -> None:
+    rng = np.random.default_rng(21000 + seed)
+    mem = random_mem(rng)
+    bf16 = seed % 3 == 2
+    es, fmt = (2, 2) if bf16 else (1, 1)
+    n, c, hh, w = shape = rand_shape(rng, max_c=40, max_w=16)
+    # Local window filled with compressible data.
+    mem[PREFILL:PREFILL + 32 * WINDOW] = compressible(rng, 32 * WINDOW // es, bf16)
+    laddr, ls = rand_local(rng, shape, es)
+    signed = not bf16 and bool(rng.integers(0, 2))
+    zg = bf16 and bool(rng.integers(0, 2))
+    p = Program()
+    prefill(p)
+    tdma_tensor(p, 1, laddr, GBASE + DST_AREA, shape, shape, ls,
+                (c * hh * w * es, hh * w * es, w * es), src_fmt=fmt, dst_fmt=fmt, compress_en=1,
+                cmprs_fmt=int(signed), compress_bias0=127 if bf16 else 0, compress_bias1=0,
+                compress_zero_guard=int(zg))
+    h.check(p, mem, None, f"compress store {shape} bf16={bf16} signed={signed} zg={zg}")

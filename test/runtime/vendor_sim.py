@@ -569,3 +569,102 @@ def first_divergence(h: Harness, cmdbuf: bytes, mem: np.ndarray, regs: list[int]
         else:
             lo = mid
     return hi - 1
+
+
+# ----------------------------------------------------------------------------------------------
+# VLC compressed-data encoder (TDMA compress_en; format as described in runtime/engine/Vlc.h)
+# ----------------------------------------------------------------------------------------------
+class _Bits:
+    def __init__(self) -> None:
+        self.bits: list[int] = []
+
+    def put(self, value: int, n: int) -> None:
+        self.bits.extend((value >> i) & 1 for i in range(n))
+
+    def to_bytes(self) -> bytes:
+        out = bytearray((len(self.bits) + 7) // 8)
+        for i, b in enumerate(self.bits):
+            out[i // 8] |= b << (i % 8)
+        return bytes(out)
+
+
+def _zigzag(v: int) -> int:
+    return -2 * v - 1 if v < 0 else 2 * v
+
+
+def _circular(v: int, bias0: int, bias1: int) -> int:
+    if v == 0:
+        return 0
+    neg = v < 0
+    mag = abs(v) - (bias1 if neg else bias0)
+    if mag <= 0:
+        mag += 127 + int(neg)
+    return -mag if neg else mag
+
+
+def _centre(v: int, bias: int, zg: bool) -> int:
+    if v == 0 and zg:
+        return 0
+    rng = bias if bias <= 128 else 255 - bias
+    d = ((v - bias) & 0xFF)
+    d = d - 256 if d >= 128 else d
+    if bias <= 128:
+        return v if v >= 2 * rng else (_zigzag(d) + zg) & 0xFF
+    return ((rng + bias - v + zg) & 0xFF) if v < bias - rng else (_zigzag(d) + zg) & 0xFF
+
+
+def _encode_block(bits: _Bits, sym: list[int], zvc: bool) -> int:
+    best_k, best = 0, 1 << 30
+    for k in range(6):
+        unary = sum((s >> k) + 1 for s in sym)
+        size = 16 * k + unary + (4 if zvc and k > 0 else 0) if unary <= 47 else 255
+        if size < best:
+            best_k, best = k, size
+    if best > 128:
+        for s in sym:
+            bits.put(s, 8)
+        return 0xE0
+    k = best_k
+    for j in range(k):
+        for s in sym:
+            bits.put((s >> j) & 1, 1)
+    if zvc and k > 0:
+        bits.put(sum(1 for s in sym if s == 0), 4)
+    unary = 0
+    for s in sym:
+        q = s >> k
+        bits.put(0, q)
+        bits.put(1, 1)
+        unary += q + 1
+    return (k << 5) + ((unary - 16) & 0x1F)
+
+
+def vlc_encode(data: bytes, signed: bool = False, bf16: bool = False, bias0: int = 0,
+               bias1: int = 0, zero_guard: bool = False) -> bytes:
+    """Compressed stream of int8 bytes or bf16 values (little-endian pairs)."""
+    block = 32 if bf16 else 16
+    nblocks = (len(data) + block - 1) // block
+    kmap = bytearray((nblocks + 15) // 16 * 16)
+    bits = _Bits()
+    for b in range(nblocks):
+        chunk = data[b * block:(b + 1) * block].ljust(block, b"\0")
+        if not bf16:
+            vals = [x - 256 if x >= 128 else x for x in chunk] if signed else list(chunk)
+            sym = [_zigzag(_circular(v, bias0, bias1)) for v in vals] if signed else vals
+            kmap[b] = _encode_block(bits, sym, False)
+            continue
+        words = [chunk[2 * i] | chunk[2 * i + 1] << 8 for i in range(16)]
+        exps = [(w >> 7) & 0xFF for w in words]
+        fracs = [((w >> 15) << 7) | (w & 0x7F) for w in words]
+        kmap[b] = _encode_block(bits, [_centre(e, bias0, zero_guard) for e in exps], zero_guard)
+        for e, fr in zip(exps, fracs):
+            if not zero_guard or e != 0:
+                bits.put(fr, 8)
+    stream = bits.to_bytes()
+    stream += b"\0" * (-len(stream) % 16)
+    hdr = bytearray(16)
+    hdr[0:3] = len(stream).to_bytes(3, "little")
+    hdr[3] = (0x10 if signed else 0) | (0x20 if bf16 else 0)
+    hdr[4] = bias0
+    hdr[5] = (bias1 & 0x7F) | (0x80 if zero_guard else 0)
+    return bytes(hdr) + bytes(kmap) + stream
