@@ -65,6 +65,44 @@ void lookupInt8(TiuOp &op) {
   }
 }
 
+/// tens_mdsum: per-channel sum of opd0 over (n, h, w), rounding right shift, written at
+/// res0 = (1, C, 1, 1) in the per-channel layout with a one-byte record (stride mode 1; a 16-bit
+/// result's high byte follows its low byte, so channel rounds overlap and the lower round is
+/// written last; opt_relu is ignored; probed).
+void mdsumInt8(TiuOp &op) {
+  Shape4 is = op.shape(kOpd0), rs = op.shape(kRes0);
+  op.require(op.flag(T::opt_opd0_int8), T::opt_opd0_int8, "mdsum of 16-bit data");
+  op.require(op.mode(kOpd0) == StrideMode::Default, T::short_opd0_str,
+             "mdsum input stride mode (expected 0)");
+  op.require(op.mode(kRes0) == StrideMode::ConvWeight, T::short_res0_str,
+             "mdsum result stride mode (expected 1)");
+  op.require(rs.c == is.c && rs.n == 1 && rs.h == 1 && rs.w == 1, T::res0_c,
+             "mdsum result shape (expected (1, C, 1, 1))");
+  bool res16 = !op.flag(T::opt_res0_int8);
+  op.require(!res16 || !op.flag(T::opt_relu), T::opt_relu, "ReLU with a 16-bit mdsum result");
+  LocalTensor in = op.tensor(kOpd0, is, 1);
+  LocalTensor out = op.tensor(kRes0, rs, {0, 1, 0, 1}, res16 ? 2 : 1);
+  bool inSigned = op.flag(T::opt_opd0_sign), resSigned = op.flag(T::opt_res0_sign);
+  unsigned rshift = static_cast<unsigned>(op[T::opt_right_shift]);
+  const Strides4 &st = in.strides();
+  for (uint32_t c = rs.c; c-- > 0;) {
+    int64_t sum = 0;
+    for (uint32_t n = 0; n < is.n; ++n)
+      for (uint32_t h = 0; h < is.h; ++h)
+        for (uint32_t w = 0; w < is.w; ++w)
+          sum += load8(in.channel(c) + n * st.n + h * st.h + w * st.w, inSigned);
+    int64_t y = arith::roundingRightShift(sum, rshift);
+    uint8_t *p = out.channel(c);
+    if (res16) {
+      int32_t v = static_cast<int32_t>(arith::saturate(y, 16, resSigned));
+      p[0] = static_cast<uint8_t>(v);
+      p[1] = static_cast<uint8_t>(v >> 8);
+    } else {
+      p[0] = static_cast<uint8_t>(arith::saturate8(y, resSigned));
+    }
+  }
+}
+
 } // namespace
 
 ArithOperand ArithOperand::make(const TiuOp &op, const TiuOperand &o, const Shape4 &s) {
@@ -93,10 +131,13 @@ void executeTensorArith(TiuOp &op) {
     lookupInt8(op);
     return;
   }
-  op.require(!op.flag(T::tens_mdsum), T::tens_mdsum, "mdsum");
+  op.require(op[T::ps32_md] == 0, T::ps32_md, "partial sums in tensor arithmetic");
+  if (op.flag(T::tens_mdsum)) {
+    mdsumInt8(op);
+    return;
+  }
   auto kind = static_cast<ArithKind>(op[T::tsk_eu_typ]);
   Shape4 s = op.shape(kRes0);
-  op.require(op[T::ps32_md] == 0, T::ps32_md, "partial sums in tensor arithmetic");
   validateSigns(op);
   op.require(op.flag(T::opt_res0_int8) || !op.flag(T::opt_relu), T::opt_relu,
              "ReLU with a 16-bit tensor-arithmetic result");

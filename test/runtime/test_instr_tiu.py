@@ -752,3 +752,158 @@ def bf16_matmul_case(rng: np.random.Generator) -> tuple[Window, Program, str]:
 def test_bf16_matmul(h: Harness, seed: int) -> None:
     win, p, what = bf16_matmul_case(np.random.default_rng(1000 + seed))
     h.check(p, win.mem, None, what)
+
+
+# ----------------------------------------------------------------------------------------------
+# Partial sums (ps32_md) and 16-bit / accumulated matrix results
+# ----------------------------------------------------------------------------------------------
+def ps32_conv_case(rng: np.random.Generator, mode: int, qdm: bool) -> tuple[Window, Program, str]:
+    win = Window(rng)
+    g = rand_geom(rng, max_c=20, insert=False)
+    g.n = 1
+    oh, ow = g.out_hw()
+    in_lane, out_lane = int(rng.integers(0, LANES)), int(rng.integers(0, LANES))
+    in_shape, out_shape = (1, g.ic, g.ih, g.iw), (1, g.oc, oh, ow)
+    in_str = default_strides(in_shape, 1, in_lane)
+    in_off = win.alloc(footprint(in_shape, in_str, in_lane))
+    k = g.kh * g.kw * g.ic
+    w_sel = int(rng.integers(0, 2))
+    w_eff = short_addr_lane(out_lane, w_sel)
+    w_off = win.alloc(k * ((w_eff + g.oc + LANES - 1) // LANES))
+    out_str = explicit_strides(rng, out_shape, out_lane)
+    plane = align(footprint(out_shape, out_str, out_lane), 16)
+    out_off = win.alloc(4 * plane)
+    final = mode == 1
+    has_bias = final and bool(rng.integers(0, 2))
+    f = dict(tsk_typ=0, ps32_md=mode, opt_relu=int(final and rng.random() < 0.5),
+             opt_res0_sign=1, opt_opd0_sign=int(rng.integers(0, 2)), opt_opd1_sign=1,
+             short_opd0_str=0, short_opd1_str=1, short_opd2_str=2, short_res0_str=3,
+             res0_addr=lane_addr(out_lane, out_off), res0_b_str=plane,
+             opd0_addr=lane_addr(in_lane, in_off), opd1_addr=lane_addr(w_sel, w_off),
+             opd1_n=g.ic, opd1_c=g.oc, opt_right_shift=int(rng.integers(0, 14)) if final else 0,
+             tsk_opd_num=3 if has_bias else 2, **opd_fields("opd0", in_shape),
+             **opd_fields("res0", out_shape, out_str), **g.fields())
+    p_sel = int(rng.integers(0, 2))
+    p_eff = short_addr_lane(out_lane, p_sel)
+    if qdm:
+        size = 9 if has_bias else 5
+        p_off = win.alloc(size * ((p_eff + g.oc + LANES - 1) // LANES))
+        put_per_channel(win, p_eff, p_off, [r[9 - size:] for r in qdm_records(rng, g.oc)])
+        f.update(opt_chl_quan=1, opt_right_shift=0, opt_opd2_int8=1, opd2_addr=lane_addr(p_sel, p_off),
+                 opd2_c=g.oc, opd2_h=1, opd2_w=1)
+    elif has_bias:
+        nb = (g.oc + LANES - 1) // LANES
+        p_off = win.alloc(2 * nb + 1)
+        put_bias16(win, p_eff, p_off, rng.integers(-30000, 30000, g.oc), nb)
+        f.update(opd2_addr=lane_addr(p_sel, p_off), opt_opd2_int8=0, opd2_b_str=nb, opd2_c=g.oc,
+                 opd2_h=1, opd2_w=1)
+    # Stored partial sums of realistic size: the four byte planes of int32 values in +-2^20.
+    if mode & 1:
+        vals = rng.integers(-(1 << 20), 1 << 20, (LANES, plane)).astype(np.int32).view(np.uint8)
+        vals = vals.reshape(LANES, plane, 4)
+        for lane in range(LANES):
+            for b in range(4):
+                win.put(lane, out_off + b * plane, vals[lane, :, b].copy())
+    p = win.program()
+    p.tiu(**f)
+    win.finish(p)
+    return win, p, f"ps32={mode} qdm={qdm} {g} bias={has_bias}"
+
+
+@pytest.mark.parametrize("mode", [1, 2, 3])
+@pytest.mark.parametrize("seed", range(N_CASES // 2))
+def test_conv_ps32(h: Harness, mode: int, seed: int) -> None:
+    win, p, what = ps32_conv_case(np.random.default_rng(1100 + seed), mode, qdm=False)
+    h.check(p, win.mem, None, what)
+
+
+@pytest.mark.parametrize("seed", range(N_CASES // 2))
+def test_conv_qdm_ps32_final(h: Harness, seed: int) -> None:
+    win, p, what = ps32_conv_case(np.random.default_rng(1200 + seed), 1, qdm=True)
+    h.check(p, win.mem, None, what)
+
+
+def matmul_wide_case(rng: np.random.Generator, kind: str) -> tuple[Window, Program, str]:
+    """kind: res16 (16-bit result), add (add_result), ps32_1/2/3 (partial sums)."""
+    win = Window(rng)
+    rows, k = int(rng.integers(1, 9)), int(rng.integers(1, 100))
+    rc, rw = int(rng.integers(1, 6)), int(rng.integers(1, 17))
+    lw = int(rng.integers(1, 17))
+    lc = (k + lw - 1) // lw
+    res_lane, left_lane = int(rng.integers(0, LANES)), int(rng.integers(0, LANES))
+    left, right, res = (rows, lc, 1, lw), (k, rc, 1, rw), (rows, rc, 1, rw)
+    r_sel = int(rng.integers(0, 2))
+    r_eff = short_addr_lane(res_lane, r_sel)
+    left_off = win.alloc(footprint(left, default_strides(left, 1, left_lane), left_lane))
+    right_off = win.alloc(footprint(right, default_strides(right, 1, r_eff), r_eff))
+    res_str = default_strides(res, 1, res_lane)
+    planes = 4 if kind.startswith("ps32") else 2
+    bstr = rows * res_str[0]
+    res_off = win.alloc(planes * bstr)
+    mode = int(kind[-1]) if kind.startswith("ps32") else 0
+    final = mode in (0, 1)
+    has_bias = final and bool(rng.integers(0, 2))
+    f = dict(tsk_typ=2, opt_relu=int(final and kind != "res16" and rng.random() < 0.5),
+             opt_res0_sign=1, opt_opd0_sign=1, opt_opd1_sign=int(rng.integers(0, 2)),
+             opt_opd2_sign=1, opt_shift_typ=1, opt_left_shift=0, short_res0_str=0,
+             short_opd0_str=0, short_opd1_str=0, short_opd2_str=0,
+             res0_addr=lane_addr(res_lane, res_off), res0_b_str=bstr,
+             opd0_addr=lane_addr(left_lane, left_off), opd1_addr=lane_addr(r_sel, right_off),
+             opd1_n=k, opd1_c=rc, opd1_h=1, opd1_w=k - lw * (lc - 1),
+             tsk_opd_num=3 if has_bias else 2, opt_opd2_int8=0, ps32_md=mode,
+             opt_right_shift=int(rng.integers(0, 10)) if final else 0,
+             opt_res0_int8=int(kind not in ("res16",)), **opd_fields("res0", res),
+             **opd_fields("opd0", left))
+    if kind == "add":
+        f.update(opt_res_add=1, opt_left_shift=int(rng.integers(0, 8)))
+    if has_bias:
+        b_sel = int(rng.integers(0, 2))
+        b_eff = short_addr_lane(res_lane, b_sel)
+        bias = (2, rc, 1, rw)
+        b_off = win.alloc(footprint(bias, default_strides(bias, 1, b_eff), b_eff))
+        f.update(opd2_addr=lane_addr(b_sel, b_off), opd2_n=1, opd2_c=rc, opd2_h=1, opd2_w=rw)
+    if mode & 1:  # realistic stored partial sums
+        vals = rng.integers(-(1 << 18), 1 << 18, (LANES, bstr)).astype(np.int32).view(np.uint8)
+        vals = vals.reshape(LANES, bstr, 4)
+        for lane in range(LANES):
+            for b in range(4):
+                win.put(lane, res_off + b * bstr, vals[lane, :, b].copy())
+    p = win.program()
+    p.tiu(**f)
+    win.finish(p)
+    return win, p, f"matmul {kind} rows={rows} k={k} rc={rc} rw={rw} bias={has_bias}"
+
+
+@pytest.mark.parametrize("kind", ["res16", "add", "ps32_1", "ps32_2", "ps32_3"])
+@pytest.mark.parametrize("seed", range(N_CASES // 2))
+def test_matmul_wide(h: Harness, kind: str, seed: int) -> None:
+    win, p, what = matmul_wide_case(np.random.default_rng(1300 + seed), kind)
+    h.check(p, win.mem, None, what)
+
+
+def mdsum_case(rng: np.random.Generator) -> tuple[Window, Program, str]:
+    win = Window(rng)
+    c = int(rng.integers(1, 70))
+    shape = (int(rng.integers(1, 3)), c, int(rng.integers(1, 5)), int(rng.integers(1, 17)))
+    in_lane, out_lane = int(rng.integers(0, LANES)), int(rng.integers(0, LANES))
+    in_str = default_strides(shape, 1, in_lane)
+    in_off = win.alloc(footprint(shape, in_str, in_lane))
+    out_off = win.alloc(4)
+    res16 = bool(rng.integers(0, 2))
+    sign = int(rng.integers(0, 2))
+    f = dict(tsk_typ=3, tsk_eu_typ=0, tens_mdsum=1, tsk_opd_num=1, opt_shift_typ=sign,
+             opt_relu=int(not res16 and sign and rng.random() < 0.5),
+             opt_right_shift=int(rng.integers(0, 6)), opt_opd0_sign=sign, opt_res0_sign=sign,
+             opt_res0_int8=int(not res16), short_res0_str=1, short_opd0_str=0,
+             opd0_addr=lane_addr(in_lane, in_off), res0_addr=lane_addr(out_lane, out_off),
+             **opd_fields("opd0", shape), **opd_fields("res0", (1, c, 1, 1)))
+    p = win.program()
+    p.tiu(**f)
+    win.finish(p)
+    return win, p, f"mdsum {shape} res16={res16} sign={sign}"
+
+
+@pytest.mark.parametrize("seed", range(N_CASES))
+def test_mdsum(h: Harness, seed: int) -> None:
+    win, p, what = mdsum_case(np.random.default_rng(1400 + seed))
+    h.check(p, win.mem, None, what)
