@@ -1,14 +1,20 @@
 //===- tpuc-cmdbuf-run.cpp - run one command buffer on a memory image -----===//
 //
 // tpuc-cmdbuf-run CMDBUF MEM_IN MEM_OUT [--base r0,r1,...,r7] [--profile]
-//
-// Reads a cmd_hdr stream (CMDBUF) and a global-memory image (MEM_IN), runs the simulated CV183x
-// engine with base registers r0..r7 (byte offsets into the image; default 0), and writes the
-// resulting image to MEM_OUT. --profile prints the cycle model's totals and per-descriptor slices.
+//   Reads a cmd_hdr stream (CMDBUF) and a global-memory image (MEM_IN), runs the simulated CV183x
+//   engine with base registers r0..r7 (byte offsets into the image; default 0), and writes the
+//   resulting image to MEM_OUT. --profile prints the cycle model's totals and per-descriptor
+//   slices.
+// tpuc-cmdbuf-run --dump CMDBUF
+//   Prints every record of a cmd_hdr stream with all descriptor fields (name=value).
+// tpuc-cmdbuf-run --encode tiu|tdma [field=value ...]
+//   Prints the descriptor words (hex) of a descriptor built from the reset values and the given
+//   fields (through the same field table the engine decodes with).
 // Exit code 0 on success; on an error the message goes to stderr and the exit code is 1.
 //
 //===----------------------------------------------------------------------===//
 #include "tpuc/runtime/Chip.h"
+#include "tpuc/runtime/Descriptors.h"
 #include "tpuc/runtime/DeviceMemory.h"
 #include "tpuc/runtime/Error.h"
 #include "tpuc/runtime/TpuEngine.h"
@@ -17,6 +23,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <span>
 #include <iostream>
 #include <iterator>
 #include <sstream>
@@ -56,13 +63,88 @@ std::vector<uint64_t> parseList(const std::string &s) {
 }
 
 int usage() {
-  std::cerr << "usage: tpuc-cmdbuf-run CMDBUF MEM_IN MEM_OUT [--base r0,...,r7] [--profile]\n";
+  std::cerr << "usage: tpuc-cmdbuf-run CMDBUF MEM_IN MEM_OUT [--base r0,...,r7] [--profile]\n"
+               "       tpuc-cmdbuf-run --dump CMDBUF\n"
+               "       tpuc-cmdbuf-run --encode tiu|tdma [field=value ...]\n";
   return 2;
+}
+
+template <typename Desc, typename FieldEnum> int encode(int argc, char **argv, int first) {
+  Desc d = Desc::withResetValues();
+  for (int i = first; i < argc; ++i) {
+    std::string a = argv[i];
+    size_t eq = a.find('=');
+    if (eq == std::string::npos)
+      throw Error("expected field=value, got '" + a + "'");
+    FieldEnum f;
+    if (!Desc::lookup(a.substr(0, eq), f))
+      throw Error("unknown descriptor field '" + a.substr(0, eq) + "'");
+    std::string value = a.substr(eq + 1);
+    char *end = nullptr;
+    unsigned long long v = std::strtoull(value.c_str(), &end, 0);
+    if (value.empty() || *end)
+      throw Error("bad value '" + value + "' for field " + a.substr(0, eq));
+    d.set(f, v);
+  }
+  for (size_t i = 0; i < Desc::kWords; ++i)
+    std::printf("%s0x%08x", i ? " " : "", d.words[i]);
+  std::printf("\n");
+  return 0;
+}
+
+int dump(const std::string &path) {
+  std::vector<uint8_t> buf = readFile(path);
+  size_t off = 0, index = 0;
+  while (off + 8 <= buf.size()) {
+    unsigned engine = buf[off + 2] & 0xF;
+    size_t len = buf[off + 1];
+    if (off + 8 + len > buf.size())
+      throw Error("truncated record at offset " + std::to_string(off));
+    std::span<const uint8_t> body(buf.data() + off + 8, len);
+    std::printf("#%zu @%zu ", index, off);
+    if (engine == 0 && len == kTiuBytes) {
+      auto v = TiuDesc::fromBytes(body).decode();
+      std::printf("TIU");
+      for (size_t i = 0; i < kNumTiuFields; ++i)
+        std::printf(" %s=%llu", std::string(kTiuFieldTable[i].name).c_str(),
+                    static_cast<unsigned long long>(v.v[i]));
+    } else if (engine == 2 && len == kTdmaBytes) {
+      auto v = TdmaDesc::fromBytes(body).decode();
+      std::printf("TDMA");
+      for (size_t i = 0; i < kNumTdmaFields; ++i)
+        std::printf(" %s=%llu", std::string(kTdmaFieldTable[i].name).c_str(),
+                    static_cast<unsigned long long>(v.v[i]));
+    } else {
+      std::printf("engine=%u len=%zu", engine, len);
+    }
+    std::printf("\n");
+    off += 8 + len;
+    ++index;
+  }
+  return 0;
 }
 
 } // namespace
 
 int main(int argc, char **argv) {
+  if (argc >= 2 && (std::string(argv[1]) == "--encode" || std::string(argv[1]) == "--dump")) {
+    try {
+      std::string mode = argv[1];
+      if (mode == "--dump")
+        return argc == 3 ? dump(argv[2]) : usage();
+      if (argc < 3)
+        return usage();
+      std::string kind = argv[2];
+      if (kind == "tiu")
+        return encode<TiuDesc, TiuField>(argc, argv, 3);
+      if (kind == "tdma")
+        return encode<TdmaDesc, TdmaField>(argc, argv, 3);
+      return usage();
+    } catch (const std::exception &e) {
+      std::cerr << "tpuc-cmdbuf-run: " << e.what() << "\n";
+      return 1;
+    }
+  }
   std::vector<std::string> pos;
   std::string base;
   bool profile = false;
