@@ -89,7 +89,7 @@ def test_cpu_record_is_a_sync_break() -> None:
 
 # -- memory bounds -----------------------------------------------------------------------------
 def test_local_memory_overflow_names_descriptor_and_field() -> None:
-    buf = g2l_program().to_bytes() + copy_program(res0_addr=LANE_BYTES - 16).to_bytes()
+    buf = g2l_program().to_bytes() + copy_program(res0_addr=LANE_BYTES - 8).to_bytes()
     run_expect(buf, "local-memory overflow", "TIU descriptor #1", "res0_addr")
 
 
