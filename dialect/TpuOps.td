@@ -204,16 +204,25 @@ class Tpu_PoolOp<string mnemonic, string opSummary, dag extraArgs = (ins)>
     as in ONNX and PyTorch); `ow` likewise.
   }];
 }
-def Tpu_PoolMax2DOp : Tpu_PoolOp<"pool_max_2d", "2-D max pooling; pads [top, left, bottom, right]">;
+def Tpu_PoolMax2DOp : Tpu_PoolOp<"pool_max_2d",
+    "2-D max pooling; pads [top, left, bottom, right]"> {
+  // Canonicalization: dialect/TpuCanonicalize.cpp.
+  let hasFolder = 1;
+}
 def Tpu_PoolAvg2DOp : Tpu_PoolOp<"pool_avg_2d",
     "2-D average pooling; pads [top, left, bottom, right]; global pooling is a kernel of H x W",
-    (ins DefaultValuedAttr<BoolAttr, "false">:$count_include_pad)>;
+    (ins DefaultValuedAttr<BoolAttr, "false">:$count_include_pad)> {
+  // Canonicalization: dialect/TpuCanonicalize.cpp.
+  let hasFolder = 1;
+}
 
 //===----------------------------------------------------------------------===//
 // Element-wise and per-channel layers
 //===----------------------------------------------------------------------===//
 
 def Tpu_ReluOp : Tpu_LayerOp<"relu", [SameOperandsAndResultType]> {
+  // Canonicalization: dialect/TpuCanonicalize.cpp.
+  let hasCanonicalizer = 1;
   let summary = "max(x, 0)";
   let arguments = !con((ins Tpu_TensorType:$input), Tpu_LayerAttrs);
   let results = (outs Tpu_TensorType:$output);
@@ -296,6 +305,8 @@ def Tpu_BatchNormOp : Tpu_InferredOp<"batch_norm",
     "(x - mean) / sqrt(variance + epsilon) * scale + bias, per channel (axis 1)",
     (ins Tpu_TensorType:$input, Tpu_TensorType:$mean, Tpu_TensorType:$variance,
          Tpu_TensorType:$scale, Tpu_TensorType:$bias, F32Attr:$epsilon)> {
+  // Canonicalization: dialect/TpuCanonicalize.cpp.
+  let hasCanonicalizer = 1;
   let description = [{
     Input of rank 2 or more; `mean`, `variance`, `scale` and `bias` have one element per
     channel (dimension 1); `epsilon` is non-negative. The output has the input's type.
@@ -305,6 +316,8 @@ def Tpu_BatchNormOp : Tpu_InferredOp<"batch_norm",
 def Tpu_ScaleOp : Tpu_InferredOp<"scale", "x * scale[c] + bias[c], per channel (axis 1)",
     (ins Tpu_TensorType:$input, Tpu_TensorType:$scale, Optional<Tpu_TensorType>:$bias,
          DefaultValuedAttr<BoolAttr, "false">:$do_relu)> {
+  // Canonicalization: dialect/TpuCanonicalize.cpp.
+  let hasCanonicalizer = 1;
   let description = [{
     Input of rank 2 or more; `scale` and the optional `bias` have one element per channel
     (dimension 1). The output has the input's type.
@@ -371,6 +384,8 @@ def Tpu_ReduceMeanOp : Tpu_InferredOp<"reduce_mean", "Mean over `axes`",
 
 def Tpu_ConcatOp : Tpu_InferredOp<"concat", "Concatenation of the inputs along `axis`",
     (ins Variadic<Tpu_TensorType>:$inputs, I64Attr:$axis)> {
+  // Canonicalization: dialect/TpuCanonicalize.cpp.
+  let hasFolder = 1;
   let description = [{
     One or more inputs of one rank and element type, `axis` in [-rank, rank); all dimensions but
     `axis` agree. The output's `axis` dimension is the sum of the inputs'.
@@ -379,6 +394,9 @@ def Tpu_ConcatOp : Tpu_InferredOp<"concat", "Concatenation of the inputs along `
 
 def Tpu_ReshapeOp : Tpu_ShapedOp<"reshape", "Same elements, shape of the result type",
     (ins Tpu_TensorType:$input)> {
+  // Canonicalization: dialect/TpuCanonicalize.cpp.
+  let hasCanonicalizer = 1;
+  let hasFolder = 1;
   let description = [{
     The result has as many elements as the input and the same element type.
   }];
@@ -386,12 +404,16 @@ def Tpu_ReshapeOp : Tpu_ShapedOp<"reshape", "Same elements, shape of the result 
 
 def Tpu_PermuteOp : Tpu_InferredOp<"permute", "Transpose: output dim i is input dim order[i]",
     (ins Tpu_TensorType:$input, DenseI64ArrayAttr:$order)> {
+  // Canonicalization: dialect/TpuCanonicalize.cpp.
+  let hasFolder = 1;
   let description = [{ `order` is a permutation of 0 .. rank - 1. }];
 }
 
 def Tpu_SliceOp : Tpu_ShapedOp<"slice",
     "output[i] = input[offsets + i * steps] per dimension; sizes come from the result type",
     (ins Tpu_TensorType:$input, DenseI64ArrayAttr:$offsets, DenseI64ArrayAttr:$steps)> {
+  // Canonicalization: dialect/TpuCanonicalize.cpp.
+  let hasFolder = 1;
   let description = [{
     `offsets` (non-negative) and `steps` (positive) have one entry per dimension; the result has
     the input's rank and element type, and every index it reads lies inside the input.
@@ -400,6 +422,8 @@ def Tpu_SliceOp : Tpu_ShapedOp<"slice",
 
 def Tpu_CropOp : Tpu_ShapedOp<"crop", "A window of the input at `offsets`, of the result's shape",
     (ins Tpu_TensorType:$input, DenseI64ArrayAttr:$offsets)> {
+  // Canonicalization: dialect/TpuCanonicalize.cpp.
+  let hasFolder = 1;
   let description = [{
     `offsets` (non-negative) has one entry per dimension; the result has the input's rank and
     element type, and `offsets + result shape` stays within the input.
@@ -411,6 +435,8 @@ def Tpu_PadOp : Tpu_InferredOp<"pad",
     (ins Tpu_TensorType:$input, DenseI64ArrayAttr:$pads,
          DefaultValuedAttr<F32Attr, "0.0f">:$const_val,
          DefaultValuedStrAttr<StrAttr, "constant">:$mode)> {
+  // Canonicalization: dialect/TpuCanonicalize.cpp.
+  let hasFolder = 1;
   let description = [{
     `pads` has 2 * rank non-negative entries; `mode` is `constant` (fill with `const_val`),
     `reflect` (mirror without repeating the edge; each pad smaller than its dimension) or `edge`
@@ -420,6 +446,8 @@ def Tpu_PadOp : Tpu_InferredOp<"pad",
 
 def Tpu_UpsampleOp : Tpu_InferredOp<"upsample", "Nearest-neighbour upsampling by integer factors",
     (ins Tpu_TensorType:$input, I64Attr:$scale_h, I64Attr:$scale_w)> {
+  // Canonicalization: dialect/TpuCanonicalize.cpp.
+  let hasFolder = 1;
   let description = [{
     NCHW input, positive factors; the output is [N, C, H * scale_h, W * scale_w].
   }];
@@ -440,6 +468,8 @@ def Tpu_PixelShuffleOp : Tpu_InferredOp<"pixel_shuffle",
     "Depth to space by `upscale_factor`; mode DCR or CRD (ONNX DepthToSpace)",
     (ins Tpu_TensorType:$input, I64Attr:$upscale_factor,
          DefaultValuedStrAttr<StrAttr, "CRD">:$mode)> {
+  // Canonicalization: dialect/TpuCanonicalize.cpp.
+  let hasFolder = 1;
   let description = [{
     NCHW input; with factor r (positive) C is divisible by r * r and the output is
     [N, C / (r * r), H * r, W * r].
@@ -448,6 +478,8 @@ def Tpu_PixelShuffleOp : Tpu_InferredOp<"pixel_shuffle",
 
 def Tpu_ReorgOp : Tpu_InferredOp<"reorg", "Space to depth by `stride` (YOLO reorg)",
     (ins Tpu_TensorType:$input, I64Attr:$stride)> {
+  // Canonicalization: dialect/TpuCanonicalize.cpp.
+  let hasFolder = 1;
   let description = [{
     NCHW input; with stride s (positive) H and W are divisible by s and the output is
     [N, C * s * s, H / s, W / s].
@@ -457,6 +489,8 @@ def Tpu_ReorgOp : Tpu_InferredOp<"reorg", "Space to depth by `stride` (YOLO reor
 def Tpu_ShuffleChannelOp : Tpu_InferredOp<"shuffle_channel",
     "Channel shuffle: [N, G, C/G, H, W] -> [N, C/G, G, H, W]",
     (ins Tpu_TensorType:$input, I64Attr:$group)> {
+  // Canonicalization: dialect/TpuCanonicalize.cpp.
+  let hasFolder = 1;
   let description = [{
     Input of rank 2 or more; `group` is positive and divides the channels (dimension 1). The
     output has the input's type.
