@@ -668,3 +668,21 @@ def vlc_encode(data: bytes, signed: bool = False, bf16: bool = False, bias0: int
     hdr[4] = bias0
     hdr[5] = (bias1 & 0x7F) | (0x80 if zero_guard else 0)
     return bytes(hdr) + bytes(kmap) + stream
+
+
+def tpuc_profile(cmdbuf: bytes, mem: np.ndarray, base_regs: list[int]) -> dict:
+    """Cycle-model profile of tpuc's engine as a dict: total_cycles, tiu_busy_cycles,
+    tdma_busy_cycles, slices [{engine: 'tiu'|'tdma', index, layer_id, op, start, end}]."""
+    _, prof = run_tpuc(cmdbuf, mem, base_regs, profile=True)
+    if isinstance(prof, dict):
+        return prof
+    out: dict = {"slices": []}
+    for line in str(prof).splitlines():
+        parts = line.split()
+        if parts and parts[0] == "slice":
+            out["slices"].append(dict(engine=parts[1].lower(), index=int(parts[2][1:]),
+                                      layer_id=int(parts[4]), op=parts[5],
+                                      start=int(parts[6]), end=int(parts[7])))
+        elif len(parts) == 2:
+            out[parts[0]] = int(parts[1])
+    return out

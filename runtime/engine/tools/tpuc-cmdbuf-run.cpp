@@ -23,9 +23,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
-#include <span>
 #include <iostream>
-#include <iterator>
+#include <span>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -35,10 +34,15 @@ using namespace tpuc::runtime;
 namespace {
 
 std::vector<uint8_t> readFile(const std::string &path) {
-  std::ifstream in(path, std::ios::binary);
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in)
     throw Error("cannot open " + path);
-  return std::vector<uint8_t>(std::istreambuf_iterator<char>(in), {});
+  std::vector<uint8_t> data(static_cast<size_t>(in.tellg()));
+  in.seekg(0);
+  in.read(reinterpret_cast<char *>(data.data()), static_cast<std::streamsize>(data.size()));
+  if (!in)
+    throw Error("cannot read " + path);
+  return data;
 }
 
 void writeFile(const std::string &path, const std::vector<uint8_t> &data) {
