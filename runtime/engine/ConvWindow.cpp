@@ -27,12 +27,20 @@ ConvWindow::ConvWindow(const TiuOp &op) {
   op.require(sy > 0 && sx > 0, T::conv_op_x_str, "stride 0");
   op.require(kh > 0 && kw > 0, T::opd1_h, "kernel size 0");
   op.require(in.n == out.n, T::res0_n, "window op: res0_n must equal opd0_n");
+  op.require(in.h > 0 && in.w > 0 && out.h > 0 && out.w > 0, T::opd0_h, "empty window operand");
   uint32_t natH = padUp + (in.h - 1) * (insY + 1) + 1 + insYLast + padDn;
   uint32_t natW = padLf + (in.w - 1) * (insX + 1) + 1 + insXLast + padRt;
-  uint32_t needH = (out.h - 1) * sy + (kh - 1) * dy + 1;
-  uint32_t needW = (out.w - 1) * sx + (kw - 1) * dx + 1;
-  hp = std::max(natH, needH);
-  wp = std::max(natW, needW);
+  uint32_t kExtH = (kh - 1) * dy + 1, kExtW = (kw - 1) * dx + 1;
+  // The result size must be the one the window geometry produces (the vendor model asserts it).
+  if (natH < kExtH || natW < kExtW || out.h != (natH - kExtH) / sy + 1 ||
+      out.w != (natW - kExtW) / sx + 1)
+    throw Error(op.ctx.where("res0_h") + ": result " + std::to_string(out.h) + "x" +
+                std::to_string(out.w) + " does not match the window geometry (input " +
+                std::to_string(natH) + "x" + std::to_string(natW) + " after padding and " +
+                "insertion, kernel " + std::to_string(kExtH) + "x" + std::to_string(kExtW) +
+                ", stride " + std::to_string(sy) + "x" + std::to_string(sx) + ")");
+  hp = natH;
+  wp = natW;
 }
 
 int32_t ConvWindow::sourceIndex(uint32_t p, uint32_t pad, uint32_t ins, uint32_t size) {

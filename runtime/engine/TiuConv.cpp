@@ -42,6 +42,12 @@ void convInt8(TiuOp &op) {
   op.require(op[T::opd1_n] == ic, T::opd1_n, "conv: opd1_n must equal the ifmap channels");
   op.require(op[T::opd1_c] == oc, T::opd1_c, "conv: opd1_c must equal the ofmap channels");
 
+  if (op.flag(T::double_conv))
+    op.require(ic % 2 == 0 && ic >= 4 && op[T::opd1_addr] % 2 == 0 && op[T::opd0_addr] % 2 == 0,
+               T::double_conv, "double_conv without an even IC >= 4 and even addresses");
+  if (op.mode(kRes0) == StrideMode::Explicit)
+    op.require(op[T::res0_n_str] % 16 == 0, T::res0_n_str,
+               "convolution result n stride that is not a multiple of 16");
   LocalTensor in = op.tensor(kOpd0, win.in, 1);
   std::optional<LocalTensor> wt;
   if (!op.flag(T::opt_opd1_const)) {

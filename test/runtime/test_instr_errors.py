@@ -226,3 +226,18 @@ def test_encoder_rejects_values_wider_than_the_field() -> None:
 def test_encoder_rejects_unknown_fields() -> None:
     r = encode("tiu", no_such_field=1)
     assert r.returncode == 1 and "unknown descriptor field 'no_such_field'" in r.stderr
+
+
+def test_window_result_size_must_match_geometry() -> None:
+    p = Program()
+    p.tiu(tsk_typ=1, tsk_eu_typ=0, tsk_opd_num=1, opt_relu=0, opd0_c=1, opd0_h=4, opd0_w=4,
+          res0_c=1, res0_h=4, res0_w=4, opd1_h=2, opd1_w=2, res0_addr=1024)
+    run_expect(p.to_bytes(), "TIU descriptor #0 field res0_h", "does not match the window")
+
+
+def test_double_conv_needs_even_channels() -> None:
+    p = Program()
+    p.tiu(tsk_typ=0, double_conv=1, tsk_opd_num=2, opt_relu=0, opd0_c=3, opd0_h=2, opd0_w=2,
+          opd1_n=3, opd1_c=1, opd1_h=1, opd1_w=1, res0_c=1, res0_h=2, res0_w=2,
+          short_opd1_str=1, res0_addr=1024, opd1_addr=2048)
+    run_expect(p.to_bytes(), "double_conv", "even IC")
