@@ -206,4 +206,62 @@ def GenPseudoWeightNpz : Pass<"gen-pseudo-weight-npz", "::mlir::ModuleOp"> {
   ];
 }
 
+def TpuQuant : Pass<"tpu-quant", "::mlir::ModuleOp"> {
+  let summary = "Quantize a calibrated fp32 module to INT8 (symmetric, per-channel conv/fc)";
+  let description = [{
+    Every tpu layer needs `quant.threshold_max` > 0 (from --import-calibration-table); a layer
+    without it, or with `is_asymmetric = true`, is an error naming the layer. Thresholds are
+    symmetric: an int8 value q of a tensor with threshold T stands for q * T / 127. Below,
+    Ti/To are the input/output thresholds. docs/quantization.md gives every formula in full.
+
+    Activations become `i8` tensors. After each `tpu.input` (which stays f32, mode NONE) comes
+    `tpu.quant` `<input>_quant` FP32 -> INT8 with scale = 127 / T: q = sat8(round_half_away(x *
+    scale)). Every i8 value returned by a function goes through `tpu.quant` `<name>_dequant`
+    INT8 -> FP32 (x = q / scale). New weights are added to a new npz (`weight-output`, else
+    `<stem>_int8.npz`), and `tpu.weight_file` points at it. Quantized layers get quant
+    `mode = "INT8"`, `param_type`, and `multiplier` / `rshift` (i64 arrays), `is_perchannel`:
+
+    - conv_2d, deconv_2d, fully_connected, scale (per channel, default): filter ->
+      `<name>_quant_filter` (i8, same shape, w_q = sat8(round(w * 127 / max|w_c|))), bias ->
+      `<name>_quant_bias` (i32 [C], round(b * 127 / max|w_c| * 127 / Ti)), packed record
+      `<name>_quant_chan_param` (ui8 [C, 9]: bias i32, multiplier u32, rshift u8, little-endian,
+      the hardware's per-channel parameter). param_type RSHIFT_AND_M_I32, is_perchannel = true,
+      y = arith::requantQdm(sum x*w + bias, multiplier[c], rshift[c], do_relu, true).
+      With per-channel=false: RSHIFT_ONLY, i16 bias, rshift = [r],
+      y = arith::requantPerTensor(sum x*w + bias, r, do_relu, true).
+    - matmul, eltwise_mul (2 inputs): RSHIFT_AND_M_I32, one multiplier/rshift:
+      y = requantQdm(a * b (summed for matmul), m, r, do_relu, true).
+    - eltwise_add / max / min: RSHIFT_AND_M_I8, multiplier[i] int8 per input, rshift [r]:
+      add: y = sat8(roundingRightShift(sum_i q_i * m_i, r)), then relu;
+      max/min: y = max/min_i sat8(roundingRightShift(q_i * m_i, r)), then relu.
+    - pool_avg_2d: RSHIFT_AND_M_I8 [m], [r]: y = sat8(roundingRightShift(m * sum window, r)).
+    - pool_max_2d, relu, reshape, permute, slice, crop, pad, upsample, pixel_shuffle, reorg,
+      shuffle_channel, interp nearest: param_type NONE, thresholds set to the input's; pad's
+      const_val becomes the int8 padding value.
+    - leaky_relu: RSHIFT_AND_M_I8, multiplier [m_pos, m_neg], rshift [r_pos, r_neg]:
+      y = sat8(roundingRightShift(q * m, r)) with the pair chosen by the sign of q.
+    - prelu: slope -> `<name>_quant_slope` (i8 per-channel m_neg), multiplier [m_pos],
+      rshift [r_pos, r_neg].
+    - sigmoid, tanh, exp, sqrt, reciprocal, silu, mish, hard_swish, hard_sigmoid, clip, power
+      become `tpu.lut` (param_type LUT_INT8) with table `<name>_quant_lut` (i8 [256]):
+      table[u8(q)] = sat8(round(f(q * Ti / 127) * 127 / To)).
+    - concat: RSHIFT_AND_M_I8, per input (multiplier[i], rshift[i]), identity (1, 0) when the
+      thresholds agree: y = sat8(roundingRightShift(q * m_i, r_i)).
+    - every other layer (softmax, lrn, normalize, detection_output, interp bilinear,
+      reduce_mean, custom ops with do_quant = false, ...) stays fp32 with mode NONE: its int8
+      operands go through `<name>_in<k>_dequant` INT8 -> FP32 and its result, for int8 users,
+      through `<name>_quant` FP32 -> INT8. A custom op with do_quant = true is an error
+      (plugin quantization is not available to this pass).
+  }];
+  let options = [
+    Option<"quantMode", "quant-mode", "std::string", /*default=*/"\"int8\"",
+           "Quantization mode (only int8, symmetric)">,
+    Option<"perChannel", "per-channel", "bool", /*default=*/"true",
+           "Per-channel QDM for conv/deconv/fc/scale (false: per-tensor rshift only)">,
+    Option<"weightOutput", "weight-output", "std::string", /*default=*/"\"\"",
+           "npz file to write the weights to (default: <stem>_int8.npz)">,
+  ];
+  let dependentDialects = ["::tpuc::tpu::TpuDialect"];
+}
+
 #endif // TPUC_PASSES_TD
