@@ -8,9 +8,20 @@ import math
 
 import numpy as np
 import pytest
-
-from vendor_sim import (ENGINE_TDMA, ENGINE_TIU, GBASE, SHARED, TDMA_FIELDS, TIU_FIELDS, Program,
-                        cvimodel_sections, engine_available, tpuc_profile, unpack, walk_cmdbuf)
+from vendor_sim import (
+    ENGINE_TDMA,
+    ENGINE_TIU,
+    GBASE,
+    SHARED,
+    TDMA_FIELDS,
+    TIU_FIELDS,
+    Program,
+    cvimodel_sections,
+    engine_available,
+    tpuc_profile,
+    unpack,
+    walk_cmdbuf,
+)
 
 pytestmark = pytest.mark.skipif(not engine_available(), reason="tpuc engine not built")
 

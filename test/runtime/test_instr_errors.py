@@ -3,14 +3,23 @@ record offset, the descriptor index and field), never crash or silently compute.
 
 from __future__ import annotations
 
-import subprocess
 import struct
+import subprocess
 
 import numpy as np
 import pytest
-
-from vendor_sim import (GBASE, LANE_BYTES, TDMA_FIELDS, TIU_FIELDS, EngineError, Program,
-                        engine_available, pack, run_tpuc, tpuc_runner)
+from vendor_sim import (
+    GBASE,
+    LANE_BYTES,
+    TDMA_FIELDS,
+    TIU_FIELDS,
+    EngineError,
+    Program,
+    engine_available,
+    pack,
+    run_tpuc,
+    tpuc_runner,
+)
 
 pytestmark = pytest.mark.skipif(not engine_available(), reason="tpuc engine not built")
 

@@ -11,9 +11,18 @@ from collections import Counter
 
 import numpy as np
 import pytest
-
-from vendor_sim import (ENGINE_TDMA, ENGINE_TIU, SHARED, TDMA_FIELDS, TIU_FIELDS, Harness,
-                        cvimodel_sections, make_harness, unpack, walk_cmdbuf)
+from vendor_sim import (
+    ENGINE_TDMA,
+    ENGINE_TIU,
+    SHARED,
+    TDMA_FIELDS,
+    TIU_FIELDS,
+    Harness,
+    cvimodel_sections,
+    make_harness,
+    unpack,
+    walk_cmdbuf,
+)
 
 MODELS = sorted(glob.glob(str(SHARED / "conformance" / "*" / "*.cvimodel"))
                 + glob.glob(str(SHARED / "conformance" / "*" / "*" / "*.cvimodel")))

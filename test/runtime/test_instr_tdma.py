@@ -9,9 +9,16 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from vendor_sim import (GBASE, LANES, Harness, Program, f32_to_bf16_rne, make_harness,
-                        random_bf16, vlc_encode)
+from vendor_sim import (
+    GBASE,
+    LANES,
+    Harness,
+    Program,
+    f32_to_bf16_rne,
+    make_harness,
+    random_bf16,
+    vlc_encode,
+)
 
 N_CASES = 40
 MEM_SIZE = 1 << 20

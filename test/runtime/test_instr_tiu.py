@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pytest
-
 from vendor_sim import LANES, Harness, Program, align, f32_to_bf16_rne, make_harness
 
 N_CASES = 60
@@ -101,9 +100,9 @@ def explicit_strides(rng: np.random.Generator, shape: tuple[int, int, int, int],
 
 def opd_fields(prefix: str, shape: tuple[int, int, int, int],
                strides: tuple[int, int, int, int] | None = None) -> dict[str, int]:
-    d = {f"{prefix}_{k}": v for k, v in zip("nchw", shape)}
+    d = {f"{prefix}_{k}": v for k, v in zip("nchw", shape, strict=True)}
     if strides is not None:
-        d.update({f"{prefix}_{k}_str": v for k, v in zip("nchw", strides)})
+        d.update({f"{prefix}_{k}_str": v for k, v in zip("nchw", strides, strict=True)})
     return d
 
 
@@ -173,7 +172,8 @@ def qdm_records(rng: np.random.Generator, channels: int) -> list[bytes]:
 
 
 def put_per_channel(win: Window, lane0: int, offset: int, records: list[bytes]) -> None:
-    """Stride mode 2 layout: record c on lane (lane0 + c) % 32 at offset + (lane0 + c) // 32 * size."""
+    """Stride mode 2 layout: record c on lane (lane0 + c) % 32, per-lane offset
+    offset + (lane0 + c) // 32 * size."""
     size = len(records[0])
     for c, rec in enumerate(records):
         lane = (lane0 + c) % LANES
@@ -789,8 +789,8 @@ def ps32_conv_case(rng: np.random.Generator, mode: int, qdm: bool) -> tuple[Wind
         size = 9 if has_bias else 5
         p_off = win.alloc(size * ((p_eff + g.oc + LANES - 1) // LANES))
         put_per_channel(win, p_eff, p_off, [r[9 - size:] for r in qdm_records(rng, g.oc)])
-        f.update(opt_chl_quan=1, opt_right_shift=0, opt_opd2_int8=1, opd2_addr=lane_addr(p_sel, p_off),
-                 opd2_c=g.oc, opd2_h=1, opd2_w=1)
+        f.update(opt_chl_quan=1, opt_right_shift=0, opt_opd2_int8=1,
+                 opd2_addr=lane_addr(p_sel, p_off), opd2_c=g.oc, opd2_h=1, opd2_w=1)
     elif has_bias:
         nb = (g.oc + LANES - 1) // LANES
         p_off = win.alloc(2 * nb + 1)

@@ -657,7 +657,7 @@ def vlc_encode(data: bytes, signed: bool = False, bf16: bool = False, bias0: int
         exps = [(w >> 7) & 0xFF for w in words]
         fracs = [((w >> 15) << 7) | (w & 0x7F) for w in words]
         kmap[b] = _encode_block(bits, [_centre(e, bias0, zero_guard) for e in exps], zero_guard)
-        for e, fr in zip(exps, fracs):
+        for e, fr in zip(exps, fracs, strict=True):
             if not zero_guard or e != 0:
                 bits.put(fr, 8)
     stream = bits.to_bytes()
