@@ -165,3 +165,27 @@ def test_command_line_writes_a_complete_table(
     assert table.metadata["sample number"] == "6"
     assert all(entry.min is not None for entry in table.values())
     assert table == calibrate(model, npy_inputs[:6], "kl")
+
+
+def test_kl_thresholds_follow_the_documented_recipe(model: Path, npy_inputs: list[str]) -> None:
+    """KL on the 2048-bin histogram over [0, absmax] of the non-zero values; percentile on all."""
+    from tpuc import interpreter
+    from tpuc.calibration.statistics import histogram_abs
+    from tpuc.calibration.thresholds import kl_threshold, percentile_threshold
+
+    kl = calibrate(model, npy_inputs, "kl")
+    percentile = calibrate(model, npy_inputs, "percentile", percentile=99.5)
+    dumps = [
+        interpreter.run(str(model), {"data": np.load(path)}, dump_all=True) for path in npy_inputs
+    ]
+    for name in ("relu1", "conv2", "pool1"):
+        values = np.concatenate([d[name].ravel() for d in dumps])
+        absmax = float(np.abs(values).max())
+        width = absmax / 2048
+        nonzero = values[values != 0]
+        expected = kl_threshold(histogram_abs(nonzero, absmax, 2048), width)
+        assert kl.threshold(name) == pytest.approx(expected, rel=1e-12), name
+        expected = percentile_threshold(histogram_abs(values, absmax, 2048), width, 99.5)
+        assert percentile.threshold(name) == pytest.approx(expected, rel=1e-12), name
+    relu = np.concatenate([d["relu1"].ravel() for d in dumps])
+    assert np.mean(relu == 0) > 0.3  # the case the zero exclusion is for
