@@ -109,3 +109,26 @@ def find_tpuc_opt():  # noqa: ANN201 (Path | None)
     for build in build_dirs:
         candidates += [build / "bin" / "tpuc-opt", build / "dialect" / "tools" / "tpuc-opt"]
     return next((path for path in candidates if path.is_file()), None)
+
+
+CUSTOM_OP_MODEL = """
+module {
+  func.func @main(%arg0: tensor<1x4x8x8xf32>) -> tensor<1x4x8x8xf32> {
+    %0 = tpu.input %arg0 {name = "data"} : (tensor<1x4x8x8xf32>) -> tensor<1x4x8x8xf32>
+    %1 = tpu.custom_op %0 {name = "lrelu", operation_name = "leaky_relu",
+           param = {negative_slope = 0.125 : f32}, tpu = true, do_quant = true,
+           threshold_overwrite = "backward", quant = {mode = "NONE"}}
+           : (tensor<1x4x8x8xf32>) -> tensor<1x4x8x8xf32>
+    %2 = tpu.relu %1 {name = "out"} : (tensor<1x4x8x8xf32>) -> tensor<1x4x8x8xf32>
+    return %2 : tensor<1x4x8x8xf32>
+  }
+}
+"""
+
+
+def leaky_relu(inputs: list[np.ndarray], params: dict, output_shape: tuple[int, ...]) -> np.ndarray:
+    """A Python implementation of the custom op of CUSTOM_OP_MODEL (module level: picklable)."""
+    (x,) = inputs
+    return (
+        np.where(x >= 0, x, x * params["negative_slope"]).astype(np.float32).reshape(output_shape)
+    )

@@ -189,3 +189,27 @@ def test_kl_thresholds_follow_the_documented_recipe(model: Path, npy_inputs: lis
         assert percentile.threshold(name) == pytest.approx(expected, rel=1e-12), name
     relu = np.concatenate([d["relu1"].ravel() for d in dumps])
     assert np.mean(relu == 0) > 0.3  # the case the zero exclusion is for
+
+
+def test_custom_ops_run_through_the_interpreter(tmp_path: Path) -> None:
+    from calibration_helpers import CUSTOM_OP_MODEL, leaky_relu
+    from tpuc.calibration import CalibrationError
+
+    model = tmp_path / "custom.mlir"
+    model.write_text(CUSTOM_OP_MODEL)
+    rng = np.random.default_rng(5)
+    inputs = [rng.normal(size=(1, 4, 8, 8)).astype(np.float32) for _ in range(4)]
+    table = calibrate(model, inputs, "max", custom_ops={"leaky_relu": leaky_relu})
+    assert list(table) == ["data", "lrelu", "out"]
+    stacked = np.concatenate(inputs)
+    expected = np.where(stacked >= 0, stacked, stacked * 0.125)
+    assert (table["lrelu"].min, table["lrelu"].max) == pytest.approx(
+        (float(expected.min()), float(expected.max()))
+    )
+    assert table["out"].min == 0.0
+    parallel = calibrate(model, inputs, "max", jobs=2, custom_ops={"leaky_relu": leaky_relu})
+    assert parallel == table
+    with pytest.raises(CalibrationError, match="interpreter"):
+        calibrate(model, inputs, "max")
+    with pytest.raises(CalibrationError, match="custom-op plugin '.*missing.so' not found"):
+        calibrate(model, inputs, "max", custom_op_plugin=tmp_path / "missing.so")
