@@ -87,3 +87,24 @@ def test_two_field_rows_import(tpuc_opt: Path, tmp_path: Path) -> None:
         ["data", "r1", "lrelu", "post", "tail"])]  # fmt: skip
     got = import_table(tpuc_opt, tmp_path, CalibrationTable(rows))
     assert got["data"] == 1.0 and got["tail"] == 5.0 and got["r1"] == 3.0
+
+
+def test_pseudo_tables_written_by_tpuc_opt_read_back(tpuc_opt: Path, tmp_path: Path) -> None:
+    help_text = subprocess.run([str(tpuc_opt), "--help"], capture_output=True, text=True).stdout
+    if "--gen-pseudo-weight-npz" not in help_text:
+        pytest.skip("this tpuc-opt has no --gen-pseudo-weight-npz pass")
+    model = tmp_path / "m.mlir"
+    model.write_text(MODEL)
+    table_path = tmp_path / "pseudo_table"
+    result = subprocess.run(
+        [str(tpuc_opt), str(model), "--gen-pseudo-weight-npz",
+         f"--pseudo-calibration-table={table_path}", "-o", str(tmp_path / "out.mlir")],
+        capture_output=True,
+        text=True,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    table = CalibrationTable.read(table_path)
+    assert list(table) == ["data", "r1", "lrelu", "post", "tail"]
+    assert all(entry.threshold > 0 for entry in table.values())
+    assert table["r1"].min == -table["r1"].threshold
+    assert table.metadata["sample number"] == "0"
