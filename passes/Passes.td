@@ -226,7 +226,8 @@ def TpuQuant : Pass<"tpu-quant", "::mlir::ModuleOp"> {
       `<name>_quant_bias` (i32 [C], round(b * 127 / max|w_c| * 127 / Ti)), packed record
       `<name>_quant_chan_param` (ui8 [C, 9]: bias i32, multiplier u32, rshift u8, little-endian,
       the hardware's per-channel parameter). param_type RSHIFT_AND_M_I32, is_perchannel = true,
-      y = arith::requantQdm(sum x*w + bias, multiplier[c], rshift[c], do_relu, true).
+      y = arith::requantQdm(sum x*w + bias, multiplier[c], rshift[c], do_relu, true), with
+      multiplier / 2^(31 + rshift) = float32(Ti * max|w_c|) / float32(127 * To).
       With per-channel=false: RSHIFT_ONLY, i16 bias, rshift = [r],
       y = arith::requantPerTensor(sum x*w + bias, r, do_relu, true).
     - matmul, eltwise_mul (2 inputs): RSHIFT_AND_M_I32, one multiplier/rshift:

@@ -253,7 +253,10 @@ LogicalResult Quantizer::quantizeWeighted(Operation *op, Value filter, std::opti
       // works, the one giving the rescale factor 1/2 is used.
       double accScale = q.scales[c] > 0 ? q.scales[c] * 127.0 / *thrIn : 2.0 * 127.0 / *thrOut;
       qb[c] = static_cast<int32_t>(roundClamped(b[c] * accScale, INT32_MIN, INT32_MAX));
-      std::optional<QdmScale> qdm = qdmScaleFor((127.0 / *thrOut) / accScale);
+      // (127 / To) / accScale = Ti * max|w_c| / (127 * To), in float32 as the vendor computes it.
+      std::optional<QdmScale> qdm =
+          qdmScaleFor(q.scales[c] > 0 ? float32QdmFactor(*thrIn, q.maxAbs[c], *thrOut)
+                                      : (127.0 / *thrOut) / accScale);
       if (!qdm)
         return fail(op, "channel " + llvm::Twine(c) + " needs a rescale factor >= 1 (output " +
                             "threshold " + std::to_string(*thrOut) + " too small for the range)");
@@ -287,7 +290,7 @@ LogicalResult Quantizer::quantizeMatMul(tpu::MatMulOp op) {
                     out = ownThreshold(op);
   if (failed(lhs) || failed(rhs) || failed(out))
     return failure();
-  std::optional<QdmScale> qdm = qdmScaleFor(*lhs * *rhs / (127.0 * *out));
+  std::optional<QdmScale> qdm = qdmScaleFor(float32QdmFactor(*lhs, *rhs, *out));
   if (!qdm)
     return fail(op, "rescale factor >= 1 (output threshold too small)");
   setQuant(op, "RSHIFT_AND_M_I32", {qdm->multiplier}, {int64_t(qdm->rshift)}, false);
@@ -305,7 +308,7 @@ LogicalResult Quantizer::quantizeEltwiseMul(tpu::EltwiseMulOp op) {
                     out = ownThreshold(op);
   if (failed(a) || failed(b) || failed(out))
     return failure();
-  std::optional<QdmScale> qdm = qdmScaleFor(*a * *b / (127.0 * *out));
+  std::optional<QdmScale> qdm = qdmScaleFor(float32QdmFactor(*a, *b, *out));
   if (!qdm)
     return fail(op, "rescale factor >= 1 (output threshold too small)");
   setQuant(op, "RSHIFT_AND_M_I32", {qdm->multiplier}, {int64_t(qdm->rshift)}, false);

@@ -27,6 +27,12 @@ std::optional<QdmScale> qdmScaleFor(double scale) {
   return QdmScale{multiplier, rshift};
 }
 
+double float32QdmFactor(double a, double b, double c) {
+  float numerator = static_cast<float>(a) * static_cast<float>(b);
+  float denominator = 127.0f * static_cast<float>(c);
+  return static_cast<double>(numerator / denominator);
+}
+
 std::optional<unsigned> commonRshiftFor(double maxAbs, int64_t maxMultiplier) {
   if (!(maxAbs <= static_cast<double>(maxMultiplier)))
     return std::nullopt;
@@ -71,6 +77,8 @@ QuantizedFilter quantizeFilterPerChannel(llvm::ArrayRef<float> values, int64_t c
     maxAbs[channelOf(i)] = std::max(maxAbs[channelOf(i)], std::fabs(double(values[i])));
   QuantizedFilter q;
   q.scales.resize(channels);
+  for (double m : maxAbs)
+    q.maxAbs.push_back(static_cast<float>(m));
   for (int64_t c = 0; c < channels; ++c)
     q.scales[c] = maxAbs[c] > 0 ? 127.0 / maxAbs[c] : 0.0;
   q.values.reserve(values.size());

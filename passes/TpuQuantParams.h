@@ -28,6 +28,10 @@ struct QdmScale {
 /// normalized to [2^30, 2^31). None for scale >= 1 (the hardware cannot scale up) or negative.
 std::optional<QdmScale> qdmScaleFor(double scale);
 
+/// The rescale factor of a QDM layer as the vendor toolchain computes it, in float32
+/// arithmetic: float(a * b) / float(127 * c). Its QDM multiplier (qdmScaleFor) is then exact.
+double float32QdmFactor(double a, double b, double c);
+
 /// An int8 multiplier and right shift (§5.1, §5.5): x * scale ~= roundingRightShift(x * m, r).
 struct Int8Scale {
   int64_t multiplier; ///< in [-127, 127]
@@ -49,6 +53,7 @@ int64_t roundClamped(double x, int64_t lo, int64_t hi);
 struct QuantizedFilter {
   std::vector<int8_t> values;
   std::vector<double> scales; ///< int8 = round(w * scales[channel])
+  std::vector<float> maxAbs;  ///< max |w| of each channel
 };
 
 /// Quantizes `values` to int8 with one scale per channel (127 / max |w| of the channel, 0 for an

@@ -38,7 +38,8 @@
 // PY: quant = re.search(r'tpu.conv_2d.*multiplier = array<i64: ([0-9, ]+)>.*rshift = array<i64: ([0-9, ]+)>', ir)
 // PY: m = np.array([int(v) for v in quant.group(1).split(',')]); r = np.array([int(v) for v in quant.group(2).split(',')])
 // PY: real = (127.0 / to) / acc_scale
-// PY: good = ((m >= 2**30) & (m < 2**31)).all() and (np.abs(m / 2.0**(31 + r) - real) <= 2.0**-(32 + r)).all()
+// PY: f32 = np.float32(np.float32(ti) * np.abs(src['cw']).reshape(4, -1).max(axis=1)) / np.float32(127 * np.float32(to))
+// PY: good = ((m >= 2**30) & (m < 2**31)).all() and (m == np.ldexp(f32.astype(np.float64), 31 + r)).all() and (np.abs(m / 2.0**(31 + r) - real) <= 2.0**-(23 + r)).all()
 // PY: print('multiplier', 'ok' if good else (m, r, real))
 // PY: rec = d['conv_quant_chan_param']
 // PY: good = rec.shape == (4, 9) and (rec[:, 0:4].copy().view('<i4')[:, 0] == bq).all() and (rec[:, 4:8].copy().view('<u4')[:, 0] == m).all() and (rec[:, 8] == r).all()
@@ -85,7 +86,7 @@ func.func @conv(%arg0: tensor<1x3x7x7xf32>) -> tensor<1x4x5x5xf32> {
 // CHECK: tpu.load_weight {name = "fc_quant_filter"} : tensor<5x8xi8>
 // CHECK: tpu.load_weight {name = "fc_quant_bias"} : tensor<5xi32>
 // CHECK: tpu.fully_connected {{.*}}param_type = "RSHIFT_AND_M_I32"{{.*}} -> tensor<2x5xi8>
-// CHECK: tpu.matmul {{.*}}quant = {is_perchannel = false, mode = "INT8", multiplier = array<i64: 1090717716>, param_type = "RSHIFT_AND_M_I32", rshift = array<i64: 11>{{.*}} -> tensor<2x2xi8>
+// CHECK: tpu.matmul {{.*}}quant = {is_perchannel = false, mode = "INT8", multiplier = array<i64: 1090717696>, param_type = "RSHIFT_AND_M_I32", rshift = array<i64: 11>{{.*}} -> tensor<2x2xi8>
 module attributes {tpu.weight_file = "w.npz"} {
 func.func @fc(%arg0: tensor<2x8xf32>, %arg1: tensor<5x2xf32>) -> (tensor<2x5xf32>, tensor<2x2xf32>) {
   %0 = tpu.input %arg0 {name = "in", quant = {threshold_max = 1.0 : f64, threshold_min = -1.0 : f64}} : (tensor<2x8xf32>) -> tensor<2x8xf32>
@@ -106,7 +107,7 @@ func.func @fc(%arg0: tensor<2x8xf32>, %arg1: tensor<5x2xf32>) -> (tensor<2x5xf32
 // CHECK: tpu.eltwise_add {{.*}}quant = {is_perchannel = false, mode = "INT8", multiplier = array<i64: 64, -32>, param_type = "RSHIFT_AND_M_I8", rshift = array<i64: 6>{{.*}} -> tensor<1x4xi8>
 // CHECK: tpu.eltwise_max {{.*}}multiplier = array<i64: 64, 32>, param_type = "RSHIFT_AND_M_I8", rshift = array<i64: 5>{{.*}} -> tensor<1x4xi8>
 // CHECK: tpu.eltwise_min {{.*}}multiplier = array<i64: 64, 64>, param_type = "RSHIFT_AND_M_I8", rshift = array<i64: 5>{{.*}} -> tensor<1x4xi8>
-// CHECK: tpu.eltwise_mul {{.*}}multiplier = array<i64: 1731514374>, param_type = "RSHIFT_AND_M_I32", rshift = array<i64: 7>{{.*}} -> tensor<1x4xi8>
+// CHECK: tpu.eltwise_mul {{.*}}multiplier = array<i64: 1731514368>, param_type = "RSHIFT_AND_M_I32", rshift = array<i64: 7>{{.*}} -> tensor<1x4xi8>
 func.func @eltwise(%arg0: tensor<1x4xf32>, %arg1: tensor<1x4xf32>) -> tensor<1x4xf32> {
   %0 = tpu.input %arg0 {name = "a", quant = {threshold_max = 2.0 : f64, threshold_min = -2.0 : f64}} : (tensor<1x4xf32>) -> tensor<1x4xf32>
   %1 = tpu.input %arg1 {name = "b", quant = {threshold_max = 4.0 : f64, threshold_min = -4.0 : f64}} : (tensor<1x4xf32>) -> tensor<1x4xf32>
