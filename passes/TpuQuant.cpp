@@ -335,9 +335,10 @@ LogicalResult Quantizer::quantizeEltwiseRescale(Operation *op, ArrayRef<double> 
   std::optional<unsigned> rshift = commonRshiftFor(maxAbs);
   if (!rshift)
     return fail(op, "an input rescale factor exceeds 127 (output threshold too small)");
+  // Truncated toward zero, as the vendor toolchain does for element-wise multipliers.
   std::vector<int64_t> multipliers;
   for (double s : scales)
-    multipliers.push_back(roundClamped(std::ldexp(s, int(*rshift)), -127, 127));
+    multipliers.push_back(static_cast<int64_t>(std::trunc(std::ldexp(s, int(*rshift)))));
   setQuant(op, "RSHIFT_AND_M_I8", multipliers, {int64_t(*rshift)}, false);
   setResultInt8(op);
   return success();
