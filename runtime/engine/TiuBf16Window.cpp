@@ -45,6 +45,16 @@ std::vector<float> bf16Bias(const TiuOp &op, uint32_t channels) {
   return bias;
 }
 
+/// fp32 partial sum split over two bf16-sized planes (high half first).
+float loadFp32Split(const uint8_t *p, int64_t planeStride) {
+  return arith::bitsToFloat(static_cast<uint32_t>(loadBf16(p)) << 16 | loadBf16(p + planeStride));
+}
+void storeFp32Split(uint8_t *p, int64_t planeStride, float v) {
+  uint32_t bits = arith::floatBits(v);
+  storeBf16(p, static_cast<uint16_t>(bits >> 16));
+  storeBf16(p + planeStride, static_cast<uint16_t>(bits));
+}
+
 void store(uint8_t *p, float v, bool relu) {
   uint16_t r = arith::floatToBf16Tiu(v);
   storeBf16(p, (relu && (r & 0x8000)) ? 0 : r);
@@ -55,8 +65,8 @@ void store(uint8_t *p, float v, bool relu) {
 void convBf16(TiuOp &op) {
   ConvWindow win(op);
   uint32_t n = win.in.n, ic = win.in.c, oc = win.out.c, k = win.kh * win.kw;
-  op.require(op[T::ps32_md] == 0, T::ps32_md, "partial sums in bf16 convolution");
   op.require(!op.flag(T::opt_chl_quan), T::opt_chl_quan, "per-channel quantisation in bf16");
+  unsigned ps32 = static_cast<unsigned>(op[T::ps32_md]);
   op.require(op[T::opd1_n] == ic, T::opd1_n, "conv: opd1_n must equal the ifmap channels");
   op.require(op[T::opd1_c] == oc, T::opd1_c, "conv: opd1_c must equal the ofmap channels");
   LocalTensor in = op.tensor(kOpd0, win.in, 2);
@@ -74,25 +84,37 @@ void convBf16(TiuOp &op) {
         weights[size_t{o} * k * ic + i] = loadBf16Tiu(wt.channel(o) + 2 * i);
   }
   std::vector<float> bias = bf16Bias(op, oc);
-  LocalTensor out = op.tensor(kRes0, win.out, 2);
+  // Partial sums (ps32_md): the fp32 accumulator as two bf16-sized halves, high half at the
+  // result, low half one plane stride later. Reading (bit 0) seeds the accumulator; writing
+  // (bit 1) stores it without bias or ReLU (probed).
+  int64_t planeStride = ps32 ? op.ps32PlaneStride(win.out, 2) : 0;
+  LocalTensor out = op.tensor(kRes0, win.out, 2, ps32 ? 2 : 1, planeStride);
   bool relu = op.flag(T::opt_relu);
   std::vector<float> planes, acc(size_t{win.out.h} * win.out.w);
   const Strides4 &os = out.strides();
   for (uint32_t b = 0; b < n; ++b) {
     win.expandBf16(in, b, insFill(op, false), planes);
     for (uint32_t o = 0; o < oc; ++o) {
-      std::fill(acc.begin(), acc.end(), 0.0f);
+      uint8_t *dst = out.channel(o) + b * os.n;
+      for (uint32_t y = 0; y < win.out.h; ++y)
+        for (uint32_t x = 0; x < win.out.w; ++x)
+          acc[size_t{y} * win.out.w + x] =
+              (ps32 & 1) ? loadFp32Split(dst + y * os.h + x * os.w, planeStride) : 0.0f;
       const float *w = weights.data() + size_t{o} * k * ic;
       for (uint32_t ky = 0; ky < win.kh; ++ky)
         for (uint32_t kx = 0; kx < win.kw; ++kx)
           for (uint32_t c = 0; c < ic; ++c)
             win.accumulateRz(acc.data(), planes.data() + size_t{c} * win.planeSize(), ky, kx,
                              w[(size_t{ky} * win.kw + kx) * ic + c]);
-      uint8_t *dst = out.channel(o) + b * os.n;
       for (uint32_t y = 0; y < win.out.h; ++y)
-        for (uint32_t x = 0; x < win.out.w; ++x)
-          store(dst + y * os.h + x * os.w,
-                arith::addFp32Rz(acc[size_t{y} * win.out.w + x], bias[o]), relu);
+        for (uint32_t x = 0; x < win.out.w; ++x) {
+          float a = acc[size_t{y} * win.out.w + x];
+          uint8_t *p = dst + y * os.h + x * os.w;
+          if (ps32 & 2)
+            storeFp32Split(p, planeStride, a);
+          else
+            store(p, arith::addFp32Rz(a, bias[o]), relu);
+        }
     }
   }
 }

@@ -95,6 +95,14 @@ public:
     return tensor(o, s, strides(o, s, es), es, planes, planeStride);
   }
 
+  /// Distance between the byte (int8) or bf16-half planes of a partial-sum result (ps32_md):
+  /// res0_b_str with explicit strides, else res0_n times the default n stride (probed).
+  int64_t ps32PlaneStride(const Shape4 &res, unsigned es) const {
+    if (mode(kRes0) == StrideMode::Explicit)
+      return static_cast<int64_t>(f[TiuField::res0_b_str]);
+    return int64_t{res.n} * defaultStrides(res, es, address(kRes0) / ctx.chip.lmemPerLane).n;
+  }
+
   [[noreturn]] void unsupported(TiuField field, const std::string &what) const {
     throw Error(ctx.where(TiuDesc::name(field)) + ": unsupported " + what);
   }

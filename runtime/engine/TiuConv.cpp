@@ -60,7 +60,7 @@ void convInt8(TiuOp &op) {
 
   bool resInt8 = op.flag(T::opt_res0_int8);
   op.require(resInt8 || ps32 == 2 || ps32 == 3, T::opt_res0_int8, "conv with a 16-bit result");
-  int64_t bstr = static_cast<int64_t>(op[T::res0_b_str]);
+  int64_t bstr = ps32 ? op.ps32PlaneStride(win.out, 1) : 0;
   unsigned planes = (ps32 & 2) ? 4 : 1;
   if (ps32 == 1)
     planes = 4; // reads the stored partial sum from all four planes

@@ -48,7 +48,7 @@ void matmulInt8(TiuOp &op) {
 
   Matrix left = matrixOperand(op, kOpd0, ls, 1, 1, 0);
   Matrix right = matrixOperand(op, kOpd1, {k, rs.c, 1, rs.w}, 1, 1, 0);
-  int64_t rbstr = static_cast<int64_t>(op[T::res0_b_str]);
+  int64_t rbstr = ps32 ? op.ps32PlaneStride(rs, 1) : static_cast<int64_t>(op[T::res0_b_str]);
   unsigned resPlanes = (ps32 != 0) ? 4 : (resInt8 && !resAdd ? 1 : 2);
   Matrix res = matrixOperand(op, kRes0, rs, 1, resPlanes, rbstr);
 
@@ -124,13 +124,15 @@ void matmulBf16(TiuOp &op) {
   uint32_t cols = rs.c * rs.w;
   op.require(ls.n == rows, T::opd0_n, "matmul: opd0_n must equal res0_n");
   op.require(uint64_t{ls.c} * ls.w >= k, T::opd1_n, "matmul: the left matrix has fewer columns");
-  op.require(op[T::ps32_md] == 0, T::ps32_md, "partial sums in bf16 matmul");
   op.require(!op.flag(T::opt_chl_quan), T::opt_chl_quan, "per-channel quantisation in bf16");
+  unsigned ps32 = static_cast<unsigned>(op[T::ps32_md]);
   bool hasBias = op[T::tsk_opd_num] == 3;
   bool resAdd = op.flag(T::opt_res_add);
   Matrix left = matrixOperand(op, kOpd0, ls, 2, 1, 0);
   Matrix right = matrixOperand(op, kOpd1, {k, rs.c, 1, rs.w}, 2, 1, 0);
-  Matrix res = matrixOperand(op, kRes0, rs, 2, 1, 0);
+  // Partial sums as for bf16 convolution: fp32 split into high/low halves one plane apart.
+  int64_t planeStride = ps32 ? op.ps32PlaneStride(rs, 2) : 0;
+  Matrix res = matrixOperand(op, kRes0, rs, 2, ps32 ? 2 : 1, planeStride);
   // fp32 bias: high half in plane 0, low half in plane 1 (one opd2 n-stride apart).
   std::vector<float> bias(cols, 0.0f);
   if (hasBias) {
@@ -149,15 +151,32 @@ void matmulBf16(TiuOp &op) {
   bool relu = op.flag(T::opt_relu);
   std::vector<float> acc(cols);
   for (uint32_t r = 0; r < rows; ++r) {
-    std::fill(acc.begin(), acc.end(), 0.0f);
-    for (uint32_t kk = 0; kk < k; ++kk) {
-      float lv = loadBf16Tiu(left.at(r, kk));
-      const float *rrow = rmat.data() + size_t{kk} * cols;
-      for (uint32_t j = 0; j < cols; ++j)
-        acc[j] = arith::addFp32Rz(acc[j], arith::mulFp32Ftz(lv, rrow[j]));
+    for (uint32_t j = 0; j < cols; ++j) {
+      const uint8_t *p = res.at(r, j);
+      acc[j] = (ps32 & 1) ? arith::bitsToFloat(static_cast<uint32_t>(loadBf16(p)) << 16 |
+                                               loadBf16(p + planeStride))
+                          : 0.0f;
     }
+    // The left row is spread over lanes of opd0_w columns; the sum walks the first column of
+    // every lane, then the second, ... (probed with fp32 round-toward-zero cancellation).
+    for (uint32_t w = 0; w < ls.w; ++w)
+      for (uint32_t lane = 0; lane < ls.c; ++lane) {
+        uint32_t kk = lane * ls.w + w;
+        if (kk >= k)
+          continue;
+        float lv = loadBf16Tiu(left.at(r, kk));
+        const float *rrow = rmat.data() + size_t{kk} * cols;
+        for (uint32_t j = 0; j < cols; ++j)
+          acc[j] = arith::addFp32Rz(acc[j], arith::mulFp32Ftz(lv, rrow[j]));
+      }
     for (uint32_t j = 0; j < cols; ++j) {
       uint8_t *p = const_cast<uint8_t *>(res.at(r, j));
+      if (ps32 & 2) {
+        uint32_t bits = arith::floatBits(acc[j]);
+        storeBf16(p, static_cast<uint16_t>(bits >> 16));
+        storeBf16(p + planeStride, static_cast<uint16_t>(bits));
+        continue;
+      }
       float v = arith::addFp32Rz(acc[j], bias[j]);
       if (resAdd)
         v = arith::addFp32Rz(v, loadBf16Tiu(p));

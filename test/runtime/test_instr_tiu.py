@@ -907,3 +907,96 @@ def mdsum_case(rng: np.random.Generator) -> tuple[Window, Program, str]:
 def test_mdsum(h: Harness, seed: int) -> None:
     win, p, what = mdsum_case(np.random.default_rng(1400 + seed))
     h.check(p, win.mem, None, what)
+
+
+def bf16_ps32_conv_case(rng: np.random.Generator, mode: int) -> tuple[Window, Program, str]:
+    win = Bf16Window(rng, specials=False)
+    g = rand_geom(rng, max_c=20, insert=False)
+    g.n = 1
+    oh, ow = g.out_hw()
+    in_lane, out_lane = int(rng.integers(0, LANES)), int(rng.integers(0, LANES))
+    in_shape, out_shape = (1, g.ic, g.ih, g.iw), (1, g.oc, oh, ow)
+    in_str = default_strides(in_shape, 2, in_lane)
+    in_off = win.alloc(footprint(in_shape, in_str, in_lane, 2))
+    w_sel = int(rng.integers(0, 2))
+    w_eff = short_addr_lane(out_lane, w_sel)
+    w_off = win.alloc(2 * g.kh * g.kw * g.ic * ((w_eff + g.oc + LANES - 1) // LANES))
+    explicit = bool(rng.integers(0, 2))
+    out_str = (explicit_strides(rng, out_shape, out_lane, 2) if explicit
+               else default_strides(out_shape, 2, out_lane))
+    plane = (align(footprint(out_shape, out_str, out_lane, 2), 16) if explicit
+             else out_str[0])
+    out_off = win.alloc(2 * plane)
+    final = mode == 1
+    has_bias = final and bool(rng.integers(0, 2))
+    f = dict(tsk_typ=0, opd_typ=1, ps32_md=mode, opt_right_shift=0, opt_shift_typ=1,
+             opt_relu=int(final and rng.random() < 0.5), opt_res0_sign=1, opt_opd0_sign=1,
+             opt_opd1_sign=1, short_opd0_str=0, short_opd1_str=1, short_opd2_str=2,
+             short_res0_str=3 if explicit else 0, res0_addr=lane_addr(out_lane, out_off),
+             res0_b_str=plane, opd0_addr=lane_addr(in_lane, in_off),
+             opd1_addr=lane_addr(w_sel, w_off), opd1_n=g.ic, opd1_c=g.oc,
+             tsk_opd_num=3 if has_bias else 2, opt_opd2_int8=0, **opd_fields("opd0", in_shape),
+             **opd_fields("res0", out_shape, out_str if explicit else None), **g.fields())
+    if has_bias:
+        p_sel = int(rng.integers(0, 2))
+        p_eff = short_addr_lane(out_lane, p_sel)
+        p_off = win.alloc(4 * ((g.oc + LANES - 1) // LANES) + 4)
+        put_bias_fp32(win, p_eff, p_off, rng.uniform(-4, 4, g.oc))
+        f.update(opd2_addr=lane_addr(p_sel, p_off), opd2_c=g.oc, opd2_h=1, opd2_w=1)
+    if mode & 1:  # fp32 partial sums split into high and low halves
+        bits = rng.uniform(-50, 50, (LANES, plane // 2)).astype(np.float32).view(np.uint32)
+        for lane in range(LANES):
+            win.put(lane, out_off, (bits[lane] >> 16).astype(np.uint16).view(np.uint8))
+            win.put(lane, out_off + plane, (bits[lane] & 0xFFFF).astype(np.uint16).view(np.uint8))
+    p = win.program()
+    p.tiu(**f)
+    win.finish(p)
+    return win, p, f"bf16 ps32={mode} {g} explicit={explicit} bias={has_bias}"
+
+
+@pytest.mark.parametrize("mode", [1, 2, 3])
+@pytest.mark.parametrize("seed", range(N_CASES // 2))
+def test_bf16_conv_ps32(h: Harness, mode: int, seed: int) -> None:
+    win, p, what = bf16_ps32_conv_case(np.random.default_rng(1500 + seed), mode)
+    h.check(p, win.mem, None, what)
+
+
+def bf16_ps32_matmul_case(rng: np.random.Generator, mode: int) -> tuple[Window, Program, str]:
+    win = Bf16Window(rng, specials=False)
+    rows, k = int(rng.integers(1, 9)), int(rng.integers(1, 60))
+    rc, rw = int(rng.integers(1, 6)), int(rng.integers(1, 9))
+    lw = int(rng.integers(1, 9))
+    lc = (k + lw - 1) // lw
+    res_lane, left_lane = int(rng.integers(0, LANES)), int(rng.integers(0, LANES))
+    left, right, res = (rows, lc, 1, lw), (k, rc, 1, rw), (rows, rc, 1, rw)
+    r_sel = int(rng.integers(0, 2))
+    r_eff = short_addr_lane(res_lane, r_sel)
+    left_off = win.alloc(footprint(left, default_strides(left, 2, left_lane), left_lane, 2))
+    right_off = win.alloc(footprint(right, default_strides(right, 2, r_eff), r_eff, 2))
+    plane = rows * default_strides(res, 2, res_lane)[0]
+    res_off = win.alloc(2 * plane)
+    final = mode == 1
+    f = dict(tsk_typ=2, opd_typ=1, ps32_md=mode, opt_relu=int(final and rng.random() < 0.5),
+             opt_res0_sign=1, opt_opd0_sign=1, opt_opd1_sign=1, opt_shift_typ=1,
+             opt_left_shift=0, opt_right_shift=0, short_res0_str=0, short_opd0_str=0,
+             short_opd1_str=0, short_opd2_str=0, res0_addr=lane_addr(res_lane, res_off),
+             res0_b_str=plane, opd0_addr=lane_addr(left_lane, left_off),
+             opd1_addr=lane_addr(r_sel, right_off), opd1_n=k, opd1_c=rc, opd1_h=1,
+             opd1_w=k - lw * (lc - 1), tsk_opd_num=2, **opd_fields("res0", res),
+             **opd_fields("opd0", left))
+    if mode & 1:
+        bits = rng.uniform(-50, 50, (LANES, plane // 2)).astype(np.float32).view(np.uint32)
+        for lane in range(LANES):
+            win.put(lane, res_off, (bits[lane] >> 16).astype(np.uint16).view(np.uint8))
+            win.put(lane, res_off + plane, (bits[lane] & 0xFFFF).astype(np.uint16).view(np.uint8))
+    p = win.program()
+    p.tiu(**f)
+    win.finish(p)
+    return win, p, f"bf16 matmul ps32={mode} rows={rows} k={k} rc={rc} rw={rw}"
+
+
+@pytest.mark.parametrize("mode", [1, 2, 3])
+@pytest.mark.parametrize("seed", range(N_CASES // 2))
+def test_bf16_matmul_ps32(h: Harness, mode: int, seed: int) -> None:
+    win, p, what = bf16_ps32_matmul_case(np.random.default_rng(1600 + seed), mode)
+    h.check(p, win.mem, None, what)
