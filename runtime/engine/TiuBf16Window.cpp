@@ -123,7 +123,11 @@ void depthwiseBf16(TiuOp &op) {
   ConvWindow win(op);
   uint32_t c = win.in.c, k = win.kh * win.kw;
   op.require(win.out.c == c, T::res0_c, "depthwise: res0_c must equal opd0_c");
-  op.require(op[T::ps32_md] == 0, T::ps32_md, "partial sums in bf16 depthwise");
+  op.require(op[T::short_res0_str] == op[T::short_opd0_str], T::short_res0_str,
+             "depthwise with different res0 and opd0 stride modes");
+  unsigned ps32 = static_cast<unsigned>(op[T::ps32_md]);
+  op.require(ps32 == 0 || ps32 == 2, T::ps32_md,
+             "bf16 depthwise partial-sum mode other than 0 or 2");
   LocalTensor in = op.tensor(kOpd0, win.in, 2);
   std::vector<float> weights(size_t{c} * k);
   if (op.flag(T::opt_opd1_const)) {
@@ -139,7 +143,8 @@ void depthwiseBf16(TiuOp &op) {
               loadBf16Tiu(wt.channel(ch) + ky * st.h + kx * st.w);
   }
   std::vector<float> bias = bf16Bias(op, c);
-  LocalTensor out = op.tensor(kRes0, win.out, 2);
+  int64_t planeStride = ps32 ? op.ps32PlaneStride(win.out, 2) : 0;
+  LocalTensor out = op.tensor(kRes0, win.out, 2, ps32 ? 2 : 1, planeStride);
   bool relu = op.flag(T::opt_relu);
   std::vector<float> planes, acc(size_t{win.out.h} * win.out.w);
   const Strides4 &os = out.strides();
@@ -154,8 +159,11 @@ void depthwiseBf16(TiuOp &op) {
       uint8_t *dst = out.channel(ch) + b * os.n;
       for (uint32_t y = 0; y < win.out.h; ++y)
         for (uint32_t x = 0; x < win.out.w; ++x)
-          store(dst + y * os.h + x * os.w,
-                arith::addFp32Rz(acc[size_t{y} * win.out.w + x], bias[ch]), relu);
+          if (ps32)
+            storeFp32Split(dst + y * os.h + x * os.w, planeStride, acc[size_t{y} * win.out.w + x]);
+          else
+            store(dst + y * os.h + x * os.w,
+                  arith::addFp32Rz(acc[size_t{y} * win.out.w + x], bias[ch]), relu);
     }
   }
 }

@@ -93,6 +93,8 @@ void depthwiseInt8(TiuOp &op) {
   ConvWindow win(op);
   uint32_t c = win.in.c;
   op.require(win.out.c == c, T::res0_c, "depthwise: res0_c must equal opd0_c");
+  op.require(op[T::short_res0_str] == op[T::short_opd0_str], T::short_res0_str,
+             "depthwise with different res0 and opd0 stride modes");
   op.require(op[T::ps32_md] == 0, T::ps32_md, "partial sums in int8 depthwise");
   op.require(op.flag(T::opt_res0_int8), T::opt_res0_int8, "depthwise with a 16-bit result");
   bool chlQuan = op.flag(T::opt_chl_quan);

@@ -1000,3 +1000,43 @@ def bf16_ps32_matmul_case(rng: np.random.Generator, mode: int) -> tuple[Window, 
 def test_bf16_matmul_ps32(h: Harness, mode: int, seed: int) -> None:
     win, p, what = bf16_ps32_matmul_case(np.random.default_rng(1600 + seed), mode)
     h.check(p, win.mem, None, what)
+
+
+def bf16_ps32_depthwise_case(rng: np.random.Generator) -> tuple[Window, Program, str]:
+    """bf16 depthwise writing the fp32 sums (ps32_md = 2)."""
+    win = Bf16Window(rng, specials=False)
+    g = rand_geom(rng, depthwise=True, max_c=40)
+    oh, ow = g.out_hw()
+    in_lane, out_lane = int(rng.integers(0, LANES)), int(rng.integers(0, LANES))
+    in_shape, out_shape = (g.n, g.ic, g.ih, g.iw), (g.n, g.ic, oh, ow)
+    explicit = bool(rng.integers(0, 2))  # opd0 and res0 must use the same stride mode
+    in_str = (explicit_strides(rng, in_shape, in_lane, 2) if explicit
+              else default_strides(in_shape, 2, in_lane))
+    out_str = (explicit_strides(rng, out_shape, out_lane, 2) if explicit
+               else default_strides(out_shape, 2, out_lane))
+    in_off = win.alloc(footprint(in_shape, in_str, in_lane, 2))
+    plane = (align(footprint(out_shape, out_str, out_lane, 2), 16) if explicit
+             else g.n * out_str[0])
+    out_off = win.alloc(2 * plane)
+    w_sel = int(rng.integers(0, 2))
+    w_eff = short_addr_lane(out_lane, w_sel)
+    w_shape = (1, g.ic, g.kh, g.kw)
+    w_off = win.alloc(footprint(w_shape, default_strides(w_shape, 2, w_eff), w_eff, 2))
+    f = dict(tsk_typ=1, tsk_eu_typ=2, opd_typ=1, ps32_md=2, tsk_opd_num=2, opt_relu=0,
+             opt_right_shift=0, opt_shift_typ=1, opt_opd0_sign=1, opt_opd1_sign=1,
+             opt_res0_sign=1, short_opd0_str=3 if explicit else 0,
+             short_res0_str=3 if explicit else 0, short_opd1_str=0,
+             opd0_addr=lane_addr(in_lane, in_off), res0_addr=lane_addr(out_lane, out_off),
+             res0_b_str=plane, opd1_addr=lane_addr(w_sel, w_off), opd1_n=1, opd1_c=g.ic,
+             **opd_fields("opd0", in_shape, in_str if explicit else None),
+             **opd_fields("res0", out_shape, out_str if explicit else None), **g.fields())
+    p = win.program()
+    p.tiu(**f)
+    win.finish(p)
+    return win, p, f"bf16 depthwise ps32 {g} explicit={explicit}"
+
+
+@pytest.mark.parametrize("seed", range(N_CASES // 2))
+def test_bf16_depthwise_ps32(h: Harness, seed: int) -> None:
+    win, p, what = bf16_ps32_depthwise_case(np.random.default_rng(1700 + seed))
+    h.check(p, win.mem, None, what)
