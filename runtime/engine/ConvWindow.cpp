@@ -109,6 +109,10 @@ PerChannelParams::PerChannelParams(const TiuOp &op, uint32_t channels, bool chlQ
         uint8_t rec[9] = {0, 0, 0, 0, p[0], p[1], p[2], p[3], p[4]};
         qdm_[c] = arith::readQdmChannelParams(rec);
       }
+      if (qdm_[c].rshift > 31)
+        throw Error(op.ctx.where("opd2_addr") + ": per-channel right shift " +
+                    std::to_string(qdm_[c].rshift) + " of channel " + std::to_string(c) +
+                    " is above 31 (unsupported)");
     }
     return;
   }

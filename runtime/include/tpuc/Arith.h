@@ -76,7 +76,9 @@ constexpr int32_t requantPerTensor(int64_t acc, unsigned rshift, bool relu, bool
 }
 
 /// Per-channel / 32-bit-multiplier post-processing ("QDM", §5.2): SRDHM by `multiplier`, rounding
-/// shift with ties away from zero, optional ReLU, saturation to an 8-bit result.
+/// shift with ties away from zero, optional ReLU, saturation to an 8-bit result. The 32-bit
+/// multiplier field is used as a two's-complement int32 (probed with values >= 2^31); shifts above
+/// 31 are outside the documented range.
 constexpr int32_t requantQdm(int64_t acc, int64_t multiplier, unsigned rshift, bool relu,
                              bool signedOut) {
   int64_t y = roundingRightShiftAway(srdhm(acc, multiplier), rshift);
