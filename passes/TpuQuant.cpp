@@ -354,9 +354,13 @@ LogicalResult Quantizer::quantizeAvgPool(tpu::PoolAvg2DOp op) {
   FailureOr<double> in = thresholdOf(op, op.getInput()), out = ownThreshold(op);
   if (failed(in) || failed(out))
     return failure();
-  std::optional<Int8Scale> s = int8ScaleFor(*in / (*out * double(kernel[0] * kernel[1])));
-  if (!s)
+  double factor = *in / (*out * double(kernel[0] * kernel[1]));
+  std::optional<unsigned> rshift = commonRshiftFor(factor);
+  if (!rshift)
     return fail(op, "rescale factor exceeds 127 (output threshold too small)");
+  // Truncated toward zero, as the vendor toolchain does.
+  std::optional<Int8Scale> s =
+      Int8Scale{static_cast<int64_t>(std::trunc(std::ldexp(factor, int(*rshift)))), *rshift};
   setQuant(op, "RSHIFT_AND_M_I8", {s->multiplier}, {int64_t(s->rshift)}, false);
   setResultInt8(op);
   return success();
@@ -391,7 +395,9 @@ LogicalResult Quantizer::quantizeLeakyRelu(tpu::LeakyReluOp op) {
   if (failed(in) || failed(out))
     return failure();
   double slope = op.getNegativeSlope().convertToDouble();
-  std::optional<Int8Scale> pos = int8ScaleFor(*in / *out), neg = int8ScaleFor(slope * *in / *out);
+  // The positive side is the identity (1, 0) when the thresholds agree, as in the vendor models.
+  std::optional<Int8Scale> pos = *in == *out ? Int8Scale{1, 0} : int8ScaleFor(*in / *out);
+  std::optional<Int8Scale> neg = int8ScaleFor(slope * *in / *out);
   if (!pos || !neg)
     return fail(op, "rescale factor exceeds 127 (output threshold too small)");
   setQuant(op, "RSHIFT_AND_M_I8", {pos->multiplier, neg->multiplier},
