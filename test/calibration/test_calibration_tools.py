@@ -134,3 +134,19 @@ def test_tools_run_as_modules(tmp_path: Path) -> None:
         text=True,
     )
     assert result.returncode == 0 and "--calibration_table" in result.stdout
+
+
+def test_plain_progress_without_tqdm(monkeypatch, capsys) -> None:  # noqa: ANN001
+    from tpuc.calibration.calibrator import _Progress
+
+    monkeypatch.setitem(sys.modules, "tqdm", None)
+    bar = _Progress(8, "pass 1/2", True)
+    for _ in range(8):
+        bar.update(1)
+    bar.close()
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == ["pass 1/2: 8 input(s)", "pass 1/2: 2/8", "pass 1/2: 4/8", "pass 1/2: 6/8",
+                     "pass 1/2: 8/8"]  # fmt: skip
+    silent = _Progress(8, "quiet", False)
+    silent.update(8)
+    assert capsys.readouterr().out == ""
