@@ -1,5 +1,6 @@
 //===- AssignLayerId.cpp - number tpu layers in program order -------------===//
 #include "passes/Passes.h"
+#include "passes/support/LayerAttrs.h"
 
 namespace tpuc {
 #define GEN_PASS_DEF_ASSIGNLAYERID
@@ -10,10 +11,6 @@ using namespace mlir;
 
 namespace {
 struct AssignLayerIdPass : tpuc::impl::AssignLayerIdBase<AssignLayerIdPass> {
-  void runOnOperation() override {
-    int64_t next = 0;
-    getOperation()->walk<WalkOrder::PreOrder>(
-        [&](tpuc::tpu::TpuLayerOp layer) { layer.assignLayerId(next++); });
-  }
+  void runOnOperation() override { tpuc::assignLayerIds(getOperation()); }
 };
 } // namespace

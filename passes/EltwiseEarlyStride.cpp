@@ -1,5 +1,6 @@
 //===- EltwiseEarlyStride.cpp - stride before the element-wise op ---------===//
 #include "passes/Passes.h"
+#include "passes/support/LayerAttrs.h"
 
 #include "mlir/IR/Builders.h"
 #include "llvm/ADT/STLExtras.h"
@@ -132,8 +133,13 @@ struct EltwiseEarlyStridePass : tpuc::impl::EltwiseEarlyStrideBase<EltwiseEarlyS
       if (isa<tpu::EltwiseAddOp, tpu::EltwiseMulOp, tpu::EltwiseMaxOp, tpu::EltwiseMinOp>(op))
         candidates.push_back(op);
     });
+    bool numbered = hasLayerIds(getOperation());
+    bool changed = false;
     for (Operation *op : candidates)
-      applyEarlyStride(op);
+      changed |= applyEarlyStride(op);
+    // The new slices are layers too: when ids were assigned, every layer keeps one.
+    if (changed && numbered)
+      assignLayerIds(getOperation());
   }
 };
 

@@ -97,10 +97,11 @@ def EltwiseEarlyStride : Pass<"eltwise-early-stride", "::mlir::ModuleOp"> {
     broadcast keeps step 1), the element-wise op produces the strided [N, C, ceil(H / sh),
     ceil(W / sw)] result, and the convolutions get stride 1. A slice shares the quantization
     state (mode, thresholds, zero point) of the layer producing its input, so the pass also
-    works on quantized IR. The element-wise op keeps its name,
-    attributes (including `do_relu`) and quantization state. This is the early stride of the
-    vendor toolchain: the strided slices are loads with a stride, and the element-wise op does a
-    quarter of the work for stride 2.
+    works on quantized IR. When the module's layers have layer ids (--assign-layer-id ran
+    before), all layers are numbered again in program order so the slices get ids too. The
+    element-wise op keeps its name, attributes (including `do_relu`) and quantization state.
+    This is the early stride of the vendor toolchain: the strided slices are loads with a
+    stride, and the element-wise op does a quarter of the work for stride 2.
 
     Ops with any other user (another op, a function return, a convolution with a different
     stride, kernel, padding, or reading the op as its filter) are left unchanged; without a

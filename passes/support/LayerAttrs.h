@@ -2,6 +2,8 @@
 #ifndef TPUC_PASSES_SUPPORT_LAYERATTRS_H
 #define TPUC_PASSES_SUPPORT_LAYERATTRS_H
 
+#include "dialect/TpuOps.h"
+
 #include "mlir/IR/Operation.h"
 
 namespace tpuc {
@@ -16,6 +18,24 @@ inline void takeLayerIdentity(mlir::Operation *to, mlir::Operation *from) {
     else
       to->removeAttr(key);
   }
+}
+
+/// Numbers every tpu layer under `root` 0, 1, 2, ... in program order (functions in order, ops
+/// in pre-order), replacing existing ids.
+inline void assignLayerIds(mlir::Operation *root) {
+  int64_t next = 0;
+  root->walk<mlir::WalkOrder::PreOrder>(
+      [&](tpu::TpuLayerOp layer) { layer.assignLayerId(next++); });
+}
+
+/// True when some tpu layer under `root` has a layer id.
+inline bool hasLayerIds(mlir::Operation *root) {
+  return root
+      ->walk([](tpu::TpuLayerOp layer) {
+        return layer.getAssignedLayerId() >= 0 ? mlir::WalkResult::interrupt()
+                                               : mlir::WalkResult::advance();
+      })
+      .wasInterrupted();
 }
 
 } // namespace tpuc

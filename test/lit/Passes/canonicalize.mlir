@@ -1,5 +1,6 @@
 // RUN: rm -rf %t && mkdir -p %t && cd %t
 // RUN: %PYTHON -c "import numpy as np; r = np.random.default_rng(3); f = lambda *s: r.standard_normal(s).astype(np.float32); a = dict(w=f(4, 3, 3, 3), dw=f(4, 1, 3, 3), cb=f(4), s=f(4), sb=f(4), mean=f(4), var=r.uniform(0.1, 2.0, 4).astype(np.float32), gamma=f(4), beta=f(4)); [np.savez(f'fold{i}.npz', **a) for i in range(1, 7)]"
+// RUN: cd %t && %PYTHON -c "import numpy as np; r = np.random.default_rng(4); f = lambda *s: r.standard_normal(s).astype(np.float32); np.savez('net.npz', w1=f(8, 3, 3, 3), b1=f(8), m1=f(8), v1=r.uniform(0.5, 2.0, 8).astype(np.float32), g1=f(8), be1=f(8), w2=f(8, 8, 3, 3), s2=f(8), sb2=f(8), s3=f(8)); np.savez('in.npz', data=f(1, 3, 9, 9))"
 // RUN: cd %t && tpuc-opt %s -split-input-file -verify-diagnostics --canonicalize | FileCheck %s
 // RUN: cd %t && %PYTHON %S/Inputs/check_weights.py fold-conv fold1.npz fold1_fold.npz --filter w --bias cb --scale s --shift sb --result sc_filter sc_bias
 // RUN: cd %t && %PYTHON %S/Inputs/check_weights.py keeps fold1.npz fold1_fold.npz
@@ -8,6 +9,18 @@
 // RUN: cd %t && %PYTHON %S/Inputs/check_weights.py fold-conv fold3.npz fold3_fold.npz --filter dw --bias cb --scale s --result dsc_filter dsc_bias
 // RUN: cd %t && %PYTHON -c "import numpy as np; import sys; sys.path.insert(0, '%S/Inputs'); from check_weights import *; a = load('fold4.npz'); o = load('fold4_fold.npz'); s = a['gamma'] / np.sqrt(a['var'].astype(np.float64) + float(np.float32(1e-5))); w1 = a['w'] * s.reshape(4, 1, 1, 1); b1 = (a['cb'] - a['mean']) * s + a['beta']; expect('sc_filter', o['sc_filter'], w1 * a['s'].reshape(4, 1, 1, 1)); expect('sc_bias', o['sc_bias'], b1 * a['s'] + a['sb'])"
 // RUN: cd %t && %PYTHON -c "import os; assert not os.path.exists('fold5_fold.npz') and not os.path.exists('fold6_fold.npz'), 'a weight file was written without a fold'"
+// The last case is also a file of its own (split-file): the interpreter gives the same results
+// (up to float rounding) before and after canonicalization.
+// RUN: cd %t && rm net_fold.npz && split-file %s %t
+// RUN: cd %t && tpuc-interpreter numerics.mlir --tensor-in in.npz --tensor-out before.npz
+// RUN: cd %t && tpuc-opt numerics.mlir --canonicalize -o folded.mlir
+// RUN: cd %t && FileCheck %s --check-prefix=FOLDED < folded.mlir
+// RUN: cd %t && tpuc-interpreter folded.mlir --tensor-in in.npz --tensor-out after.npz
+// RUN: cd %t && %PYTHON -c "import numpy as np; a = np.load('before.npz'); b = np.load('after.npz'); assert sorted(a.files) == sorted(b.files) == ['out', 'relu1'], b.files; [np.testing.assert_allclose(b[k], a[k], rtol=1e-4, atol=1e-4) for k in a.files]"
+// FOLDED-COUNT-2: tpu.conv_2d
+// FOLDED-NOT: tpu.batch_norm
+// FOLDED-NOT: tpu.scale
+// FOLDED-NOT: tpu.relu
 
 // Tests that a scale after a single-user conv folds into the conv's filter and bias; the conv
 // takes the scale's name, id and quantization state. A second pair of the function (conv
@@ -326,4 +339,34 @@ func.func @not_identities(%x: tensor<1x4x2x2xf32>) -> (tensor<1x4x2x2xf32>, tens
   %9 = tpu.reorg %x {name = "ro", stride = 2} : (tensor<1x4x2x2xf32>) -> tensor<1x16x1x1xf32>
   %10 = tpu.shuffle_channel %x {name = "sc", group = 2} : (tensor<1x4x2x2xf32>) -> tensor<1x4x2x2xf32>
   return %0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10 : tensor<1x4x2x2xf32>, tensor<1x4x1x2xf32>, tensor<1x4x1x1xf32>, tensor<1x4x4x2xf32>, tensor<1x4x4x4xf32>, tensor<1x8x2x2xf32>, tensor<1x4x2x2xf32>, tensor<1x4x1x1xf32>, tensor<1x1x4x4xf32>, tensor<1x16x1x1xf32>, tensor<1x4x2x2xf32>
+}
+
+// -----
+
+//--- numerics.mlir
+// Tests a network whose batch_norm, scales and relus all fold away (checked with the
+// interpreter by the RUN lines above).
+// CHECK-LABEL: module attributes {tpu.weight_file = "net_fold.npz"}
+module attributes {tpu.weight_file = "net.npz"} {
+func.func @main(%arg0: tensor<1x3x9x9xf32>) -> (tensor<1x8x7x7xf32>, tensor<1x8x7x7xf32>) {
+  %0 = tpu.input %arg0 {name = "data"} : (tensor<1x3x9x9xf32>) -> tensor<1x3x9x9xf32>
+  %w1 = tpu.load_weight {name = "w1"} : tensor<8x3x3x3xf32>
+  %b1 = tpu.load_weight {name = "b1"} : tensor<8xf32>
+  %1 = tpu.conv_2d %0, %w1, %b1 {name = "conv1", strides = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>} : (tensor<1x3x9x9xf32>, tensor<8x3x3x3xf32>, tensor<8xf32>) -> tensor<1x8x7x7xf32>
+  %m1 = tpu.load_weight {name = "m1"} : tensor<8xf32>
+  %v1 = tpu.load_weight {name = "v1"} : tensor<8xf32>
+  %g1 = tpu.load_weight {name = "g1"} : tensor<8xf32>
+  %be1 = tpu.load_weight {name = "be1"} : tensor<8xf32>
+  %2 = tpu.batch_norm %1, %m1, %v1, %g1, %be1 {name = "bn1", epsilon = 1.0e-5 : f32} : (tensor<1x8x7x7xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>) -> tensor<1x8x7x7xf32>
+  %3 = tpu.relu %2 {name = "relu1"} : (tensor<1x8x7x7xf32>) -> tensor<1x8x7x7xf32>
+  %w2 = tpu.load_weight {name = "w2"} : tensor<8x8x3x3xf32>
+  %4 = tpu.conv_2d %3, %w2 {name = "conv2", strides = array<i64: 1, 1>, pads = array<i64: 1, 1, 1, 1>, dilations = array<i64: 1, 1>} : (tensor<1x8x7x7xf32>, tensor<8x8x3x3xf32>) -> tensor<1x8x7x7xf32>
+  %s2 = tpu.load_weight {name = "s2"} : tensor<8xf32>
+  %sb2 = tpu.load_weight {name = "sb2"} : tensor<8xf32>
+  %5 = tpu.scale %4, %s2, %sb2 {name = "scale2"} : (tensor<1x8x7x7xf32>, tensor<8xf32>, tensor<8xf32>) -> tensor<1x8x7x7xf32>
+  %s3 = tpu.load_weight {name = "s3"} : tensor<8xf32>
+  %6 = tpu.scale %5, %s3 {name = "scale3", do_relu = true} : (tensor<1x8x7x7xf32>, tensor<8xf32>) -> tensor<1x8x7x7xf32>
+  %7 = tpu.relu %6 {name = "out"} : (tensor<1x8x7x7xf32>) -> tensor<1x8x7x7xf32>
+  return %3, %7 : tensor<1x8x7x7xf32>, tensor<1x8x7x7xf32>
+}
 }

@@ -1,4 +1,12 @@
 // RUN: tpuc-opt %s -split-input-file --eltwise-early-stride | FileCheck %s
+// The last case is also a file of its own (split-file): the interpreter gives the same results
+// before and after the pass.
+// RUN: rm -rf %t && mkdir -p %t && split-file %s %t && cd %t
+// RUN: %PYTHON -c "import numpy as np; r = np.random.default_rng(11); f = lambda *s: r.standard_normal(s).astype(np.float32); np.savez('es.npz', w1=f(16, 8, 1, 1), b1=f(16), w2=f(4, 8, 1, 1), w3=f(6, 8, 1, 1)); np.savez('in.npz', x=f(1, 8, 7, 7), y=f(1, 8, 7, 7), z=f(1, 8, 1, 7))"
+// RUN: cd %t && tpuc-interpreter numerics.mlir --tensor-in in.npz --tensor-out before.npz
+// RUN: cd %t && tpuc-opt numerics.mlir --eltwise-early-stride -o strided.mlir
+// RUN: cd %t && tpuc-interpreter strided.mlir --tensor-in in.npz --tensor-out after.npz
+// RUN: cd %t && %PYTHON -c "import numpy as np; a = np.load('before.npz'); b = np.load('after.npz'); assert sorted(a.files) == sorted(b.files) == ['branch1', 'branch2a', 'strided23'], b.files; [np.testing.assert_array_equal(b[k], a[k]) for k in a.files]"
 
 // Tests that the stride of the 1x1 stride-2 convolutions reading an eltwise_add moves before it:
 // each input is sliced with steps 2, the add works on the strided shape and keeps its name and
@@ -96,4 +104,47 @@ func.func @no_candidates(%x: tensor<1x4x4x4xf32>, %y: tensor<1x4x4x4xf32>, %u: t
   %a6 = tpu.eltwise_add %u, %u {name = "a6"} : (tensor<4x4x1x1xf32>, tensor<4x4x1x1xf32>) -> tensor<4x4x1x1xf32>
   %c6 = tpu.conv_2d %x, %a6 {name = "c6", strides = array<i64: 2, 2>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>} : (tensor<1x4x4x4xf32>, tensor<4x4x1x1xf32>) -> tensor<1x4x2x2xf32>
   return %c0, %r0, %c1, %a1, %c2, %c3, %c4a, %c4b, %c5, %c6 : tensor<1x4x2x2xf32>, tensor<1x4x4x4xf32>, tensor<1x4x2x2xf32>, tensor<1x4x4x4xf32>, tensor<1x4x1x1xf32>, tensor<1x4x3x3xf32>, tensor<1x4x2x2xf32>, tensor<1x4x4x4xf32>, tensor<1x4x4x4xf32>, tensor<1x4x2x2xf32>
+}
+
+// -----
+
+// Tests that when layers have ids, all layers are numbered again so the new slices get ids.
+// CHECK-LABEL: func.func @layer_ids
+// CHECK: tpu.slice %arg0 {layer_id = 0 : i64, name = "ida_early_stride_0"
+// CHECK: tpu.slice %arg1 {layer_id = 1 : i64, name = "ida_early_stride_1"
+// CHECK: tpu.eltwise_add {{.*}}layer_id = 2 : i64, name = "ida"
+// CHECK: tpu.conv_2d {{.*}}layer_id = 3 : i64, name = "idc"
+func.func @layer_ids(%x: tensor<1x2x4x4xf32>, %y: tensor<1x2x4x4xf32>) -> tensor<1x2x2x2xf32> {
+  %0 = tpu.eltwise_add %x, %y {name = "ida", layer_id = 5} : (tensor<1x2x4x4xf32>, tensor<1x2x4x4xf32>) -> tensor<1x2x4x4xf32>
+  %w = tpu.load_weight {name = "w"} : tensor<2x2x1x1xf32>
+  %1 = tpu.conv_2d %0, %w {name = "idc", layer_id = 9, strides = array<i64: 2, 2>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>} : (tensor<1x2x4x4xf32>, tensor<2x2x1x1xf32>) -> tensor<1x2x2x2xf32>
+  return %1 : tensor<1x2x2x2xf32>
+}
+
+// -----
+
+//--- numerics.mlir
+// Tests a residual-block junction (add with coefficients and relu, two stride-2 branches) and a
+// max with a broadcast input feeding a (2, 3)-strided conv, on odd sizes.
+// CHECK-LABEL: func.func @main
+// CHECK-COUNT-2: tpu.slice
+// CHECK: tpu.eltwise_add {{.*}} -> tensor<1x8x4x4xf32>
+// CHECK-COUNT-2: tpu.slice
+// CHECK: tpu.eltwise_max {{.*}} -> tensor<1x8x4x3xf32>
+module attributes {tpu.weight_file = "es.npz"} {
+func.func @main(%arg0: tensor<1x8x7x7xf32>, %arg1: tensor<1x8x7x7xf32>, %arg2: tensor<1x8x1x7xf32>) -> (tensor<1x16x4x4xf32>, tensor<1x4x4x4xf32>, tensor<1x6x4x3xf32>) {
+  %x = tpu.input %arg0 {name = "x"} : (tensor<1x8x7x7xf32>) -> tensor<1x8x7x7xf32>
+  %y = tpu.input %arg1 {name = "y"} : (tensor<1x8x7x7xf32>) -> tensor<1x8x7x7xf32>
+  %z = tpu.input %arg2 {name = "z"} : (tensor<1x8x1x7xf32>) -> tensor<1x8x1x7xf32>
+  %0 = tpu.eltwise_add %x, %y {name = "add", do_relu = true, coeff = array<f32: 1.0, -0.5>} : (tensor<1x8x7x7xf32>, tensor<1x8x7x7xf32>) -> tensor<1x8x7x7xf32>
+  %w1 = tpu.load_weight {name = "w1"} : tensor<16x8x1x1xf32>
+  %b1 = tpu.load_weight {name = "b1"} : tensor<16xf32>
+  %1 = tpu.conv_2d %0, %w1, %b1 {name = "branch1", strides = array<i64: 2, 2>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>} : (tensor<1x8x7x7xf32>, tensor<16x8x1x1xf32>, tensor<16xf32>) -> tensor<1x16x4x4xf32>
+  %w2 = tpu.load_weight {name = "w2"} : tensor<4x8x1x1xf32>
+  %2 = tpu.conv_2d %0, %w2 {name = "branch2a", strides = array<i64: 2, 2>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>} : (tensor<1x8x7x7xf32>, tensor<4x8x1x1xf32>) -> tensor<1x4x4x4xf32>
+  %3 = tpu.eltwise_max %x, %z {name = "max"} : (tensor<1x8x7x7xf32>, tensor<1x8x1x7xf32>) -> tensor<1x8x7x7xf32>
+  %w3 = tpu.load_weight {name = "w3"} : tensor<6x8x1x1xf32>
+  %4 = tpu.conv_2d %3, %w3 {name = "strided23", strides = array<i64: 2, 3>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>} : (tensor<1x8x7x7xf32>, tensor<6x8x1x1xf32>) -> tensor<1x6x4x3xf32>
+  return %1, %2, %4 : tensor<1x16x4x4xf32>, tensor<1x4x4x4xf32>, tensor<1x6x4x3xf32>
+}
 }
