@@ -1,5 +1,5 @@
 // RUN: rm -rf %t && mkdir -p %t && cd %t
-// RUN: cd %t && %PYTHON -c "import numpy as np; r = np.random.default_rng(7); np.savez('w.npz', cw=r.uniform(-1, 1, (4, 3, 3, 3)).astype(np.float32), cb=r.uniform(-1, 1, 4).astype(np.float32), fw=r.uniform(-1, 1, (5, 8)).astype(np.float32), fb=r.uniform(-1, 1, 5).astype(np.float32), slope=np.array([0.1, 0.2, -0.3], np.float32))"
+// RUN: cd %t && %PYTHON -c "import numpy as np; r = np.random.default_rng(7); np.savez('w.npz', cw=r.uniform(-1, 1, (4, 3, 3, 3)).astype(np.float32), cb=r.uniform(-1, 1, 4).astype(np.float32), fw=r.uniform(-1, 1, (5, 8)).astype(np.float32), fb=r.uniform(-1, 1, 5).astype(np.float32), slope=np.array([0.1, 0.2, -0.3], np.float32), dw=r.uniform(-1, 1, (2, 3, 2, 2)).astype(np.float32), ss=np.array([0.5, -2.0, 0.0], np.float32), sb=np.array([0.1, 0.2, 0.3], np.float32))"
 // RUN: cd %t && tpuc-opt %s -split-input-file -verify-diagnostics --tpu-quant | FileCheck %s
 //
 // The first case on its own: weights and parameters checked with numpy (the `// PY:` lines),
@@ -216,6 +216,31 @@ func.func @fallback(%arg0: tensor<1x4xf32>) -> (tensor<1x4xf32>, tensor<1x4xf32>
   %1 = tpu.softmax %0 {name = "sm", axis = 1 : i64, quant = {threshold_max = 1.0 : f64, threshold_min = -1.0 : f64}} : (tensor<1x4xf32>) -> tensor<1x4xf32>
   %2 = tpu.relu %1 {name = "relu", quant = {threshold_max = 1.0 : f64, threshold_min = -1.0 : f64}} : (tensor<1x4xf32>) -> tensor<1x4xf32>
   return %1, %2 : tensor<1x4xf32>, tensor<1x4xf32>
+}
+
+// -----
+
+// Tests that deconv_2d and scale are quantized per output channel (scale: one channel per
+// element, an all-zero channel included), and that leaky relu with equal thresholds keeps the
+// positive side as the identity (1, 0).
+// CHECK-LABEL: func.func @deconv_scale
+// CHECK: tpu.load_weight {name = "up_quant_filter"} : tensor<2x3x2x2xi8>
+// CHECK: tpu.deconv_2d {{.*}}quant = {is_perchannel = true, mode = "INT8", multiplier = array<i64: {{[0-9]+, [0-9]+, [0-9]+}}>, param_type = "RSHIFT_AND_M_I32", rshift = array<i64: {{[0-9]+, [0-9]+, [0-9]+}}>{{.*}} -> tensor<1x3x4x4xi8>
+// CHECK: tpu.load_weight {name = "sc_quant_filter"} : tensor<3xi8>
+// CHECK: tpu.load_weight {name = "sc_quant_bias"} : tensor<3xi32>
+// CHECK: tpu.scale {{.*}}multiplier = array<i64: 1082196480, 1082196480, 1073741824>, param_type = "RSHIFT_AND_M_I32", rshift = array<i64: 8, 6, 0>{{.*}} -> tensor<1x3x4x4xi8>
+// CHECK: tpu.leaky_relu {{.*}}multiplier = array<i64: 1, 102>, param_type = "RSHIFT_AND_M_I8", rshift = array<i64: 0, 10>{{.*}} -> tensor<1x3x4x4xi8>
+module attributes {tpu.weight_file = "w.npz"} {
+func.func @deconv_scale(%arg0: tensor<1x2x2x2xf32>) -> tensor<1x3x4x4xf32> {
+  %0 = tpu.input %arg0 {name = "in", quant = {threshold_max = 2.0 : f64, threshold_min = -2.0 : f64}} : (tensor<1x2x2x2xf32>) -> tensor<1x2x2x2xf32>
+  %w = tpu.load_weight {name = "dw"} : tensor<2x3x2x2xf32>
+  %1 = tpu.deconv_2d %0, %w {name = "up", strides = array<i64: 2, 2>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>, quant = {threshold_max = 4.0 : f64, threshold_min = -4.0 : f64}} : (tensor<1x2x2x2xf32>, tensor<2x3x2x2xf32>) -> tensor<1x3x4x4xf32>
+  %s = tpu.load_weight {name = "ss"} : tensor<3xf32>
+  %b = tpu.load_weight {name = "sb"} : tensor<3xf32>
+  %2 = tpu.scale %1, %s, %b {name = "sc", quant = {threshold_max = 8.0 : f64, threshold_min = -8.0 : f64}} : (tensor<1x3x4x4xf32>, tensor<3xf32>, tensor<3xf32>) -> tensor<1x3x4x4xf32>
+  %3 = tpu.leaky_relu %2 {name = "lrelu", negative_slope = 0.1 : f32, quant = {threshold_max = 8.0 : f64, threshold_min = -8.0 : f64}} : (tensor<1x3x4x4xf32>) -> tensor<1x3x4x4xf32>
+  return %3 : tensor<1x3x4x4xf32>
+}
 }
 
 // -----
