@@ -150,3 +150,20 @@ def test_plain_progress_without_tqdm(monkeypatch, capsys) -> None:  # noqa: ANN0
     silent = _Progress(8, "quiet", False)
     silent.update(8)
     assert capsys.readouterr().out == ""
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"method": "mse"}, "unknown calibration method 'mse'"),
+        ({"method": "percentile", "percentile": 0.0}, r"percentile must be in \(0, 100\]"),
+        ({"histogram_bins": 64}, r"histogram_bins must be in \[128, 16384\], got 64"),
+        ({"histogram_bins": 1 << 20}, "histogram_bins must be in"),
+        ({"jobs": 0}, "jobs must be at least 1"),
+    ],
+)
+def test_calibrate_rejects_bad_options(tmp_path: Path, options: dict, message: str) -> None:
+    from tpuc.calibration import CalibrationError, calibrate
+
+    with pytest.raises(CalibrationError, match=message):
+        calibrate(tmp_path / "m.mlir", [np.zeros(3)], **options)

@@ -38,6 +38,8 @@ METHODS = ("kl", "max", "percentile")
 INPUT_CACHE_BYTES = 1 << 30
 """Preprocessed inputs kept between the two passes (all processes together), at most."""
 DEFAULT_PERCENTILE = 99.99
+MAX_HISTOGRAM_BINS = 16384
+"""Largest histogram: the KL search costs bins x 128 per tensor."""
 
 
 class CalibrationError(RuntimeError):
@@ -234,9 +236,10 @@ def calibrate(
         )
     if method == "percentile" and not 0.0 < percentile <= 100.0:
         raise CalibrationError(f"percentile must be in (0, 100], got {percentile}")
-    if histogram_bins < INT8_QUANT_LEVELS:
+    if not INT8_QUANT_LEVELS <= histogram_bins <= MAX_HISTOGRAM_BINS:
         raise CalibrationError(
-            f"histogram_bins must be at least {INT8_QUANT_LEVELS}, got {histogram_bins}"
+            f"histogram_bins must be in [{INT8_QUANT_LEVELS}, {MAX_HISTOGRAM_BINS}], "
+            f"got {histogram_bins}"
         )
     if jobs < 1:
         raise CalibrationError(f"jobs must be at least 1, got {jobs}")
