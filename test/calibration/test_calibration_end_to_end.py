@@ -10,14 +10,17 @@ from typing import Any
 import numpy as np
 import pytest
 from calibration_helpers import convert_conv_model, requires_interpreter
-from tpuc.calibration import (
+
+pytest.importorskip("tpuc.calibration", reason="tpuc is not installed")
+
+from tpuc.calibration import (  # noqa: E402
     CalibrationTable,
     NonFiniteActivationError,
     calibrate,
     inspect_module,
     parse_module,
 )
-from tpuc.tools import run_calibration
+from tpuc.tools import run_calibration  # noqa: E402
 
 pytestmark = requires_interpreter
 

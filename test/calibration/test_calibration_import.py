@@ -9,7 +9,10 @@ from pathlib import Path
 
 import pytest
 from calibration_helpers import find_tpuc_opt
-from tpuc.calibration.table import CalibrationTable, TableEntry
+
+pytest.importorskip("tpuc.calibration", reason="tpuc is not installed")
+
+from tpuc.calibration.table import CalibrationTable, TableEntry  # noqa: E402
 
 MODEL = """
 module {

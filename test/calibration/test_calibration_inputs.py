@@ -7,8 +7,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from tpuc.calibration.inputs import InputError, load_item, read_data_list, select_samples
-from tpuc.calibration.model import ModelInput
+
+pytest.importorskip("tpuc.calibration", reason="tpuc is not installed")
+
+from tpuc.calibration.inputs import InputError, load_item, read_data_list, select_samples  # noqa: E402
+from tpuc.calibration.model import ModelInput  # noqa: E402
 
 DATA = ModelInput("data", (1, 3, 4, 4), "f32")
 TWO_INPUTS = (ModelInput("a", (1, 2), "f32"), ModelInput("b", (1, 3, 2, 2), "f32"))

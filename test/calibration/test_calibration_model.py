@@ -7,7 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tpuc.calibration.model import ModelError, inspect_module, parse_module
+
+pytest.importorskip("tpuc.calibration", reason="tpuc is not installed")
+
+from tpuc.calibration.model import ModelError, inspect_module, parse_module  # noqa: E402
 
 MODEL = """
 module attributes {tpu.weight_file = "w.npz"} {

@@ -7,7 +7,10 @@ import itertools
 
 import numpy as np
 import pytest
-from tpuc.calibration.statistics import (
+
+pytest.importorskip("tpuc.calibration", reason="tpuc is not installed")
+
+from tpuc.calibration.statistics import (  # noqa: E402
     ActivationHistograms,
     ActivationRanges,
     NonFiniteActivationError,

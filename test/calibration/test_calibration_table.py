@@ -6,7 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tpuc.calibration.table import CalibrationTable, CalibrationTableError, TableEntry
+
+pytest.importorskip("tpuc.calibration", reason="tpuc is not installed")
+
+from tpuc.calibration.table import CalibrationTable, CalibrationTableError, TableEntry  # noqa: E402
 
 VENDOR_STYLE = """\
 ###

@@ -6,7 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from calibration_helpers import abs_histogram
-from tpuc.calibration.thresholds import (
+
+pytest.importorskip("tpuc.calibration", reason="tpuc is not installed")
+
+from tpuc.calibration.thresholds import (  # noqa: E402
     MIN_THRESHOLD,
     kl_divergences,
     kl_threshold,

@@ -9,7 +9,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from tpuc.tools import gen_data_list, run_calibration
+
+pytest.importorskip("tpuc.calibration", reason="tpuc is not installed")
+
+from tpuc.tools import gen_data_list, run_calibration  # noqa: E402
 
 
 def make_folder(root: Path, names: list[str]) -> Path:
