@@ -231,6 +231,9 @@ def TpuQuant : Pass<"tpu-quant", "::mlir::ModuleOp"> {
       multiplier / 2^(31 + rshift) = float32(Ti * max|w_c|) / float32(127 * To).
       With per-channel=false: RSHIFT_ONLY, i16 bias, rshift = [r],
       y = arith::requantPerTensor(sum x*w + bias, r, do_relu, true).
+      fully_connected (per-channel=true) shares one weight scale 127 / max|w| and one
+      (multiplier, rshift) over the filter (the matrix unit has one quan_m): param_type
+      RSHIFT_AND_M_I32, is_perchannel = false, bias i32 per output, no chan_param.
     - matmul, eltwise_mul (2 inputs): RSHIFT_AND_M_I32, one multiplier/rshift:
       y = requantQdm(a * b (summed for matmul), m, r, do_relu, true).
     - eltwise_add / max / min: RSHIFT_AND_M_I8, multiplier[i] int8 per input (truncated

@@ -72,7 +72,8 @@ private:
 
   LogicalResult quantizeInput(tpu::InputOp op);
   LogicalResult quantizeWeighted(Operation *op, Value filter, std::optional<Value> bias,
-                                 int64_t channels, std::function<int64_t(int64_t)> channelOf);
+                                 int64_t channels, std::function<int64_t(int64_t)> channelOf,
+                                 bool sharedQdm = false);
   LogicalResult quantizeMatMul(tpu::MatMulOp op);
   LogicalResult quantizeEltwiseRescale(Operation *op, ArrayRef<double> coeffs);
   LogicalResult quantizeEltwiseMul(tpu::EltwiseMulOp op);
@@ -186,7 +187,8 @@ LogicalResult Quantizer::quantizeInput(tpu::InputOp op) {
 
 LogicalResult Quantizer::quantizeWeighted(Operation *op, Value filter, std::optional<Value> bias,
                                           int64_t channels,
-                                          std::function<int64_t(int64_t)> channelOf) {
+                                          std::function<int64_t(int64_t)> channelOf,
+                                          bool sharedQdm) {
   Value input = op->getOperand(0);
   if (cast<RankedTensorType>(input.getType()).getElementType() != i8)
     return fail(op, "input is not an int8 activation");
@@ -244,18 +246,23 @@ LogicalResult Quantizer::quantizeWeighted(Operation *op, Value filter, std::opti
     setQuant(op, "RSHIFT_ONLY", {}, {int64_t(r)}, false);
   } else {
     // Per channel (§5.2): int8 filter, int32 bias, QDM multiplier and shift per channel.
-    QuantizedFilter q = quantizeFilterPerChannel(*w, channels, channelOf);
+    // sharedQdm: one weight scale and one (multiplier, rshift) for the whole filter (the
+    // hardware matrix multiply has a single quan_m), bias still per output channel.
+    QuantizedFilter q = sharedQdm
+                            ? quantizeFilterPerChannel(*w, 1, [](int64_t) { return int64_t{0}; })
+                            : quantizeFilterPerChannel(*w, channels, channelOf);
     std::vector<int32_t> qb(channels);
     std::vector<int64_t> multipliers(channels), rshifts(channels);
     std::vector<uint8_t> records;
     for (int64_t c = 0; c < channels; ++c) {
+      int64_t k = sharedQdm ? 0 : c;
       // acc = real * accScale. An all-zero channel only adds its bias: any accumulator scale
       // works, the one giving the rescale factor 1/2 is used.
-      double accScale = q.scales[c] > 0 ? q.scales[c] * 127.0 / *thrIn : 2.0 * 127.0 / *thrOut;
+      double accScale = q.scales[k] > 0 ? q.scales[k] * 127.0 / *thrIn : 2.0 * 127.0 / *thrOut;
       qb[c] = static_cast<int32_t>(roundClamped(b[c] * accScale, INT32_MIN, INT32_MAX));
       // (127 / To) / accScale = Ti * max|w_c| / (127 * To), in float32 as the vendor computes it.
       std::optional<QdmScale> qdm =
-          qdmScaleFor(q.scales[c] > 0 ? float32QdmFactor(*thrIn, q.maxAbs[c], *thrOut)
+          qdmScaleFor(q.scales[k] > 0 ? float32QdmFactor(*thrIn, q.maxAbs[k], *thrOut)
                                       : (127.0 / *thrOut) / accScale);
       if (!qdm)
         return fail(op, "channel " + llvm::Twine(c) + " needs a rescale factor >= 1 (output " +
@@ -270,10 +277,14 @@ LogicalResult Quantizer::quantizeWeighted(Operation *op, Value filter, std::opti
     if (biasWeight)
       op->setOperand(2, loadWeight(loc, name + "_quant_bias", {channels},
                                    builder.getIntegerType(32), "<i4", toBytes<int32_t>(qb)));
-    stagedAny = true;
-    edit.stage(
-        weights::NamedArray{name + "_quant_chan_param", "|u1", {channels, 9}, std::move(records)});
-    setQuant(op, "RSHIFT_AND_M_I32", multipliers, rshifts, true);
+    if (sharedQdm) {
+      setQuant(op, "RSHIFT_AND_M_I32", {multipliers[0]}, {rshifts[0]}, false);
+    } else {
+      stagedAny = true;
+      edit.stage(weights::NamedArray{
+          name + "_quant_chan_param", "|u1", {channels, 9}, std::move(records)});
+      setQuant(op, "RSHIFT_AND_M_I32", multipliers, rshifts, true);
+    }
   }
   for (Operation *old :
        {filterWeight.getOperation(), biasWeight ? biasWeight.getOperation() : nullptr})
@@ -602,9 +613,9 @@ LogicalResult Quantizer::run(func::FuncOp func) {
             })
             .Case([&](tpu::FullyConnectedOp o) {
               int64_t k = kernel(o);
-              return quantizeWeighted(o, o.getFilter(), o.getBias(),
-                                      o.getFilter().getType().getShape()[0],
-                                      [=](int64_t i) { return i / k; });
+              return quantizeWeighted(
+                  o, o.getFilter(), o.getBias(), o.getFilter().getType().getShape()[0],
+                  [=](int64_t i) { return i / k; }, /*sharedQdm=*/true);
             })
             .Case([&](tpu::DeConv2DOp o) {
               auto shape = o.getFilter().getType().getShape();

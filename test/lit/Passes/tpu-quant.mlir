@@ -80,12 +80,12 @@ func.func @conv(%arg0: tensor<1x3x7x7xf32>) -> tensor<1x4x5x5xf32> {
 
 // -----
 
-// Tests that fully_connected is quantized per output row, and matmul of two activations gets
-// one QDM multiplier.
+// Tests that fully_connected gets one weight scale and one QDM pair (the matrix unit has one
+// multiplier) with a bias per output, and matmul of two activations one QDM pair.
 // CHECK-LABEL: func.func @fc
 // CHECK: tpu.load_weight {name = "fc_quant_filter"} : tensor<5x8xi8>
 // CHECK: tpu.load_weight {name = "fc_quant_bias"} : tensor<5xi32>
-// CHECK: tpu.fully_connected {{.*}}param_type = "RSHIFT_AND_M_I32"{{.*}} -> tensor<2x5xi8>
+// CHECK: tpu.fully_connected {{.*}}quant = {is_perchannel = false, mode = "INT8", multiplier = array<i64: {{[0-9]+}}>, param_type = "RSHIFT_AND_M_I32", rshift = array<i64: {{[0-9]+}}>{{.*}} -> tensor<2x5xi8>
 // CHECK: tpu.matmul {{.*}}quant = {is_perchannel = false, mode = "INT8", multiplier = array<i64: 1090717696>, param_type = "RSHIFT_AND_M_I32", rshift = array<i64: 11>{{.*}} -> tensor<2x2xi8>
 module attributes {tpu.weight_file = "w.npz"} {
 func.func @fc(%arg0: tensor<2x8xf32>, %arg1: tensor<5x2xf32>) -> (tensor<2x5xf32>, tensor<2x2xf32>) {
