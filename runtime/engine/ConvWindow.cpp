@@ -41,6 +41,10 @@ ConvWindow::ConvWindow(const TiuOp &op) {
                 ", stride " + std::to_string(sy) + "x" + std::to_string(sx) + ")");
   hp = natH;
   wp = natW;
+  if (static_cast<double>(hp) * wp * in.c > 268435456.0)
+    throw Error(op.ctx.where("opd0_h") + ": padded input of " + std::to_string(hp) + "x" +
+                std::to_string(wp) + "x" + std::to_string(in.c) +
+                " elements is too large to simulate");
 }
 
 int32_t ConvWindow::sourceIndex(uint32_t p, uint32_t pad, uint32_t ins, uint32_t size) {

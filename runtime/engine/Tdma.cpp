@@ -13,6 +13,7 @@
 #include "tpuc/Arith.h"
 #include "tpuc/runtime/Error.h"
 
+#include <algorithm>
 #include <cstring>
 #include <optional>
 #include <vector>
@@ -518,6 +519,15 @@ void TdmaExecutor::compressStore(unsigned srcEs, unsigned dstEs) {
 void TdmaExecutor::run() {
   if (!f[F::vld])
     throw Error(ctx.where("vld") + ": descriptor is not marked valid");
+  double elems =
+      f[F::sys_dtype]
+          ? static_cast<double>(f[F::src_n]) * std::max(f[F::src_w], f[F::dst_w]) *
+                std::max<uint64_t>(1, std::max(f[F::src_c], f[F::dst_c]))
+          : std::max(static_cast<double>(f[F::src_n]) * f[F::src_c] * f[F::src_h] * f[F::src_w],
+                     static_cast<double>(f[F::src_n]) * f[F::dst_c] * f[F::dst_h] * f[F::dst_w]);
+  if (elems > 4294967296.0)
+    throw Error(ctx.where() + ": transfer of " + std::to_string(elems) +
+                " elements is too large to simulate");
   auto dir = static_cast<TdmaDir>(f[F::trans_dir]);
   unsigned spec = static_cast<unsigned>(f[F::spec_func]);
   if ((f[F::mv_lut_idx] || f[F::mv_lut_base]) &&

@@ -23,10 +23,38 @@ const TiuOperand kOpd2{"opd2",           T::opd2_addr,     T::opd2_n,        T::
                        T::opd2_h_str,    T::opd2_w_str,    T::opd2_b_str,    T::short_opd2_str,
                        T::opt_opd2_sign, T::opt_opd2_int8, T::opt_opd2_const};
 
+namespace {
+
+/// Element operations a descriptor asks for (an upper bound), to refuse descriptors whose
+/// simulation would not finish (zero strides let huge shapes fit in local memory).
+double workEstimate(const TiuFieldValues &f) {
+  double res = static_cast<double>(f[T::res0_n]) * f[T::res0_c] * f[T::res0_h] * f[T::res0_w];
+  double kernel = static_cast<double>(f[T::opd1_h]) * f[T::opd1_w];
+  switch (static_cast<TiuTask>(f[T::tsk_typ])) {
+  case TiuTask::Conv:
+    return res * kernel * f[T::opd0_c] +
+           static_cast<double>(f[T::opd0_n]) * f[T::opd0_c] * f[T::opd0_h] * f[T::opd0_w];
+  case TiuTask::DepthwisePool:
+    return res * kernel +
+           static_cast<double>(f[T::opd0_n]) * f[T::opd0_c] * f[T::opd0_h] * f[T::opd0_w];
+  case TiuTask::MatMul:
+    return res * f[T::opd1_n];
+  default:
+    return res;
+  }
+}
+
+constexpr double kMaxWork = 17179869184.0; // 2^34 element operations
+
+} // namespace
+
 void executeTiu(const TiuFieldValues &fields, ExecContext &ctx) {
   TiuOp op(fields, ctx);
   if (!fields[T::cmd_en])
     throw Error(ctx.where("cmd_en") + ": descriptor is not enabled");
+  if (workEstimate(fields) > kMaxWork)
+    throw Error(ctx.where() + ": shapes ask for more than 2^34 element operations (" +
+                std::to_string(workEstimate(fields)) + "); refusing to simulate");
   switch (static_cast<TiuTask>(fields[T::tsk_typ])) {
   case TiuTask::Conv:
     executeConv(op);
