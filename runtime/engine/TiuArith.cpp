@@ -60,7 +60,7 @@ void lookupInt8(TiuOp &op) {
         const uint8_t *src = in.channel(c) + n * is.n + h * is.h;
         uint8_t *dst = out.channel(c) + n * os.n + h * os.h;
         for (uint32_t w = 0; w < s.w; ++w)
-          dst[w * os.w] = tab[src[w * is.w]];
+          dst[w * os.w] = tab[arith::lutIndexInt8(src[w * is.w])];
       }
   }
 }

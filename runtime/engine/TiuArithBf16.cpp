@@ -87,7 +87,7 @@ void lookupBf16(TiuOp &op) {
         const uint8_t *src = in.channel(c) + n * is.n + h * is.h;
         uint8_t *dst = out.channel(c) + n * os.n + h * os.h;
         for (uint32_t w = 0; w < s.w; ++w) {
-          const uint8_t *e = tab + 2 * size_t{src[w * is.w]};
+          const uint8_t *e = tab + 2 * size_t{arith::lutIndexBf16(loadBf16(src + w * is.w))};
           dst[w * os.w] = e[0];
           dst[w * os.w + 1] = e[1];
         }

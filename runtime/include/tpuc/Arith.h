@@ -104,6 +104,11 @@ inline QdmChannelParams readQdmChannelParams(const uint8_t *p) {
 /// Index into a 256-entry int8 lookup table (§5.3): the input byte taken as unsigned.
 constexpr uint8_t lutIndexInt8(int32_t x) { return static_cast<uint8_t>(x); }
 
+/// Index into a 256-entry bf16 lookup table (tsk_eu_typ 12, probed): the low byte of the input's
+/// bf16 pattern (after a "move LUT index" TDMA copy, see bf16LutIndexPattern, both bytes hold
+/// the exponent index).
+constexpr uint8_t lutIndexBf16(uint16_t pattern) { return static_cast<uint8_t>(pattern); }
+
 //===----------------------------------------------------------------------===//
 // bf16
 //===----------------------------------------------------------------------===//
