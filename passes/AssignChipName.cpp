@@ -31,12 +31,13 @@ struct AssignChipNamePass : tpuc::impl::AssignChipNameBase<AssignChipNamePass> {
     std::string chip = chipName.empty() ? std::string(clChipName) : chipName.getValue();
     std::string valid = llvm::join(std::begin(kValidChips), std::end(kValidChips), ", ");
     if (chip.empty()) {
-      module.emitError("assign-chip-name: no chip name; pass --chipname <name> (one of ")
+      emitError(module.getLoc(), "assign-chip-name: no chip name; pass --chipname <name> (one of ")
           << valid << ")";
       return signalPassFailure();
     }
     if (!llvm::is_contained(kValidChips, chip)) {
-      module.emitError("assign-chip-name: unknown chip '") << chip << "'; valid names: " << valid;
+      emitError(module.getLoc(), "assign-chip-name: unknown chip '")
+          << chip << "'; valid names: " << valid;
       return signalPassFailure();
     }
     auto chipAttr = StringAttr::get(module.getContext(), chip);

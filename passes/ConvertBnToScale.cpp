@@ -118,7 +118,7 @@ struct ConvertBnToScalePass : tpuc::impl::ConvertBnToScaleBase<ConvertBnToScaleP
     if (failed)
       return signalPassFailure();
     if (llvm::Error error = edit.commit("bn_to_scale", weightOutput)) {
-      module.emitError("convert-bn-to-scale: ") << llvm::toString(std::move(error));
+      emitError(module.getLoc(), "convert-bn-to-scale: ") << llvm::toString(std::move(error));
       return signalPassFailure();
     }
     for (const StagedBatchNorm &one : staged)

@@ -106,7 +106,7 @@ struct GenPseudoWeightNpzPass : tpuc::impl::GenPseudoWeightNpzBase<GenPseudoWeig
   void runOnOperation() override {
     ModuleOp module = getOperation();
     if (!(threshold > 0.0)) {
-      module.emitError("gen-pseudo-weight-npz: threshold must be > 0, got ") << threshold;
+      emitError(module.getLoc(), "gen-pseudo-weight-npz: threshold must be > 0, got ") << threshold;
       return signalPassFailure();
     }
     if (failed(writeWeights(module)) || failed(writeTable(module)))
@@ -142,7 +142,7 @@ struct GenPseudoWeightNpzPass : tpuc::impl::GenPseudoWeightNpzBase<GenPseudoWeig
       if (!attr || attr.getValue().empty()) {
         if (arrays.empty())
           return success(); // nothing to write and nowhere the module expects a file
-        return module.emitError("gen-pseudo-weight-npz: the module has no '")
+        return emitError(module.getLoc(), "gen-pseudo-weight-npz: the module has no '")
                << tpuc::kWeightFileAttrName << "' attribute; pass weight-output=<file>";
       }
       target = attr.getValue().str();
@@ -150,7 +150,8 @@ struct GenPseudoWeightNpzPass : tpuc::impl::GenPseudoWeightNpzBase<GenPseudoWeig
         target = tpuc::deriveWeightFileName(target, "pseudo");
     }
     if (llvm::Error error = tpuc::weights::writeWithAddedArrays("", target, std::move(arrays)))
-      return module.emitError("gen-pseudo-weight-npz: ") << llvm::toString(std::move(error));
+      return emitError(module.getLoc(), "gen-pseudo-weight-npz: ")
+             << llvm::toString(std::move(error));
     module->setAttr(tpuc::kWeightFileAttrName, StringAttr::get(module.getContext(), target));
     return success();
   }
@@ -179,7 +180,8 @@ struct GenPseudoWeightNpzPass : tpuc::impl::GenPseudoWeightNpzBase<GenPseudoWeig
     std::string message;
     std::unique_ptr<llvm::ToolOutputFile> out = openOutputFile(path, &message);
     if (!out)
-      return module.emitError("gen-pseudo-weight-npz: cannot write '") << path << "': " << message;
+      return emitError(module.getLoc(), "gen-pseudo-weight-npz: cannot write '")
+             << path << "': " << message;
     std::string source = "pseudo";
     if (auto loc = dyn_cast<FileLineColLoc>(module.getLoc()))
       source = loc.getFilename().str();

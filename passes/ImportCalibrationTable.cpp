@@ -60,12 +60,13 @@ struct ImportCalibrationTablePass
     ModuleOp module = getOperation();
     std::string path = tableFile.empty() ? std::string(clCalibrationTable) : tableFile.getValue();
     if (path.empty()) {
-      module.emitError("import-calibration-table: no table; pass --calibration-table <file>");
+      emitError(module.getLoc(),
+                "import-calibration-table: no table; pass --calibration-table <file>");
       return signalPassFailure();
     }
     auto table = tpuc::readCalibrationTable(path);
     if (!table) {
-      module.emitError("import-calibration-table: ") << llvm::toString(table.takeError());
+      emitError(module.getLoc(), "import-calibration-table: ") << llvm::toString(table.takeError());
       return signalPassFailure();
     }
     if (failed(importTable(module, *table)))
@@ -96,7 +97,7 @@ struct ImportCalibrationTablePass
             << table.path << "'";
     }
     if (missing > 10)
-      module.emitError("import-calibration-table: ")
+      emitError(module.getLoc(), "import-calibration-table: ")
           << missing - 10 << " more layers have no row in '" << table.path << "'";
     if (missing)
       return failure();

@@ -28,14 +28,15 @@ struct PrintTpuOpInfoPass : tpuc::impl::PrintTpuOpInfoBase<PrintTpuOpInfoPass> {
   void runOnOperation() override {
     std::string path = filename.empty() ? std::string(clOpInfoFilename) : filename.getValue();
     if (path.empty()) {
-      getOperation().emitError("print-tpu-op-info: no output file; pass "
-                               "--tpu-op-info-filename <file> (or '-' for stdout)");
+      emitError(getOperation().getLoc(), "print-tpu-op-info: no output file; pass "
+                                         "--tpu-op-info-filename <file> (or '-' for stdout)");
       return signalPassFailure();
     }
     std::string message;
     std::unique_ptr<llvm::ToolOutputFile> out = openOutputFile(path, &message);
     if (!out) {
-      getOperation().emitError("print-tpu-op-info: cannot write '") << path << "': " << message;
+      emitError(getOperation().getLoc(), "print-tpu-op-info: cannot write '")
+          << path << "': " << message;
       return signalPassFailure();
     }
     getOperation()->walk<WalkOrder::PreOrder>([&](tpuc::tpu::TpuLayerOp layer) {
