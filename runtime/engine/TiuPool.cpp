@@ -45,6 +45,7 @@ void poolInt8(TiuOp &op, PoolKind kind) {
   LocalTensor out = op.tensor(kRes0, win.out, 1);
   op.require(op.flag(T::opt_res0_int8), T::opt_res0_int8, "pooling with a 16-bit result");
   op.require(op[T::ps32_md] == 0, T::ps32_md, "partial sums in pooling");
+  op.require(!op.flag(T::opt_chl_quan), T::opt_chl_quan, "per-channel quantisation in pooling");
   bool inSigned = op.flag(T::opt_opd0_sign), resSigned = op.flag(T::opt_res0_sign);
   std::vector<int16_t> planes;
   const Strides4 &os = out.strides();
