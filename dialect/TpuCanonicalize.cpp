@@ -1,8 +1,9 @@
 //===- TpuCanonicalize.cpp - canonicalization patterns and folders of tpu ops -===//
 //
 // Graph simplifications that --canonicalize applies:
-//  - tpu.scale / tpu.batch_norm after a conv_2d with one user fold into the conv's weights;
-//  - tpu.relu fuses into a producer with a `do_relu` flag; relu of relu is one relu;
+//  - tpu.scale / tpu.batch_norm after a conv_2d with one user fold into the conv's weights, and
+//    tpu.relu fuses into a producer with a `do_relu` flag (both only on layers not quantized
+//    yet, quant mode NONE); relu of relu is one relu;
 //  - reshape of reshape is one reshape; ops that do nothing fold to their input (reshape to the
 //    same type, identity permute, whole-tensor slice and crop, zero pads, 1x1 upsample,
 //    single-input concat, 1x1/stride-1 pooling, factor-1 pixel shuffle and reorg, one-group
@@ -43,15 +44,24 @@ void warnFoldFailure(Operation *op, llvm::Error error) {
     op->emitWarning("canonicalize: '") << layer << "' not folded into its convolution: " << message;
 }
 
+/// True for a layer not quantized yet (quant mode NONE): the graph folds work on fp32 layers,
+/// whose quantization parameters do not have to be recomputed.
+bool isFloatLayer(Operation *op) {
+  auto layer = dyn_cast<TpuLayerOp>(op);
+  return layer && layer.getQuantMode() == "NONE";
+}
+
 bool isF32Weight(Value value) {
   auto weight = value.getDefiningOp<LoadWeightOp>();
   return weight && cast<RankedTensorType>(weight.getType()).getElementType().isF32();
 }
 
 /// The conv_2d that per-channel affine layer `op` (scale or batch_norm) can fold into, judged
-/// from the IR alone: the conv has f32 load_weight filter and bias, no fused relu and `op` as
-/// its only user, and `op`'s own factors are f32 load_weights.
+/// from the IR alone: both are not quantized, the conv has f32 load_weight filter and bias, no
+/// fused relu and `op` as its only user, and `op`'s own factors are f32 load_weights.
 Conv2DOp foldableConv(Operation *op) {
+  if (!isFloatLayer(op))
+    return {};
   Value input;
   if (auto scale = dyn_cast<ScaleOp>(op)) {
     if (!isF32Weight(scale.getScale()) || (scale.getBias() && !isF32Weight(scale.getBias())))
@@ -67,8 +77,8 @@ Conv2DOp foldableConv(Operation *op) {
     return {};
   }
   auto conv = input.getDefiningOp<Conv2DOp>();
-  if (!conv || !conv->hasOneUse() || conv.getDoRelu() || !isF32Weight(conv.getFilter()) ||
-      (conv.getBias() && !isF32Weight(conv.getBias())))
+  if (!conv || !isFloatLayer(conv) || !conv->hasOneUse() || conv.getDoRelu() ||
+      !isF32Weight(conv.getFilter()) || (conv.getBias() && !isF32Weight(conv.getBias())))
     return {};
   return conv;
 }
@@ -235,6 +245,8 @@ struct FuseReluIntoProducer : OpRewritePattern<ReluOp> {
              EltwiseMaxOp, EltwiseMinOp, ScaleOp, BroadcastMulOp, PoolMax2DOp, PoolAvg2DOp>(
             producer))
       return rewriter.notifyMatchFailure(op, "producer has no do_relu flag");
+    if (!isFloatLayer(op) || !isFloatLayer(producer))
+      return rewriter.notifyMatchFailure(op, "quantized layers keep their relu");
     auto doRelu = producer->getAttrOfType<BoolAttr>("do_relu");
     bool alreadyRelu = doRelu && doRelu.getValue();
     // The producer's result stays visible to its other users: only an already rectified

@@ -151,6 +151,27 @@ func.func @no_fold(%arg0: tensor<1x3x6x6xf32>, %arg1: tensor<4xf32>) -> (tensor<
 
 // -----
 
+// Tests that quantized layers are not folded: a scale after an INT8 conv, and a relu after an
+// INT8 eltwise_add, stay.
+// CHECK-LABEL: func.func @quantized_layers
+// CHECK: tpu.conv_2d
+// CHECK: tpu.scale
+// CHECK: tpu.eltwise_add
+// CHECK: tpu.relu
+module attributes {tpu.weight_file = "fold5.npz"} {
+func.func @quantized_layers(%arg0: tensor<1x3x6x6xf32>, %x: tensor<1x4x4x4xf32>) -> (tensor<1x4x4x4xf32>, tensor<1x4x4x4xf32>) {
+  %w = tpu.load_weight {name = "w"} : tensor<4x3x3x3xf32>
+  %0 = tpu.conv_2d %arg0, %w {name = "qc", quant = {mode = "INT8", threshold_max = 4.0 : f64}, strides = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>} : (tensor<1x3x6x6xf32>, tensor<4x3x3x3xf32>) -> tensor<1x4x4x4xf32>
+  %s = tpu.load_weight {name = "s"} : tensor<4xf32>
+  %1 = tpu.scale %0, %s {name = "qs"} : (tensor<1x4x4x4xf32>, tensor<4xf32>) -> tensor<1x4x4x4xf32>
+  %2 = tpu.eltwise_add %x, %x {name = "qa", quant = {mode = "INT8", rshift = [1], multiplier = [1, 1]}} : (tensor<1x4x4x4xf32>, tensor<1x4x4x4xf32>) -> tensor<1x4x4x4xf32>
+  %3 = tpu.relu %2 {name = "qr", quant = {mode = "INT8"}} : (tensor<1x4x4x4xf32>) -> tensor<1x4x4x4xf32>
+  return %1, %3 : tensor<1x4x4x4xf32>, tensor<1x4x4x4xf32>
+}
+}
+
+// -----
+
 // Tests that a fold whose weights cannot be read leaves the IR alone with a warning.
 // CHECK-LABEL: module attributes {tpu.weight_file = "fold6.npz"}
 // CHECK-LABEL: func.func @unreadable_weight
