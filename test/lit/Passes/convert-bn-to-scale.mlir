@@ -1,7 +1,9 @@
 // RUN: rm -rf %t && mkdir -p %t && cd %t
 // RUN: %PYTHON -c "import numpy as np; r = np.random.default_rng(7); f = lambda *s: r.standard_normal(s).astype(np.float32); np.savez('bn.npz', mean=f(4), var=r.uniform(0.1, 2.0, 4).astype(np.float32), gamma=f(4), beta=f(4), neg=np.array([1, -2, 1, 1], np.float32), five=f(5), half=f(4).astype(np.float16))"
 // RUN: %PYTHON -c "import numpy as np; r = np.random.default_rng(8); np.savez('bn64.npz', mean=r.standard_normal((1, 3, 1, 1)), var=r.uniform(0.1, 2.0, (1, 3, 1, 1)), gamma=r.standard_normal((1, 3, 1, 1)), beta=r.standard_normal((1, 3, 1, 1)), bn2_scale=np.zeros(3, np.float32))"
+// RUN: cd %t && %PYTHON -c "import numpy as np; d = dict(np.load('bn.npz')); np.savez_compressed('zipped.npz', **d); open('garbage.npz', 'w').write('not a zip archive')"
 // RUN: cd %t && tpuc-opt %s -split-input-file -verify-diagnostics --convert-bn-to-scale | FileCheck %s
+// RUN: cd %t && %PYTHON %S/Inputs/check_weights.py bn-to-scale zipped.npz zipped_bn_to_scale.npz --stats mean var gamma beta --eps 1e-5 --result bnz_scale bnz_bias
 // RUN: cd %t && %PYTHON %S/Inputs/check_weights.py bn-to-scale bn.npz bn_bn_to_scale.npz --stats mean var gamma beta --eps 1e-5 --result bn_scale bn_bias
 // RUN: cd %t && %PYTHON %S/Inputs/check_weights.py keeps bn.npz bn_bn_to_scale.npz
 // RUN: cd %t && %PYTHON -c "import numpy as np; assert 'bn_scale' not in np.load('bn.npz').files, 'input file modified'"
@@ -10,9 +12,9 @@
 // RUN: cd %t && %PYTHON %S/Inputs/check_weights.py bn-to-scale bn64.npz bn64_bn_to_scale.npz --stats mean var gamma beta --eps 1e-3 --result bn2_scale_1 bn2_bias
 // RUN: cd %t && %PYTHON %S/Inputs/check_weights.py keeps bn64.npz bn64_bn_to_scale.npz
 // The weight-output option: every module points at the file given, which the last folding case
-// (bn64.npz) wrote last.
+// (zipped.npz) wrote last.
 // RUN: cd %t && tpuc-opt %s -split-input-file -verify-diagnostics --convert-bn-to-scale="weight-output=%t/chosen.npz" | FileCheck %s --check-prefix=OPTION
-// RUN: cd %t && %PYTHON %S/Inputs/check_weights.py bn-to-scale bn64.npz chosen.npz --stats mean var gamma beta --eps 1e-3 --result bn2_scale_1 bn2_bias
+// RUN: cd %t && %PYTHON %S/Inputs/check_weights.py bn-to-scale zipped.npz chosen.npz --stats mean var gamma beta --eps 1e-5 --result bnz_scale bnz_bias
 // OPTION: tpu.weight_file = "{{.*}}/chosen.npz"
 
 // Tests that a batch_norm with constant statistics becomes a scale with the folded weights,
@@ -90,6 +92,37 @@ func.func @float64_shared(%arg0: tensor<1x3x5x5xf32>) -> (tensor<1x3x5x5xf32>, t
   %b = tpu.load_weight {name = "beta"} : tensor<1x3x1x1xf32>
   %0 = tpu.batch_norm %arg0, %m, %v, %g, %b {name = "bn2", epsilon = 1.0e-3 : f32} : (tensor<1x3x5x5xf32>, tensor<1x3x1x1xf32>, tensor<1x3x1x1xf32>, tensor<1x3x1x1xf32>, tensor<1x3x1x1xf32>) -> tensor<1x3x5x5xf32>
   return %0, %m : tensor<1x3x5x5xf32>, tensor<1x3x1x1xf32>
+}
+}
+
+// -----
+
+// Tests that a compressed npz (np.savez_compressed) is read.
+// CHECK-LABEL: module attributes {tpu.weight_file = "zipped_bn_to_scale.npz"}
+// CHECK: tpu.scale %arg0, {{.*}}name = "bnz"
+module attributes {tpu.weight_file = "zipped.npz"} {
+func.func @compressed(%arg0: tensor<1x4x2x2xf32>) -> tensor<1x4x2x2xf32> {
+  %m = tpu.load_weight {name = "mean"} : tensor<4xf32>
+  %v = tpu.load_weight {name = "var"} : tensor<4xf32>
+  %g = tpu.load_weight {name = "gamma"} : tensor<4xf32>
+  %b = tpu.load_weight {name = "beta"} : tensor<4xf32>
+  %0 = tpu.batch_norm %arg0, %m, %v, %g, %b {name = "bnz", epsilon = 1.0e-5 : f32} : (tensor<1x4x2x2xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) -> tensor<1x4x2x2xf32>
+  return %0 : tensor<1x4x2x2xf32>
+}
+}
+
+// -----
+
+// Tests that a weight file that is not an npz is an error.
+module attributes {tpu.weight_file = "garbage.npz"} {
+func.func @not_npz(%arg0: tensor<1x4x2x2xf32>) -> tensor<1x4x2x2xf32> {
+  %m = tpu.load_weight {name = "mean"} : tensor<4xf32>
+  %v = tpu.load_weight {name = "var"} : tensor<4xf32>
+  %g = tpu.load_weight {name = "gamma"} : tensor<4xf32>
+  %b = tpu.load_weight {name = "beta"} : tensor<4xf32>
+  // expected-error @+1 {{weight file 'garbage.npz': not a readable npz file: garbage.npz: not a zip archive}}
+  %0 = tpu.batch_norm %arg0, %m, %v, %g, %b {name = "bn", epsilon = 1.0e-5 : f32} : (tensor<1x4x2x2xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) -> tensor<1x4x2x2xf32>
+  return %0 : tensor<1x4x2x2xf32>
 }
 }
 
