@@ -57,21 +57,24 @@ public:
   const std::vector<ProgramInput> &inputs() const { return inputs_; }
   Shape valueShape(int value) const;
 
-  /// Runs the program. Inputs are matched to the function's arguments by name, or else by
-  /// position when their number matches; their shapes must be the arguments' shapes. With
-  /// `allTensors`, every dumped op's result is appended there too.
+  /// Runs the program; several threads may run the same program at once. Inputs are matched to the
+  /// function's arguments by name, or else by position when their number matches; their shapes must
+  /// be the arguments' shapes. With `allTensors`, every dumped op's result is appended there too.
   Status run(const TensorList &inputs, TensorList &outputs, TensorList *allTensors) noexcept;
 
 private:
   struct Value;
   struct Step;
+  struct Execution;
   Status bindInputs(const TensorList &inputs, std::vector<Tensor> &values) const;
+  void planFusion();
 
   std::vector<Value> values_;
   std::vector<Step> steps_;
   std::vector<ProgramInput> inputs_;
   std::vector<int> inputValues_;
   std::vector<std::pair<int, std::string>> outputs_;
+  std::unique_ptr<Execution> execution_; // buffer pool and fused kernels, shared by runs
 };
 
 /// Reads every array of an npz file as fp32 (numeric arrays of any element type are converted).

@@ -7,11 +7,13 @@
 //===----------------------------------------------------------------------===//
 
 #include "dialect/interpreter/Kernels.h"
+#include "dialect/interpreter/kernels/Depthwise.h"
 #include "dialect/interpreter/kernels/Gemm.h"
 #include "dialect/interpreter/kernels/KernelSupport.h"
 #include "dialect/interpreter/kernels/Parallel.h"
 
 #include <algorithm>
+#include <limits>
 
 namespace tpuc::interpreter {
 namespace {
@@ -50,9 +52,19 @@ struct ConvGeometry {
   int64_t n, c, h, w, o, kh, kw, oh, ow;
 };
 
+constexpr float kInfinity = std::numeric_limits<float>::infinity();
+
 class Conv2DKernel : public Kernel {
 public:
-  explicit Conv2DKernel(const ConvParams &params) : p(params) {}
+  explicit Conv2DKernel(const ConvParams &params)
+      : p(params), lo(params.doRelu ? 0.0f : -kInfinity) {}
+
+  std::unique_ptr<Kernel> withClamp(float clampLo, float clampHi) const override {
+    auto fused = std::make_unique<Conv2DKernel>(*this);
+    if (!composeClamps(lo, hi, clampLo, clampHi, fused->lo, fused->hi))
+      return nullptr;
+    return fused;
+  }
 
   void check(const std::vector<Shape> &operands, const Shape &result) override {
     expectOperands(operands, p.hasBias ? 3 : 2, p.hasBias ? 3 : 2);
@@ -86,49 +98,46 @@ public:
   }
 
   Tensor run(const std::vector<const Tensor *> &operands, const Shape &result) override {
-    Tensor out = Tensor::zeros(result);
+    Tensor out = newTensor(result, Fill::Uninitialized);
     const float *in = operands[0]->values();
     const float *filter = operands[1]->values();
     const float *bias = p.hasBias ? operands[2]->values() : nullptr;
     if (g.c / p.group == 1 && p.group > 1)
-      runDepthwise(in, filter, out.mutableValues());
+      runDepthwise(in, filter, bias, out.mutableValues());
     else
-      runGemm(in, filter, out.mutableValues());
-    if (bias || p.doRelu)
-      for (int64_t n = 0; n < g.n; ++n)
-        addBiasAndRelu(out.mutableValues() + n * g.o * g.oh * g.ow, g.o, g.oh * g.ow, bias,
-                       p.doRelu);
+      runGemm(in, filter, bias, out.mutableValues());
     return out;
   }
 
 private:
-  void runGemm(const float *in, const float *filter, float *out) {
+  void runGemm(const float *in, const float *filter, const float *bias, float *out) const {
     int64_t cg = g.c / p.group, og = g.o / p.group;
     int64_t plane = g.oh * g.ow, rows = cg * g.kh * g.kw;
     bool direct = g.kh == 1 && g.kw == 1 && p.strides[0] == 1 && p.strides[1] == 1 &&
                   p.pads[0] == 0 && p.pads[1] == 0 && p.pads[2] == 0 && p.pads[3] == 0;
-    if (!direct)
-      columns.resize(size_t(rows * plane));
+    float *columns = direct ? nullptr : threadScratch(size_t(rows * plane));
     for (int64_t n = 0; n < g.n; ++n) {
       for (int64_t grp = 0; grp < p.group; ++grp) {
         const float *input = in + (n * g.c + grp * cg) * g.h * g.w;
         const float *colData = input;
         if (!direct) {
-          im2col(input, cg);
-          colData = columns.data();
+          im2col(input, cg, columns);
+          colData = columns;
         }
+        GemmEpilogue epilogue{bias ? bias + grp * og : nullptr, nullptr, lo, hi};
         gemm(og, plane, rows, MatrixView{filter + grp * og * rows, rows},
-             MatrixView{colData, plane}, out + (n * g.o + grp * og) * plane, plane);
+             MatrixView{colData, plane}, out + (n * g.o + grp * og) * plane, plane, false,
+             epilogue);
       }
     }
   }
 
-  void im2col(const float *input, int64_t channels) {
+  void im2col(const float *input, int64_t channels, float *columns) const {
     int64_t plane = g.oh * g.ow;
     parallelFor(channels * g.kh * g.kw, 4, [&](int64_t begin, int64_t end) {
       for (int64_t row = begin; row < end; ++row) {
         int64_t c = row / (g.kh * g.kw), ky = row / g.kw % g.kh, kx = row % g.kw;
-        float *dst = columns.data() + row * plane;
+        float *dst = columns + row * plane;
         const float *src = input + c * g.h * g.w;
         int64_t xOffset = kx * p.dilations[1] - p.pads[1];
         int64_t xBegin, xEnd;
@@ -152,48 +161,33 @@ private:
     });
   }
 
-  void runDepthwise(const float *in, const float *filter, float *out) {
+  void runDepthwise(const float *in, const float *filter, const float *bias, float *out) const {
     int64_t multiplier = g.o / p.group;
     int64_t plane = g.oh * g.ow;
-    parallelFor(g.n * g.o, std::max<int64_t>(1, 4096 / std::max<int64_t>(plane, 1)),
-                [&](int64_t begin, int64_t end) {
-                  for (int64_t index = begin; index < end; ++index) {
-                    int64_t n = index / g.o, oc = index % g.o;
-                    const float *src = in + (n * g.c + oc / multiplier) * g.h * g.w;
-                    depthwisePlane(src, filter + oc * g.kh * g.kw, out + index * plane);
-                  }
-                });
-  }
-
-  void depthwisePlane(const float *src, const float *weights, float *dst) const {
-    int64_t sy = p.strides[0], sx = p.strides[1];
-    for (int64_t ky = 0; ky < g.kh; ++ky) {
-      for (int64_t kx = 0; kx < g.kw; ++kx) {
-        float weight = weights[ky * g.kw + kx];
-        int64_t xOffset = kx * p.dilations[1] - p.pads[1];
-        int64_t xBegin, xEnd;
-        validRange(g.ow, g.w, sx, xOffset, xBegin, xEnd);
-        for (int64_t oy = 0; oy < g.oh; ++oy) {
-          int64_t iy = oy * sy - p.pads[0] + ky * p.dilations[0];
-          if (iy < 0 || iy >= g.h)
-            continue;
-          const float *line = src + iy * g.w + xOffset;
-          float *row = dst + oy * g.ow;
-          if (sx == 1) {
-            for (int64_t ox = xBegin; ox < xEnd; ++ox)
-              row[ox] += weight * line[ox];
-          } else {
-            for (int64_t ox = xBegin; ox < xEnd; ++ox)
-              row[ox] += weight * line[ox * sx];
-          }
+    DepthwiseGeometry geometry{
+        g.h,          g.w,          g.oh,           g.ow,           g.kh,      g.kw,
+        p.strides[0], p.strides[1], p.dilations[0], p.dilations[1], p.pads[0], p.pads[1]};
+    int64_t blocksPerImage = (g.o + kDepthwiseLanes - 1) / kDepthwiseLanes;
+    parallelFor(g.n * blocksPerImage, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t block = begin; block < end; ++block) {
+        int64_t n = block / blocksPerImage, first = block % blocksPerImage * kDepthwiseLanes;
+        int lanes = int(std::min<int64_t>(kDepthwiseLanes, g.o - first));
+        const float *src[kDepthwiseLanes], *weights[kDepthwiseLanes];
+        float *dst[kDepthwiseLanes];
+        for (int lane = 0; lane < lanes; ++lane) {
+          int64_t oc = first + lane;
+          src[lane] = in + (n * g.c + oc / multiplier) * g.h * g.w;
+          weights[lane] = filter + oc * g.kh * g.kw;
+          dst[lane] = out + (n * g.o + oc) * plane;
         }
+        depthwiseBlock(src, weights, bias ? bias + first : nullptr, lo, hi, dst, lanes, geometry);
       }
-    }
+    });
   }
 
   ConvParams p;
   ConvGeometry g{};
-  std::vector<float> columns;
+  float lo, hi = kInfinity; // the result's clamp: do_relu and fused relu / clip
 };
 
 class Deconv2DKernel : public Kernel {
@@ -231,18 +225,18 @@ public:
   }
 
   Tensor run(const std::vector<const Tensor *> &operands, const Shape &result) override {
-    Tensor out = Tensor::zeros(result);
+    Tensor out = newTensor(result, Fill::Zeros);
     const float *in = operands[0]->values();
     const float *filter = operands[1]->values();
     int64_t cg = g.c / p.group, og = g.o / p.group;
     int64_t inPlane = g.h * g.w, outPlane = g.oh * g.ow, rows = og * g.kh * g.kw;
-    columns.resize(size_t(rows * inPlane));
+    float *columns = threadScratch(size_t(rows * inPlane));
     for (int64_t n = 0; n < g.n; ++n) {
       for (int64_t grp = 0; grp < p.group; ++grp) {
         // columns[oc, ky, kx][iy, ix] = sum_c filter[c, oc, ky, kx] * input[c, iy, ix]
         gemm(rows, inPlane, cg, MatrixView{filter + grp * cg * rows, 1, rows},
-             MatrixView{in + (n * g.c + grp * cg) * inPlane, inPlane}, columns.data(), inPlane);
-        col2im(out.mutableValues() + (n * g.o + grp * og) * outPlane, og);
+             MatrixView{in + (n * g.c + grp * cg) * inPlane, inPlane}, columns, inPlane);
+        col2im(columns, out.mutableValues() + (n * g.o + grp * og) * outPlane, og);
       }
     }
     const float *bias = p.hasBias ? operands[2]->values() : nullptr;
@@ -253,13 +247,13 @@ public:
   }
 
 private:
-  void col2im(float *out, int64_t channels) {
+  void col2im(const float *columns, float *out, int64_t channels) const {
     parallelFor(channels, 1, [&](int64_t begin, int64_t end) {
       for (int64_t oc = begin; oc < end; ++oc) {
         float *dst = out + oc * g.oh * g.ow;
         for (int64_t ky = 0; ky < g.kh; ++ky) {
           for (int64_t kx = 0; kx < g.kw; ++kx) {
-            const float *src = columns.data() + ((oc * g.kh + ky) * g.kw + kx) * g.h * g.w;
+            const float *src = columns + ((oc * g.kh + ky) * g.kw + kx) * g.h * g.w;
             int64_t xOffset = kx * p.dilations[1] - p.pads[1];
             for (int64_t iy = 0; iy < g.h; ++iy) {
               int64_t oy = iy * p.strides[0] - p.pads[0] + ky * p.dilations[0];
@@ -281,7 +275,6 @@ private:
 
   ConvParams p;
   ConvGeometry g{};
-  std::vector<float> columns;
 };
 
 } // namespace

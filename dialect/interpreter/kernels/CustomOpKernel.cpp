@@ -5,6 +5,7 @@
 #include "dialect/interpreter/kernels/KernelSupport.h"
 
 #include <limits>
+#include <mutex>
 
 namespace tpuc::interpreter {
 
@@ -108,7 +109,10 @@ public:
     std::vector<std::vector<int64_t>> shapes = operandShapes;
     auto output = std::make_shared<std::vector<float>>(size_t(elementCount(result)), 0.0f);
     std::vector<int64_t> outputShape = result;
-    implementation->interpretFp32(tensors, shapes, output, outputShape);
+    {
+      std::lock_guard<std::mutex> lock(mutex); // implementations need not be reentrant
+      implementation->interpretFp32(tensors, shapes, output, outputShape);
+    }
     if (!output || int64_t(output->size()) != elementCount(result))
       fail("operation '", params.operationName, "' produced ", output ? output->size() : 0,
            " values, the result ", result, " has ", elementCount(result));
@@ -124,6 +128,7 @@ private:
   std::vector<Shape> operandShapes;
   cvi::OpParam param; // outlives `implementation`, which may keep a reference to it
   std::unique_ptr<CustomOpInterpreter> implementation;
+  std::mutex mutex;
 };
 
 } // namespace

@@ -4,6 +4,7 @@
 #include "dialect/interpreter/kernels/Broadcast.h"
 
 #include <cmath>
+#include <limits>
 
 namespace tpuc::interpreter {
 
@@ -56,13 +57,27 @@ class UnaryKernel : public Kernel {
 public:
   explicit UnaryKernel(const UnaryParams &params) : p(params) {}
 
+  bool clampRange(float &lo, float &hi) const override {
+    if (p.kind == UnaryKind::Relu) {
+      lo = 0.0f;
+      hi = std::numeric_limits<float>::infinity();
+      return true;
+    }
+    if (p.kind == UnaryKind::Clip && p.a <= p.b) {
+      lo = p.a;
+      hi = p.b;
+      return true;
+    }
+    return false;
+  }
+
   void check(const std::vector<Shape> &operands, const Shape &result) override {
     expectOperands(operands, 1, 1);
     expectShape(result, operands[0], "result");
   }
 
   Tensor run(const std::vector<const Tensor *> &operands, const Shape &result) override {
-    Tensor out = Tensor::zeros(result);
+    Tensor out = newTensor(result, Fill::Uninitialized);
     const float *in = operands[0]->values();
     float *dst = out.mutableValues();
     int64_t n = out.count();
@@ -142,7 +157,7 @@ public:
   }
 
   Tensor run(const std::vector<const Tensor *> &operands, const Shape &result) override {
-    Tensor out = Tensor::zeros(result);
+    Tensor out = newTensor(result, Fill::Uninitialized);
     float *dst = out.mutableValues();
     auto coeff = [&](size_t i) { return p.coeff.empty() ? 1.0f : p.coeff[i]; };
     float c0 = coeff(0);

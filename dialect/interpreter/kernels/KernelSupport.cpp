@@ -18,6 +18,54 @@ std::string formatShape(const Shape &shape) {
 
 Kernel::~Kernel() = default;
 
+bool Kernel::clampRange(float &, float &) const { return false; }
+
+std::unique_ptr<Kernel> Kernel::withClamp(float, float) const { return nullptr; }
+
+namespace {
+thread_local BufferPool *currentPool = nullptr;
+} // namespace
+
+std::shared_ptr<std::vector<float>> BufferPool::take(size_t count) {
+  std::lock_guard<std::mutex> lock(mutex);
+  auto it = free.find(count);
+  if (it == free.end())
+    return nullptr;
+  std::shared_ptr<std::vector<float>> buffer = std::move(it->second);
+  free.erase(it);
+  return buffer;
+}
+
+void BufferPool::give(std::shared_ptr<std::vector<float>> buffer) {
+  if (!buffer || buffer.use_count() != 1 || buffer->empty())
+    return;
+  std::lock_guard<std::mutex> lock(mutex);
+  size_t count = buffer->size();
+  free.emplace(count, std::move(buffer));
+}
+
+BufferPoolScope::BufferPoolScope(BufferPool *pool) : previous(currentPool) { currentPool = pool; }
+BufferPoolScope::~BufferPoolScope() { currentPool = previous; }
+
+Tensor newTensor(const Shape &shape, Fill fill) {
+  size_t count = size_t(elementCount(shape));
+  Tensor tensor;
+  tensor.shape = shape;
+  if (currentPool)
+    tensor.data = currentPool->take(count);
+  if (!tensor.data)
+    tensor.data = std::make_shared<std::vector<float>>(count, 0.0f);
+  else if (fill == Fill::Zeros)
+    std::fill(tensor.data->begin(), tensor.data->end(), 0.0f);
+  return tensor;
+}
+
+bool composeClamps(float lo1, float hi1, float lo2, float hi2, float &lo, float &hi) {
+  lo = std::max(lo1, lo2);
+  hi = std::min(hi1, hi2);
+  return lo <= hi;
+}
+
 void expectOperands(const std::vector<Shape> &operands, size_t min, size_t max) {
   if (operands.size() < min || operands.size() > max) {
     if (min == max)
@@ -61,6 +109,13 @@ Shape broadcastShapes(const Shape &a, const Shape &b) {
     result[i] = da == 1 ? db : da;
   }
   return result;
+}
+
+float *threadScratch(size_t count) {
+  thread_local std::vector<float> scratch;
+  if (scratch.size() < count)
+    scratch.resize(count);
+  return scratch.data();
 }
 
 void reluInPlace(float *data, int64_t count) {

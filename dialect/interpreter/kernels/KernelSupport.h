@@ -7,6 +7,8 @@
 
 #include "dialect/interpreter/Kernel.h"
 
+#include <map>
+#include <mutex>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -53,6 +55,43 @@ std::vector<int64_t> stridesOf(const Shape &shape);
 
 /// The numpy broadcast of `a` and `b`; throws when they are incompatible.
 Shape broadcastShapes(const Shape &a, const Shape &b);
+
+/// How a kernel's result buffer starts out.
+enum class Fill { Zeros, Uninitialized };
+
+/// A result tensor of `shape`. While a program runs, buffers freed by earlier ops are recycled
+/// (their contents are arbitrary unless Fill::Zeros is asked for).
+Tensor newTensor(const Shape &shape, Fill fill);
+
+/// Free result buffers of a program, recycled by newTensor() on the threads running it.
+class BufferPool {
+public:
+  std::shared_ptr<std::vector<float>> take(size_t count);
+  /// Keeps `buffer` for reuse unless something else still refers to it.
+  void give(std::shared_ptr<std::vector<float>> buffer);
+
+private:
+  std::mutex mutex;
+  std::multimap<size_t, std::shared_ptr<std::vector<float>>> free;
+};
+
+/// Makes newTensor() on this thread draw from `pool` until destroyed.
+class BufferPoolScope {
+public:
+  explicit BufferPoolScope(BufferPool *pool);
+  ~BufferPoolScope();
+
+private:
+  BufferPool *previous;
+};
+
+/// Intersects clamp ranges: false when applying [lo2, hi2] after [lo1, hi1] is not a clamp to
+/// one range (the ranges are disjoint).
+bool composeClamps(float lo1, float hi1, float lo2, float hi2, float &lo, float &hi);
+
+/// A scratch buffer of at least `count` floats owned by the calling thread, reused by the next
+/// call on that thread (kernels keep no per-run state, so programs may run concurrently).
+float *threadScratch(size_t count);
 
 /// max(x, 0) over `count` values in place.
 void reluInPlace(float *data, int64_t count);

@@ -72,7 +72,7 @@ void gatherStrided(const float *in, float *out, const StridedView &original) {
 class ViewKernel : public Kernel {
 public:
   Tensor run(const std::vector<const Tensor *> &operands, const Shape &result) override {
-    Tensor out = Tensor::zeros(result);
+    Tensor out = newTensor(result, Fill::Uninitialized);
     gatherStrided(operands[0]->values(), out.mutableValues(), view);
     return out;
   }
@@ -289,7 +289,7 @@ public:
   }
 
   Tensor run(const std::vector<const Tensor *> &operands, const Shape &result) override {
-    Tensor out = Tensor::zeros(result);
+    Tensor out = newTensor(result, Fill::Uninitialized);
     float *dst = out.mutableValues();
     int64_t row = 0;
     for (int64_t chunk : chunks)
@@ -352,7 +352,7 @@ public:
   }
 
   Tensor run(const std::vector<const Tensor *> &operands, const Shape &result) override {
-    Tensor out = Tensor::zeros(result);
+    Tensor out = newTensor(result, Fill::Uninitialized);
     const float *in = operands[0]->values();
     float *dst = out.mutableValues();
     size_t rank = result.size();

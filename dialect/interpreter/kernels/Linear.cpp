@@ -6,6 +6,7 @@
 #include "dialect/interpreter/kernels/Parallel.h"
 
 #include <algorithm>
+#include <limits>
 
 namespace tpuc::interpreter {
 namespace {
@@ -25,9 +26,19 @@ float dot(const float *a, const float *b, int64_t n) {
   return sum;
 }
 
+constexpr float kInfinity = std::numeric_limits<float>::infinity();
+
 class FullyConnectedKernel : public Kernel {
 public:
-  FullyConnectedKernel(bool hasBias, bool doRelu) : hasBias(hasBias), doRelu(doRelu) {}
+  FullyConnectedKernel(bool hasBias, bool doRelu)
+      : hasBias(hasBias), lo(doRelu ? 0.0f : -kInfinity) {}
+
+  std::unique_ptr<Kernel> withClamp(float clampLo, float clampHi) const override {
+    auto fused = std::make_unique<FullyConnectedKernel>(*this);
+    if (!composeClamps(lo, hi, clampLo, clampHi, fused->lo, fused->hi))
+      return nullptr;
+    return fused;
+  }
 
   void check(const std::vector<Shape> &operands, const Shape &result) override {
     expectOperands(operands, hasBias ? 3 : 2, hasBias ? 3 : 2);
@@ -47,39 +58,43 @@ public:
   }
 
   Tensor run(const std::vector<const Tensor *> &operands, const Shape &result) override {
-    Tensor out = Tensor::zeros(result);
+    Tensor out = newTensor(result, Fill::Uninitialized);
     const float *in = operands[0]->values(), *filter = operands[1]->values();
+    const float *bias = hasBias ? operands[2]->values() : nullptr;
     float *dst = out.mutableValues();
     if (m < 4) {
       parallelFor(n, std::max<int64_t>(1, 65536 / std::max<int64_t>(k, 1)),
                   [&](int64_t begin, int64_t end) {
                     for (int64_t row = 0; row < m; ++row)
-                      for (int64_t j = begin; j < end; ++j)
-                        dst[row * n + j] = dot(in + row * k, filter + j * k, k);
+                      for (int64_t j = begin; j < end; ++j) {
+                        float v = dot(in + row * k, filter + j * k, k) + (bias ? bias[j] : 0.0f);
+                        v = v < lo ? lo : v;
+                        dst[row * n + j] = v > hi ? hi : v;
+                      }
                   });
     } else {
-      gemm(m, n, k, MatrixView{in, k}, MatrixView{filter, 1, k}, dst, n);
-    }
-    const float *bias = hasBias ? operands[2]->values() : nullptr;
-    for (int64_t row = 0; row < m; ++row) {
-      float *line = dst + row * n;
-      if (bias)
-        for (int64_t j = 0; j < n; ++j)
-          line[j] += bias[j];
-      if (doRelu)
-        reluInPlace(line, n);
+      gemm(m, n, k, MatrixView{in, k}, MatrixView{filter, 1, k}, dst, n, false,
+           GemmEpilogue{nullptr, bias, lo, hi});
     }
     return out;
   }
 
 private:
-  bool hasBias, doRelu;
+  bool hasBias;
+  float lo, hi = kInfinity;
   int64_t m = 0, n = 0, k = 0;
 };
 
 class MatMulKernel : public Kernel {
 public:
-  explicit MatMulKernel(bool doRelu) : doRelu(doRelu) {}
+  explicit MatMulKernel(bool doRelu) : lo(doRelu ? 0.0f : -kInfinity) {}
+
+  std::unique_ptr<Kernel> withClamp(float clampLo, float clampHi) const override {
+    auto fused = std::make_unique<MatMulKernel>(*this);
+    if (!composeClamps(lo, hi, clampLo, clampHi, fused->lo, fused->hi))
+      return nullptr;
+    return fused;
+  }
 
   void check(const std::vector<Shape> &operands, const Shape &result) override {
     expectOperands(operands, 2, 2);
@@ -122,7 +137,7 @@ public:
   }
 
   Tensor run(const std::vector<const Tensor *> &operands, const Shape &result) override {
-    Tensor out = Tensor::zeros(result);
+    Tensor out = newTensor(result, Fill::Uninitialized);
     const float *lhs = operands[0]->values(), *rhs = operands[1]->values();
     float *dst = out.mutableValues();
     int64_t batches = elementCount(batch);
@@ -134,20 +149,18 @@ public:
         rhsOffset += index[i] * rhsSteps[i];
       }
       gemm(m, n, k, MatrixView{lhs + lhsOffset, k}, MatrixView{rhs + rhsOffset, n}, dst + b * m * n,
-           n);
+           n, false, GemmEpilogue{nullptr, nullptr, lo, hi});
       for (size_t i = batch.size(); i-- > 0;) {
         if (++index[i] < batch[i])
           break;
         index[i] = 0;
       }
     }
-    if (doRelu)
-      reluInPlace(dst, out.count());
     return out;
   }
 
 private:
-  bool doRelu;
+  float lo, hi = kInfinity;
   int64_t m = 0, n = 0, k = 0;
   Shape batch;
   std::vector<int64_t> lhsSteps, rhsSteps;

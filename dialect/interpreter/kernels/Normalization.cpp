@@ -82,7 +82,7 @@ public:
   }
 
   Tensor run(const std::vector<const Tensor *> &operands, const Shape &result) override {
-    Tensor out = Tensor::zeros(result);
+    Tensor out = newTensor(result, Fill::Uninitialized);
     std::vector<float> a(size_t(view.outer * view.channels)), b(a.size());
     const float *mean = operands[1]->values(), *var = operands[2]->values();
     const float *scale = operands[3]->values(), *bias = operands[4]->values();
@@ -115,7 +115,7 @@ public:
   }
 
   Tensor run(const std::vector<const Tensor *> &operands, const Shape &result) override {
-    Tensor out = Tensor::zeros(result);
+    Tensor out = newTensor(result, Fill::Uninitialized);
     std::vector<float> a = perPlane(*operands[1], view, "scale");
     std::vector<float> b =
         hasBias ? perPlane(*operands[2], view, "bias") : std::vector<float>(a.size(), 0.0f);
@@ -141,7 +141,7 @@ public:
   }
 
   Tensor run(const std::vector<const Tensor *> &operands, const Shape &result) override {
-    Tensor out = Tensor::zeros(result);
+    Tensor out = newTensor(result, Fill::Uninitialized);
     const float *in = operands[0]->values(), *slope = operands[1]->values();
     float *dst = out.mutableValues();
     bool shared = operands[1]->count() == 1;
@@ -183,7 +183,7 @@ public:
   }
 
   Tensor run(const std::vector<const Tensor *> &operands, const Shape &result) override {
-    Tensor out = Tensor::zeros(result);
+    Tensor out = newTensor(result, Fill::Uninitialized);
     const float *in = operands[0]->values();
     float *dst = out.mutableValues();
     int64_t count = out.count();
@@ -257,7 +257,7 @@ public:
   }
 
   Tensor run(const std::vector<const Tensor *> &operands, const Shape &result) override {
-    Tensor out = Tensor::zeros(result);
+    Tensor out = newTensor(result, Fill::Uninitialized);
     const float *in = operands[0]->values(), *scale = operands[1]->values();
     float *dst = out.mutableValues();
     int64_t sampleSize = view.channels * view.inner;
@@ -314,7 +314,7 @@ public:
   }
 
   Tensor run(const std::vector<const Tensor *> &operands, const Shape &result) override {
-    Tensor out = Tensor::zeros(result);
+    Tensor out = newTensor(result, Fill::Uninitialized);
     const float *in = operands[0]->values();
     float *dst = out.mutableValues();
     parallelFor(outer * inner, 64, [&](int64_t begin, int64_t end) {
@@ -381,7 +381,7 @@ public:
   }
 
   Tensor run(const std::vector<const Tensor *> &operands, const Shape &result) override {
-    Tensor out = Tensor::zeros(result);
+    Tensor out = newTensor(result, Fill::Uninitialized);
     const float *in = operands[0]->values();
     float *dst = out.mutableValues();
     float inverse = 1.0f / float(reducedOffsets.size());

@@ -59,7 +59,7 @@ public:
   }
 
   Tensor run(const std::vector<const Tensor *> &operands, const Shape &result) override {
-    Tensor out = Tensor::zeros(result);
+    Tensor out = newTensor(result, Fill::Uninitialized);
     const float *in = operands[0]->values();
     float *dst = out.mutableValues();
     int64_t planes = result[0] * result[1], oh = result[2], ow = result[3];

@@ -4,7 +4,11 @@
 #include "dialect/interpreter/kernels/KernelSupport.h"
 
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <map>
+#include <mutex>
 
 namespace tpuc::interpreter {
 
@@ -21,8 +25,20 @@ struct Program::Value {
   Shape shape;
   bool constant = false;
   Tensor constantTensor;
-  int lastUse = -1; // index of the last step reading it
+  int lastUse = -1;  // index of the last step reading it
+  int uses = 0;      // number of operands referring to it
+  int producer = -1; // the step computing it
   bool isOutput = false;
+};
+
+// State shared by the runs of a program. Without the all-tensors dump, a relu / clip whose operand
+// has no other use is folded into the op producing that operand (fused[producer]) and the clamp
+// step just forwards its operand (forwards[step]).
+struct Program::Execution {
+  BufferPool pool;
+  std::once_flag fusionPlanned;
+  std::vector<std::unique_ptr<Kernel>> fused;
+  std::vector<bool> forwards;
 };
 
 struct Program::Step {
@@ -33,7 +49,7 @@ struct Program::Step {
   bool dumped = false;
 };
 
-Program::Program() = default;
+Program::Program() : execution_(std::make_unique<Execution>()) {}
 Program::~Program() = default;
 
 int Program::addInput(std::string name, Shape shape) noexcept {
@@ -78,9 +94,12 @@ Status Program::addOp(const OpOrigin &origin, std::unique_ptr<Kernel> kernel,
         fail("result shape ", resultShape, " has a negative dimension");
     kernel->check(shapes, resultShape);
     int stepIndex = int(steps_.size());
-    for (int operand : operands)
+    for (int operand : operands) {
       values_[operand].lastUse = stepIndex;
+      ++values_[operand].uses;
+    }
     values_.push_back(Value{resultShape});
+    values_.back().producer = stepIndex;
     resultId = int(values_.size()) - 1;
     steps_.push_back(Step{origin, std::move(kernel), std::move(operands), resultId, dumped});
     return Status::success();
@@ -93,6 +112,27 @@ void Program::addOutput(int value, std::string name) noexcept {
   if (value >= 0 && size_t(value) < values_.size())
     values_[value].isOutput = true;
   outputs_.emplace_back(value, std::move(name));
+}
+
+void Program::planFusion() {
+  Execution &e = *execution_;
+  e.fused.resize(steps_.size());
+  e.forwards.assign(steps_.size(), false);
+  for (size_t s = 0; s < steps_.size(); ++s) {
+    float lo, hi;
+    if (steps_[s].operands.size() != 1 || !steps_[s].kernel->clampRange(lo, hi))
+      continue;
+    const Value &operand = values_[steps_[s].operands[0]];
+    if (operand.producer < 0 || operand.uses != 1 || operand.isOutput ||
+        e.forwards[operand.producer])
+      continue;
+    const Kernel &producer =
+        e.fused[operand.producer] ? *e.fused[operand.producer] : *steps_[operand.producer].kernel;
+    if (std::unique_ptr<Kernel> fused = producer.withClamp(lo, hi)) {
+      e.fused[operand.producer] = std::move(fused);
+      e.forwards[s] = true;
+    }
+  }
 }
 
 Status Program::bindInputs(const TensorList &given, std::vector<Tensor> &values) const {
@@ -136,31 +176,62 @@ Status Program::run(const TensorList &inputs, TensorList &outputs,
     Status bound = bindInputs(inputs, values);
     if (bound.failed())
       return bound;
+    // TPUC_INTERPRETER_PROFILE=1 prints the time spent per operation type to stderr, =2 also the
+    // time of every op.
+    static const char *profileSetting = std::getenv("TPUC_INTERPRETER_PROFILE");
+    static const bool profile = profileSetting != nullptr;
+    static const bool profileEachOp = profile && std::string(profileSetting) == "2";
+    std::map<std::string, std::pair<double, int>> profileByOp;
+    bool fuse = allTensors == nullptr;
+    if (fuse)
+      std::call_once(execution_->fusionPlanned, [this] { planFusion(); });
+    BufferPoolScope poolScope(&execution_->pool);
     for (size_t s = 0; s < steps_.size(); ++s) {
       Step &step = steps_[s];
+      auto start = std::chrono::steady_clock::now();
       std::vector<const Tensor *> operands;
       for (int operand : step.operands)
         operands.push_back(&values[operand]);
       const Shape &shape = values_[step.result].shape;
-      try {
-        Tensor result = step.kernel->run(operands, shape);
-        if (result.shape != shape || result.count() != elementCount(shape))
-          fail("produced ", result.shape, " instead of ", shape);
-        values[step.result] = std::move(result);
-      } catch (const std::exception &error) {
-        return Status::error(step.origin.describe() + ": " + error.what());
+      if (fuse && execution_->forwards[s]) {
+        values[step.result] = values[step.operands[0]];
+        values[step.result].shape = shape;
+      } else {
+        Kernel &kernel = fuse && execution_->fused[s] ? *execution_->fused[s] : *step.kernel;
+        try {
+          Tensor result = kernel.run(operands, shape);
+          if (result.shape != shape || result.count() != elementCount(shape))
+            fail("produced ", result.shape, " instead of ", shape);
+          values[step.result] = std::move(result);
+        } catch (const std::exception &error) {
+          return Status::error(step.origin.describe() + ": " + error.what());
+        }
+      }
+      if (profile) {
+        std::chrono::duration<double, std::milli> elapsed =
+            std::chrono::steady_clock::now() - start;
+        auto &entry = profileByOp[step.origin.operation];
+        entry.first += elapsed.count();
+        entry.second += 1;
+        if (profileEachOp)
+          std::fprintf(stderr, "%10.3f ms  %s\n", elapsed.count(), step.origin.describe().c_str());
       }
       if (allTensors && step.dumped)
         allTensors->push_back({step.origin.name, values[step.result]});
       for (int operand : step.operands) {
         const Value &value = values_[operand];
         if (value.lastUse == int(s) && !value.isOutput && !value.constant)
-          values[operand] = Tensor();
+          execution_->pool.give(std::move(values[operand].data));
       }
     }
+    for (const auto &[operation, entry] : profileByOp)
+      std::fprintf(stderr, "%-28s %5d ops %10.3f ms\n", operation.c_str(), entry.second,
+                   entry.first);
     outputs.clear();
     for (const auto &[value, name] : outputs_)
       outputs.push_back({name, values[value]});
+    for (Tensor &tensor : values) // what the caller does not hold is reused by the next run
+      execution_->pool.give(std::move(tensor.data));
     return Status::success();
   } catch (const std::exception &error) {
     return Status::error(std::string("interpreter failure: ") + error.what());

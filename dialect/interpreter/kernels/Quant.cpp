@@ -51,7 +51,7 @@ public:
   }
 
   Tensor run(const std::vector<const Tensor *> &operands, const Shape &result) override {
-    Tensor out = Tensor::zeros(result);
+    Tensor out = newTensor(result, Fill::Uninitialized);
     const float *in = operands[0]->values();
     float *dst = out.mutableValues();
     int64_t channels = result[1];
@@ -110,7 +110,7 @@ public:
   }
 
   Tensor run(const std::vector<const Tensor *> &operands, const Shape &result) override {
-    Tensor out = Tensor::zeros(result);
+    Tensor out = newTensor(result, Fill::Uninitialized);
     const float *in = operands[0]->values();
     float *dst = out.mutableValues();
     int64_t count = out.count();
@@ -158,7 +158,7 @@ public:
   }
 
   Tensor run(const std::vector<const Tensor *> &operands, const Shape &result) override {
-    Tensor out = Tensor::zeros(result);
+    Tensor out = newTensor(result, Fill::Uninitialized);
     const float *in = operands[0]->values(), *table = operands[1]->values();
     float *dst = out.mutableValues();
     int64_t count = out.count();

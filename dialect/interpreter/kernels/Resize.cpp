@@ -102,7 +102,7 @@ public:
   }
 
   Tensor run(const std::vector<const Tensor *> &operands, const Shape &result) override {
-    Tensor out = Tensor::zeros(result);
+    Tensor out = newTensor(result, Fill::Uninitialized);
     const Shape &in = operands[0]->shape;
     int64_t h = in[2], w = in[3], oh = result[2], ow = result[3];
     const float *src = operands[0]->values();
