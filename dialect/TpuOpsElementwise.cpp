@@ -129,9 +129,11 @@ LogicalResult EltwiseAddOp::inferReturnTypes(MLIRContext *, std::optional<Locati
   return success();
 }
 
-LogicalResult EltwiseMulOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
-                                             Adaptor adaptor, SmallVectorImpl<Type> &types) {
-  OpDiagnostics diag = inferenceDiagnostics<EltwiseMulOp>(loc);
+// Result type of the eltwise ops that have no attribute beyond their inputs: the broadcast shape.
+template <typename OpT>
+static LogicalResult inferPlainEltwise(std::optional<Location> loc, typename OpT::Adaptor &adaptor,
+                                       SmallVectorImpl<Type> &types) {
+  OpDiagnostics diag = inferenceDiagnostics<OpT>(loc);
   if (failed(verifyAdaptor(adaptor, loc)))
     return failure();
   FailureOr<RankedTensorType> type = inferEltwise(diag, adaptor.getInputs());
@@ -139,30 +141,21 @@ LogicalResult EltwiseMulOp::inferReturnTypes(MLIRContext *, std::optional<Locati
     return failure();
   types.push_back(*type);
   return success();
+}
+
+LogicalResult EltwiseMulOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+                                             Adaptor adaptor, SmallVectorImpl<Type> &types) {
+  return inferPlainEltwise<EltwiseMulOp>(loc, adaptor, types);
 }
 
 LogicalResult EltwiseMaxOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
                                              Adaptor adaptor, SmallVectorImpl<Type> &types) {
-  OpDiagnostics diag = inferenceDiagnostics<EltwiseMaxOp>(loc);
-  if (failed(verifyAdaptor(adaptor, loc)))
-    return failure();
-  FailureOr<RankedTensorType> type = inferEltwise(diag, adaptor.getInputs());
-  if (failed(type))
-    return failure();
-  types.push_back(*type);
-  return success();
+  return inferPlainEltwise<EltwiseMaxOp>(loc, adaptor, types);
 }
 
 LogicalResult EltwiseMinOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
                                              Adaptor adaptor, SmallVectorImpl<Type> &types) {
-  OpDiagnostics diag = inferenceDiagnostics<EltwiseMinOp>(loc);
-  if (failed(verifyAdaptor(adaptor, loc)))
-    return failure();
-  FailureOr<RankedTensorType> type = inferEltwise(diag, adaptor.getInputs());
-  if (failed(type))
-    return failure();
-  types.push_back(*type);
-  return success();
+  return inferPlainEltwise<EltwiseMinOp>(loc, adaptor, types);
 }
 
 LogicalResult BroadcastMulOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
