@@ -60,7 +60,8 @@ while IFS= read -r model; do
   [[ -f "$input" ]] || { fail "$name: no input $input"; continue; }
   NMODELS=$((NMODELS + 1))
   out=$WORK/$name.out.npz
-  run_tool "$WORK/$name.run.log" "$RUNNER" --input "$input" --model "$model" --output "$out" || continue
+  run_tool "$WORK/$name.run.log" "$RUNNER" --input "$input" --model "$model" --output "$out" \
+    --dump-all-tensors || continue
   if [[ $RC -ne 0 ]]; then
     fail "$name: model_runner exit $RC"
     tail -5 "$WORK/$name.run.log"
