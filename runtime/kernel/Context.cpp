@@ -50,6 +50,14 @@ unsigned Context::banks() const { return impl->chip.lmemBanks; }
 unsigned Context::bankBytes() const { return impl->bankBytes; }
 bool Context::ok() const { return impl->ok(); }
 const std::string &Context::error() const { return impl->err; }
+void Context::reportError(const std::string &message) {
+  if (impl->ok())
+    impl->err = message.empty() ? std::string("error") : message;
+}
+void Context::prefixError(const std::string &prefix) {
+  if (!impl->ok())
+    impl->err = prefix + impl->err;
+}
 
 void Context::setLayerId(uint32_t id) {
   if (id > 0xFFFF) {

@@ -1,5 +1,6 @@
 //===- KernelScript.cpp - a line-oriented front end to tpuc::kernel::Context ----===//
 #include "KernelScript.h"
+#include "LayerScript.h"
 
 #include <cstdlib>
 #include <functional>
@@ -536,9 +537,19 @@ bool KernelScript::run(const std::string &text, std::string &error) {
          }},
     };
     auto it = handlers.find(cmd);
-    if (it == handlers.end())
+    if (it != handlers.end()) {
+      it->second();
+    } else if (cmd.rfind("layer_", 0) == 0) {
+      // Whole INT8 layers of tpuc/kernel/Layers.h (LayerScript.cpp).
+      L.arity(0);
+      LayerScriptLookup lookup{
+          [&](const std::string &n) { return L.get<GlobalTensor>(n); },
+          [&](const std::string &n) { return L.get<GlobalMatrix>(n); }};
+      if (!runLayerCommand(ctx, cmd, L.opts, lookup))
+        throw ScriptError("unknown layer kind '" + cmd + "'");
+    } else {
       throw ScriptError("unknown command '" + cmd + "'");
-    it->second();
+    }
     L.done();
   } catch (const std::exception &e) {
     error = e.what();

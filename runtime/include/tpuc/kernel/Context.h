@@ -80,6 +80,11 @@ public:
   bool ok() const;
   /// The first error recorded, or an empty string.
   const std::string &error() const;
+  /// Records `message` as the error if none is recorded yet (for code built on the Context, such
+  /// as the layer kernels of Layers.h, that detects an error of its own).
+  void reportError(const std::string &message);
+  /// Prepends `prefix` to the recorded error, if any (e.g. the name of the layer being emitted).
+  void prefixError(const std::string &prefix);
 
   /// Layer id written into subsequent descriptors (debug information of the command buffer).
   void setLayerId(uint32_t id);

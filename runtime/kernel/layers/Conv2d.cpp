@@ -1,0 +1,360 @@
+//===- Conv2d.cpp - INT8 conv_2d layer kernel (grouped, depthwise, ps32) ----===//
+//
+// Tiling: output channels in groups of the lanes (ocT), output rows (ohT, each tile loading its
+// input rows plus the halo of the kernel) and batches (nT, once a tile holds the whole image).
+// When one output-channel tile's weights or input rows do not fit, the input channels are split
+// (icT) and the tiles accumulate 32-bit partial sums (ps32 Write / Accumulate / Final). The plan
+// minimises the estimated DDR traffic plus a per-tile cost over all tile sizes that fit the
+// budget. With double buffering, the loads of step i + 1 are queued before the convolution of
+// step i so that the transfers overlap the computation (the Context's dependency ids do the rest).
+//
+//===----------------------------------------------------------------------===//
+#include "LayerCommon.h"
+
+namespace tpuc::kernel::layers {
+
+using namespace detail;
+
+namespace {
+
+struct ConvDims {
+  uint32_t n, ic, h, w, oc, oh, ow; // ic, oc per group
+  uint32_t kh, kw, dkh;             // dkh: dilated kernel height
+  uint32_t sh;
+  bool depthwise;
+  uint32_t rec; // bytes per channel-parameter record (0: per tensor)
+};
+
+struct ConvPlan {
+  uint32_t ocT = 0, icT = 0, ohT = 0, nT = 0;
+  uint32_t bufs = 1;
+  bool split = false;
+  double cost = 0;
+};
+
+/// Input rows needed for `ohT` output rows.
+uint32_t inRows(const ConvDims &d, uint32_t ohT) {
+  return std::min<uint64_t>(d.h, uint64_t{ohT - 1} * d.sh + d.dkh);
+}
+
+uint32_t laneCost(const ConvDims &d, uint32_t lanes, uint32_t ocT, uint32_t icT, uint32_t ohT,
+                  uint32_t nT, uint32_t bufs, bool split) {
+  uint32_t ifm = laneBytes8(lanes, nT, icT, inRows(d, ohT), d.w);
+  uint32_t ofm = laneBytes8(lanes, nT * (split ? 4 : 1), ocT, ohT, d.ow);
+  uint32_t rounds = ceilDiv(ocT, lanes);
+  uint32_t wgt = d.depthwise ? rounds * align16(uint64_t{d.kh} * d.kw)
+                             : align16(uint64_t{rounds} * d.kh * d.kw * icT);
+  uint32_t par = d.rec ? align16(uint64_t{rounds} * d.rec) : align16(2 * rounds);
+  return bufs * (ifm + ofm + wgt + par);
+}
+
+bool planConv(const ConvDims &d, uint32_t lanes, uint32_t budget, bool doubleBuffer,
+              ConvPlan &best) {
+  const uint32_t maxC = 4064, maxHW = 4000;
+  bool found = false;
+  double inBytes = double(d.n) * d.ic * d.h * d.w;
+  double wBytes = double(d.oc) * d.ic * d.kh * d.kw;
+  double outBytes = double(d.n) * d.oc * d.oh * d.ow;
+  for (uint32_t bufs : {2u, 1u}) {
+    if (bufs == 2 && !doubleBuffer)
+      continue;
+    for (int split = 0; split < 2 && !found; ++split) {
+      if (split && d.depthwise)
+        break;
+      uint32_t ocStart = std::min(d.oc, maxC);
+      for (uint32_t ocT = ocStart; ocT > 0;) {
+        std::vector<uint32_t> icCands;
+        if (d.depthwise)
+          icCands.push_back(ocT);
+        else if (!split)
+          icCands.push_back(d.ic);
+        else
+          for (uint32_t icT = (std::min(d.ic, maxC) - 1) / lanes * lanes; icT > 0; icT -= lanes)
+            icCands.push_back(icT);
+        for (uint32_t icT : icCands) {
+          if (icT > maxC)
+            continue;
+          // Largest output-row tile that fits, then the largest batch tile.
+          uint32_t lo = 0, hi = std::min(d.oh, maxHW);
+          while (lo < hi) {
+            uint32_t mid = (lo + hi + 1) / 2;
+            if (laneCost(d, lanes, ocT, icT, mid, 1, bufs, split) <= budget)
+              lo = mid;
+            else
+              hi = mid - 1;
+          }
+          uint32_t ohT = lo;
+          if (ohT == 0 || inRows(d, ohT) > maxHW)
+            continue;
+          uint32_t nT = 1;
+          if (ohT == d.oh)
+            while (nT < d.n && nT < maxC / 4 &&
+                   laneCost(d, lanes, ocT, icT, ohT, nT + 1, bufs, split) <= budget)
+              ++nT;
+          double numOc = ceilDiv(d.oc, ocT), numIc = ceilDiv(d.ic, icT);
+          double numSp = double(ceilDiv(d.oh, ohT)) * ceilDiv(d.n, nT);
+          double halo = double(inRows(d, ohT)) * ceilDiv(d.oh, ohT) / d.h;
+          double cost = inBytes * std::max(1.0, halo) * (d.depthwise ? 1 : numOc) +
+                        wBytes * (split ? numSp : 1) + outBytes +
+                        // per step: fixed command and synchronisation overhead
+                        4096.0 * numOc * numSp * numIc;
+          if (!found || cost < best.cost) {
+            best = {ocT, icT, ohT, nT, bufs, split != 0, cost};
+            found = true;
+          }
+        }
+        // Next output-channel tile: the next smaller multiple of the lanes.
+        uint32_t next = (ocT - 1) / lanes * lanes;
+        ocT = next;
+      }
+    }
+    if (found)
+      return true;
+  }
+  return false;
+}
+
+struct Step {
+  uint32_t n0, nT, oh0, ohT, oc0, ocT, ic0, icT;
+  uint32_t ih0, ihT, padTop, padBottom;
+  bool loadW, loadParams, store;
+  uint32_t wBuf, pBuf, inBuf, outBuf;
+  PartialSum psum;
+};
+
+/// One group of a convolution (or the whole depthwise convolution).
+bool emitConvGroup(Scope &S, const Conv2dLayer &L, const GlobalTensor &input,
+                   const GlobalTensor &output, GlobalAddr filter, GlobalAddr params,
+                   GlobalAddr bias, const ConvDims &d) {
+  Context &ctx = S.ctx;
+  const uint32_t lanes = ctx.lanes();
+  ConvPlan plan;
+  if (!planConv(d, lanes, S.budget(), S.options().doubleBuffer, plan))
+    return S.fail("no tiling fits " + std::to_string(S.budget()) +
+                  " bytes of local memory per lane (kernel " + std::to_string(d.kh) + "x" +
+                  std::to_string(d.kw) + ", input row width " + std::to_string(d.w) + ")");
+  const uint32_t B = plan.bufs;
+  const bool split = plan.split;
+
+  // Buffers.
+  LocalTensor inBuf[2], outBuf[2], wBuf[2], pBuf[2];
+  for (uint32_t b = 0; b < B; ++b) {
+    inBuf[b] = S.alloc({plan.nT, plan.icT, inRows(d, plan.ohT), d.w}, DType::Int8);
+    outBuf[b] = S.alloc({plan.nT * (split ? 4 : 1), plan.ocT, plan.ohT, d.ow}, DType::Int8);
+    wBuf[b] = d.depthwise ? S.alloc({1, plan.ocT, d.kh, d.kw}, DType::Int8)
+                          : S.allocConvWeight(plan.icT, plan.ocT, d.kh, d.kw);
+    if (d.rec)
+      pBuf[b] = S.allocChannelParams(plan.ocT, d.rec == 9);
+    else if (L.hasBias)
+      pBuf[b] = S.allocConvBias(plan.ocT);
+  }
+  if (!ctx.ok())
+    return false;
+
+  // Steps.
+  std::vector<Step> steps;
+  uint32_t wParity = 0, pParity = 0, inParity = 0, outParity = 0;
+  for (uint32_t oc0 = 0; oc0 < d.oc; oc0 += plan.ocT) {
+    uint32_t ocT = std::min(plan.ocT, d.oc - oc0);
+    bool firstOfOc = true;
+    for (uint32_t n0 = 0; n0 < d.n; n0 += plan.nT) {
+      uint32_t nT = std::min(plan.nT, d.n - n0);
+      for (uint32_t oh0 = 0; oh0 < d.oh; oh0 += plan.ohT) {
+        uint32_t ohT = std::min(plan.ohT, d.oh - oh0);
+        int64_t ihRaw0 = int64_t{oh0} * d.sh - L.padTop;
+        int64_t ihRaw1 = int64_t{oh0 + ohT - 1} * d.sh - L.padTop + d.dkh; // exclusive
+        uint32_t ih0 = static_cast<uint32_t>(std::max<int64_t>(0, ihRaw0));
+        uint32_t ih1 = static_cast<uint32_t>(std::min<int64_t>(d.h, ihRaw1));
+        uint32_t padT = static_cast<uint32_t>(std::max<int64_t>(0, -ihRaw0));
+        uint32_t padB = static_cast<uint32_t>(std::max<int64_t>(0, ihRaw1 - int64_t{d.h}));
+        if (ih1 <= ih0)
+          return S.fail("output rows " + std::to_string(oh0) + ".." +
+                        std::to_string(oh0 + ohT) + " read no input row");
+        uint32_t icStep = d.depthwise ? d.ic : plan.icT;
+        for (uint32_t ic0 = 0; ic0 < d.ic; ic0 += icStep) {
+          uint32_t icT = d.depthwise ? ocT : std::min(plan.icT, d.ic - ic0);
+          Step s{};
+          s.n0 = n0, s.nT = nT, s.oh0 = oh0, s.ohT = ohT, s.oc0 = oc0, s.ocT = ocT;
+          s.ic0 = d.depthwise ? oc0 : ic0, s.icT = icT;
+          s.ih0 = ih0, s.ihT = ih1 - ih0, s.padTop = padT, s.padBottom = padB;
+          s.loadW = split || firstOfOc;
+          s.loadParams = firstOfOc;
+          if (s.loadW && !steps.empty())
+            wParity = (wParity + 1) % B;
+          if (s.loadParams && !steps.empty())
+            pParity = (pParity + 1) % B;
+          if (!steps.empty())
+            inParity = (inParity + 1) % B;
+          s.wBuf = wParity, s.pBuf = pParity, s.inBuf = inParity, s.outBuf = outParity;
+          bool first = ic0 == 0, last = ic0 + icStep >= d.ic;
+          s.psum = !split            ? PartialSum::None
+                   : first && last   ? PartialSum::None
+                   : first           ? PartialSum::Write
+                   : last            ? PartialSum::Final
+                                     : PartialSum::Accumulate;
+          s.store = last;
+          steps.push_back(s);
+          firstOfOc = false;
+        }
+        outParity = (outParity + 1) % B;
+      }
+    }
+  }
+
+  const uint32_t kk = d.kh * d.kw;
+  auto loads = [&](const Step &s) {
+    if (s.loadW) {
+      if (d.depthwise) {
+        Shape ws{1, s.ocT, d.kh, d.kw};
+        ctx.load(view(ctx, wBuf[s.wBuf], ws, DType::Int8),
+                 GlobalTensor::dense(filter + uint64_t{s.oc0} * kk, ws, DType::Int8));
+      } else {
+        LocalTensor w = view(ctx, wBuf[s.wBuf], {1, s.ocT, 1, kk * s.icT}, DType::Int8, false);
+        Shape ls{1, s.ocT, kk, s.icT};
+        LocalTensor wl = ctx.reinterpret(w, ls, {w.stride.n, kk * s.icT, s.icT, 1}, DType::Int8);
+        GlobalTensor g{filter + (uint64_t{s.oc0} * kk * d.ic + s.ic0),
+                       ls,
+                       {0, kk * d.ic, d.ic, 1},
+                       DType::Int8};
+        ctx.load(wl, g);
+      }
+    }
+    if (s.loadParams) {
+      uint32_t rounds = ceilDiv(s.ocT, lanes);
+      if (d.rec) {
+        Shape ps{1, s.ocT, 1, d.rec};
+        LocalTensor p = ctx.reinterpret(pBuf[s.pBuf], ps, {d.rec * rounds, d.rec, d.rec, 1},
+                                        DType::Uint8);
+        ctx.load(p, GlobalTensor::dense(params + uint64_t{s.oc0} * d.rec, ps, DType::Uint8));
+      } else if (L.hasBias) {
+        LocalTensor b = pBuf[s.pBuf];
+        b.shape = {1, s.ocT, 1, 1};
+        b.stride = {rounds, 1, 1, 1};
+        b.planeStride = rounds;
+        ctx.load(b, GlobalTensor::dense(bias + uint64_t{s.oc0} * 2, b.shape, DType::Int16));
+      }
+    }
+    Shape is{s.nT, s.icT, s.ihT, d.w};
+    ctx.load(view(ctx, inBuf[s.inBuf], is, DType::Int8),
+             subTensor(input, s.n0, s.ic0, s.ih0, 0, is));
+  };
+  auto compute = [&](const Step &s) {
+    Shape is{s.nT, s.icT, s.ihT, d.w};
+    LocalTensor ifmap = view(ctx, inBuf[s.inBuf], is, DType::Int8);
+    Shape os{s.nT, s.ocT, s.ohT, d.ow};
+    LocalTensor ofmap =
+        view(ctx, outBuf[s.outBuf], split ? Shape{4 * s.nT, s.ocT, s.ohT, d.ow} : os, DType::Int8);
+    bool quant = s.psum == PartialSum::None || s.psum == PartialSum::Final;
+    LocalTensor par, bia;
+    uint32_t rounds = ceilDiv(s.ocT, lanes);
+    if (quant && d.rec) {
+      par = ctx.reinterpret(pBuf[s.pBuf], {1, s.ocT, 1, d.rec}, {d.rec * rounds, d.rec, d.rec, 1},
+                            DType::Uint8);
+    } else if (quant && L.hasBias) {
+      bia = pBuf[s.pBuf];
+      bia.shape = {1, s.ocT, 1, 1};
+      bia.stride = {rounds, 1, 1, 1};
+      bia.planeStride = rounds;
+    }
+    if (d.depthwise) {
+      DepthwiseParams p;
+      p.ofmap = ofmap;
+      p.ifmap = ifmap;
+      p.weight = view(ctx, wBuf[s.wBuf], {1, s.ocT, d.kh, d.kw}, DType::Int8);
+      p.bias = bia;
+      p.channelParams = par;
+      p.kh = d.kh, p.kw = d.kw, p.strideH = L.strideH, p.strideW = L.strideW;
+      p.dilationH = L.dilationH, p.dilationW = L.dilationW;
+      p.padTop = s.padTop, p.padBottom = s.padBottom, p.padLeft = L.padLeft,
+      p.padRight = L.padRight;
+      p.padValue = L.padValue;
+      p.rshift = d.rec ? 0 : L.rshift;
+      p.relu = L.doRelu;
+      ctx.depthwise(p);
+    } else {
+      ConvParams p;
+      p.ofmap = ofmap;
+      p.ifmap = ifmap;
+      p.weight = view(ctx, wBuf[s.wBuf], {1, s.ocT, 1, kk * s.icT}, DType::Int8, false);
+      p.bias = bia;
+      p.channelParams = par;
+      p.kh = d.kh, p.kw = d.kw, p.strideH = L.strideH, p.strideW = L.strideW;
+      p.dilationH = L.dilationH, p.dilationW = L.dilationW;
+      p.padTop = s.padTop, p.padBottom = s.padBottom, p.padLeft = L.padLeft,
+      p.padRight = L.padRight;
+      p.padValue = L.padValue;
+      p.rshift = (quant && !d.rec) ? L.rshift : 0;
+      p.relu = quant && L.doRelu;
+      p.psum = s.psum;
+      ctx.conv(p);
+    }
+    if (s.store) {
+      LocalTensor res = split ? ctx.reinterpret(ofmap, os, ofmap.stride, DType::Int8) : ofmap;
+      ctx.store(subTensor(output, s.n0, s.oc0, s.oh0, 0, os), res);
+    }
+  };
+
+  if (B == 2) {
+    if (!steps.empty())
+      loads(steps[0]);
+    for (size_t i = 0; i < steps.size() && ctx.ok(); ++i) {
+      if (i + 1 < steps.size())
+        loads(steps[i + 1]);
+      compute(steps[i]);
+    }
+  } else {
+    for (size_t i = 0; i < steps.size() && ctx.ok(); ++i) {
+      loads(steps[i]);
+      compute(steps[i]);
+    }
+  }
+  return ctx.ok();
+}
+
+} // namespace
+
+bool emitConv2d(Context &ctx, const Conv2dLayer &L, const EmitOptions &opts) {
+  Scope S(ctx, "conv2d", L, opts);
+  if (!S.entered())
+    return false;
+  const Shape &in = L.input.shape, &out = L.output.shape;
+  if (L.input.dtype != DType::Int8 || L.output.dtype != DType::Int8)
+    return S.fail("input and output must be int8");
+  if (L.group == 0 || in.c % L.group || out.c % L.group)
+    return S.fail("group " + std::to_string(L.group) + " does not divide the input channels " +
+                  std::to_string(in.c) + " and output channels " + std::to_string(out.c));
+  if (L.kh == 0 || L.kw == 0 || L.strideH == 0 || L.strideW == 0 || L.dilationH == 0 ||
+      L.dilationW == 0)
+    return S.fail("kernel, stride and dilation must be positive");
+  uint32_t oh = windowOutputSize(in.h, L.kh, L.strideH, L.dilationH, L.padTop, L.padBottom);
+  uint32_t ow = windowOutputSize(in.w, L.kw, L.strideW, L.dilationW, L.padLeft, L.padRight);
+  if (out.n != in.n || out.h != oh || out.w != ow)
+    return S.fail("output shape " + shapeStr(out) + " does not match the input " + shapeStr(in) +
+                  " and window (expected (" + std::to_string(in.n) + ", " +
+                  std::to_string(out.c) + ", " + std::to_string(oh) + ", " + std::to_string(ow) +
+                  "))");
+  if (L.padValue < -128 || L.padValue > 127)
+    return S.fail("pad value " + std::to_string(L.padValue) + " is not an int8 value");
+  if (!L.perChannel && L.rshift > 31)
+    return S.fail("rshift " + std::to_string(L.rshift) + " is out of range (0..31)");
+  bool depthwise = L.group > 1 && L.group == in.c && L.group == out.c;
+  ConvDims d{};
+  d.n = in.n, d.h = in.h, d.w = in.w, d.oh = oh, d.ow = ow;
+  d.ic = depthwise ? in.c : in.c / L.group;
+  d.oc = depthwise ? out.c : out.c / L.group;
+  d.kh = L.kh, d.kw = L.kw, d.dkh = L.dilationH * (L.kh - 1) + 1, d.sh = L.strideH;
+  d.depthwise = depthwise;
+  d.rec = L.perChannel ? (L.chanParamHasBias ? 9 : 5) : 0;
+  uint32_t groups = depthwise ? 1 : L.group;
+  for (uint32_t g = 0; g < groups && ctx.ok(); ++g) {
+    GlobalTensor gi = subTensor(L.input, 0, g * d.ic, 0, 0, {in.n, d.ic, in.h, in.w});
+    GlobalTensor go = subTensor(L.output, 0, g * d.oc, 0, 0, {out.n, d.oc, oh, ow});
+    uint64_t oc0 = uint64_t{g} * d.oc;
+    emitConvGroup(S, L, gi, go, L.filter + oc0 * d.kh * d.kw * (depthwise ? 1 : d.ic),
+                  L.chanParam + oc0 * d.rec, L.bias + oc0 * 2, d);
+    S.freeAll();
+  }
+  return S.finish();
+}
+
+} // namespace tpuc::kernel::layers
