@@ -1,0 +1,157 @@
+"""Layer kernels: conv2d (tpuc/kernel/Layers.h emitConv2d) against the docs/quantization.md
+formulas, on the vendor simulator and tpuc's engine. Shapes include ones that need tiling over
+output channels and rows and a split of the input channels into 32-bit partial sums."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pytest
+
+from .kernel_harness import SIMS, Simulators
+from .layer_harness import (
+    LayerProgram,
+    chan_param_records,
+    conv_ref,
+    pack_conv_filter,
+    qdm_out,
+    rand_i8,
+    rshift_out,
+    run,
+)
+
+
+@dataclass
+class ConvCase:
+    n: int
+    ic: int
+    h: int
+    w: int
+    oc: int
+    k: tuple[int, int]
+    stride: tuple[int, int] = (1, 1)
+    dil: tuple[int, int] = (1, 1)
+    pads: tuple[int, int, int, int] = (0, 0, 0, 0)
+    group: int = 1
+    per_channel: bool = True
+    bias: bool = True
+    relu: bool = False
+    pad_value: int = 0
+    budget: int = 0
+    db: bool = True
+    in_pad: tuple[int, int, int] = (0, 0, 0)
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def out_hw(self) -> tuple[int, int]:
+        kh, kw = self.k
+        pt, pb, pl, pr = self.pads
+        oh = (self.h + pt + pb - self.dil[0] * (kh - 1) - 1) // self.stride[0] + 1
+        ow = (self.w + pl + pr - self.dil[1] * (kw - 1) - 1) // self.stride[1] + 1
+        return oh, ow
+
+
+def build_conv(c: ConvCase, seed: int) -> tuple[LayerProgram, dict[str, np.ndarray]]:
+    rng = np.random.default_rng(seed)
+    p = LayerProgram(rng)
+    oh, ow = c.out_hw
+    kh, kw = c.k
+    x = rand_i8(rng, (c.n, c.ic, c.h, c.w))
+    w = rand_i8(rng, (c.oc, c.ic // c.group, kh, kw))
+    acc = conv_ref(x, w, c.group, c.stride, c.dil, c.pads, c.pad_value, oh, ow)
+    spread = max(1.0, float(np.std(acc)))
+    p.gtensor("x", (c.n, c.ic, c.h, c.w), "int8", x, region=0, pad=c.in_pad)
+    p.gtensor("y", (c.n, c.oc, oh, ow), "int8", None, region=2)
+    fil = p.blob(pack_conv_filter(w), region=1)
+    opts = [f"input=x output=y filter={fil} group={c.group} kh={kh} kw={kw}",
+            f"sh={c.stride[0]} sw={c.stride[1]} dh={c.dil[0]} dw={c.dil[1]}",
+            "pt={} pb={} pl={} pr={}".format(*c.pads), f"pad={c.pad_value}",
+            f"relu={int(c.relu)} budget={c.budget} db={int(c.db)} name=conv_t id=7"]
+    if c.per_channel:
+        bias = rng.integers(-4 * int(spread), 4 * int(spread) + 1, c.oc) if c.bias else None
+        # rshift so that the outputs spread over the int8 range (some saturate).
+        base = max(0, int(np.round(np.log2(spread / 48))))
+        rsh = np.clip(base + rng.integers(-1, 2, c.oc), 0, 31).astype(np.int64)
+        mult = rng.integers(1 << 30, 1 << 31, c.oc).astype(np.int64)
+        total = acc + (bias.reshape(1, -1, 1, 1) if bias is not None else 0)
+        want = qdm_out(total, mult, rsh, c.relu)
+        rec = chan_param_records(bias, mult, rsh)
+        opts.append(f"per_channel=1 chan_param={p.blob(rec, region=1)} chan_bias={int(c.bias)}")
+    else:
+        rsh = max(0, int(np.round(np.log2(spread / 64))))
+        bias = rng.integers(-3000, 3001, c.oc).astype(np.int16) if c.bias else None
+        total = acc + (bias.astype(np.int64).reshape(1, -1, 1, 1) if bias is not None else 0)
+        want = rshift_out(total, rsh, c.relu)
+        opts.append(f"per_channel=0 rshift={rsh}")
+        if bias is not None:
+            opts.append(f"bias={p.blob(bias.astype('<i2'), region=1)}")
+    opts += [f"{k}={v}" for k, v in c.extra.items()]
+    p("layer_conv2d " + " ".join(opts))
+    return p, {"y": want}
+
+
+def rand_case(rng: np.random.Generator) -> ConvCase:
+    while True:
+        kind = rng.choice(["conv", "conv", "depthwise", "group"])
+        ic = int(rng.integers(1, 48))
+        group = 1
+        oc = int(rng.integers(1, 72))
+        if kind == "depthwise":
+            ic = oc = group = int(rng.integers(2, 80))
+        elif kind == "group":
+            group = int(rng.integers(2, 4))
+            ic = group * int(rng.integers(1, 12))
+            oc = group * int(rng.integers(1, 12))
+        c = ConvCase(n=int(rng.integers(1, 3)), ic=ic, h=int(rng.integers(1, 20)),
+                     w=int(rng.integers(1, 20)), oc=oc,
+                     k=(int(rng.integers(1, 5)), int(rng.integers(1, 5))),
+                     stride=(int(rng.integers(1, 3)), int(rng.integers(1, 3))),
+                     dil=(int(rng.integers(1, 3)), int(rng.integers(1, 3))),
+                     pads=tuple(int(v) for v in rng.integers(0, 3, 4)),  # type: ignore[arg-type]
+                     group=group, per_channel=bool(rng.random() < 0.7),
+                     bias=bool(rng.random() < 0.7), relu=bool(rng.random() < 0.5),
+                     pad_value=int(rng.integers(-5, 6)) if rng.random() < 0.2 else 0,
+                     budget=int(rng.choice([0, 0, 2048, 4096])),
+                     in_pad=(0, int(rng.integers(0, 2)) * 16, int(rng.integers(0, 2)) * 3))
+        oh, ow = c.out_hw
+        if oh >= 1 and ow >= 1:
+            return c
+
+
+@pytest.mark.parametrize("sim", SIMS)
+@pytest.mark.parametrize("seed", range(10))
+def test_conv_random(sims: Simulators, sim: str, seed: int) -> None:
+    c = rand_case(np.random.default_rng(1000 + seed))
+    prog, want = build_conv(c, seed)
+    run(sims, sim, prog, want)
+
+
+TILED = {
+    # 64 x 56 x 56, 3x3: output rows tiled (the budget forces several row tiles with halos).
+    "r56_3x3_rows": ConvCase(1, 64, 56, 56, 64, (3, 3), pads=(1, 1, 1, 1), relu=True,
+                             budget=12288),
+    # The same layer with all local memory (whatever tiling fits).
+    "r56_3x3_full": ConvCase(1, 64, 56, 56, 64, (3, 3), pads=(1, 1, 1, 1)),
+    # 512 output channels of a 1x1 convolution: output-channel tiles.
+    "oc512_1x1": ConvCase(1, 256, 7, 7, 512, (1, 1), budget=6144),
+    # Weights of one 32-channel tile exceed the budget: input channels split into ps32 sums.
+    "ic_split_3x3": ConvCase(1, 1024, 6, 6, 40, (3, 3), pads=(1, 1, 1, 1), budget=6144),
+    "ic_split_per_tensor": ConvCase(2, 700, 5, 5, 33, (3, 3), pads=(1, 0, 1, 0),
+                                    per_channel=False, relu=True, budget=4096),
+    # More input channels than local memory holds for even one row group.
+    "ic_beyond_lmem": ConvCase(1, 4096, 4, 4, 32, (3, 3), pads=(1, 1, 1, 1), relu=True),
+    "stride2_rows": ConvCase(2, 24, 33, 29, 48, (3, 3), stride=(2, 2), pads=(1, 1, 1, 1),
+                             budget=3072),
+    "dw_rows": ConvCase(1, 96, 40, 40, 96, (3, 3), pads=(1, 1, 1, 1), group=96, relu=True,
+                        budget=2048),
+    "serial_buffers": ConvCase(1, 48, 20, 20, 40, (3, 3), pads=(1, 1, 1, 1), budget=4096,
+                               db=False),
+}
+
+
+@pytest.mark.parametrize("sim", SIMS)
+@pytest.mark.parametrize("name", list(TILED))
+def test_conv_tiled(sims: Simulators, sim: str, name: str) -> None:
+    prog, want = build_conv(TILED[name], 7)
+    run(sims, sim, prog, want)
