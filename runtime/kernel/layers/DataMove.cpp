@@ -47,7 +47,7 @@ bool emitUpsample(Context &ctx, const UpsampleLayer &L, const EmitOptions &opts)
   std::vector<Tile4> tiles;
   for (; B >= 1; --B) {
     uint32_t unit = S.budget() / (B * units);
-    tiles = tileElementwise(in, ctx.lanes(), unit > 16 ? unit - 16 : 0);
+    tiles = tileElementwise(in, ctx.lanes(), unit > 16 ? unit - 16 : 0, 4000 / L.scaleW);
     if (!tiles.empty())
       break;
   }

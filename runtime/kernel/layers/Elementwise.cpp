@@ -415,7 +415,7 @@ bool emitDequant(Context &ctx, const DequantLayer &L, const EmitOptions &opts) {
   Shape shape = L.input.shape;
   GlobalTensor in = L.input;
   if (isDense(in)) {
-    shape = flatShape(shape, ctx.lanes());
+    shape = flatShape(shape, ctx.lanes(), 1000);
     in = GlobalTensor::dense(in.addr, shape, DType::Int8);
   }
   // Per unit of (h * w) bytes: the bf16 input (2) and the fp32 output (4).
@@ -423,7 +423,7 @@ bool emitDequant(Context &ctx, const DequantLayer &L, const EmitOptions &opts) {
   std::vector<Tile4> tiles;
   for (; B >= 1; --B) {
     uint32_t unit = S.budget() / (B * 6);
-    tiles = tileElementwise(shape, ctx.lanes(), unit > 16 ? unit - 16 : 0);
+    tiles = tileElementwise(shape, ctx.lanes(), unit > 16 ? unit - 16 : 0, 1000);
     if (!tiles.empty())
       break;
   }

@@ -110,13 +110,14 @@ bool isDense(const GlobalTensor &t) {
          (t.stride.w == 0 || t.stride.w == globalElemBytes(t.dtype));
 }
 
-std::vector<Tile4> tileElementwise(const Shape &shape, uint32_t lanes, uint32_t maxLaneBytes) {
+std::vector<Tile4> tileElementwise(const Shape &shape, uint32_t lanes, uint32_t maxLaneBytes,
+                                   uint32_t maxW) {
   std::vector<Tile4> tiles;
   if (shape.count() == 0 || maxLaneBytes < 16)
     return tiles;
   // Hardware field limits: W and H below 4064, C and N below 4096 per command.
   const uint32_t maxHW = 4000, maxNC = 4064;
-  uint32_t wT = std::min({shape.w, maxHW, maxLaneBytes});
+  uint32_t wT = std::min({shape.w, maxW, maxLaneBytes});
   uint32_t hT = 1, cT = 1, nT = 1;
   if (wT == shape.w) {
     hT = std::min<uint32_t>({shape.h, maxHW, std::max<uint32_t>(1, maxLaneBytes / wT)});
@@ -142,13 +143,13 @@ std::vector<Tile4> tileElementwise(const Shape &shape, uint32_t lanes, uint32_t 
   return tiles;
 }
 
-Shape flatShape(const Shape &shape, uint32_t lanes) {
+Shape flatShape(const Shape &shape, uint32_t lanes, uint32_t maxW) {
   uint64_t count = shape.count();
   if (count % lanes != 0 || count / lanes < 16)
     return shape;
   uint64_t per = count / lanes;
   // The widest row up to 2048 that divides the per-lane count.
-  for (uint64_t w = std::min<uint64_t>(per, 2048); w >= 16; --w)
+  for (uint64_t w = std::min<uint64_t>(per, maxW); w >= 16; --w)
     if (per % w == 0 && per / w <= 4000)
       return Shape{1, lanes, static_cast<uint32_t>(per / w), static_cast<uint32_t>(w)};
   return shape;

@@ -82,12 +82,13 @@ struct Tile4 {
 /// Splits `shape` into tiles whose per-lane footprint (one 8-bit tensor, EU-aligned) is at most
 /// `maxLaneBytes`: whole W rows when possible, then rows, then channel groups of the lanes, then
 /// batches. Returns an empty list when not even one element fits.
-std::vector<Tile4> tileElementwise(const Shape &shape, uint32_t lanes, uint32_t maxLaneBytes);
+std::vector<Tile4> tileElementwise(const Shape &shape, uint32_t lanes, uint32_t maxLaneBytes,
+                                   uint32_t maxW = 4000);
 
 /// A shape with the same element count that fills the lanes better, for layers whose operands
 /// are all dense and whose arithmetic does not depend on the position: (1, lanes, h, w) when the
 /// count allows, else `shape` itself.
-Shape flatShape(const Shape &shape, uint32_t lanes);
+Shape flatShape(const Shape &shape, uint32_t lanes, uint32_t maxW = 2048);
 
 /// Applies y = sat8(rshift_up(x * m, r)) in place on an int8 tile (nothing for m = 1, r = 0).
 void rescaleInt8(Context &ctx, const LocalTensor &t, int32_t m, uint32_t r);
