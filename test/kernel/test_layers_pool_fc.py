@@ -1,0 +1,126 @@
+"""Layer kernels: max/average/global-average pooling, fully_connected and matmul
+(tpuc/kernel/Layers.h) against the docs/quantization.md formulas, on the vendor simulator and
+tpuc's engine."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from .kernel_harness import SIMS, Simulators
+from .kernel_refs import expand_input, requant_qdm, shift_half_up, windows
+from .layer_harness import LayerProgram, rand_i8, rshift_out, run
+
+POOLS = {
+    "max_3x3_s2": ((1, 64, 56, 56), "max", (3, 3), (2, 2), (1, 1, 1, 1), 0),
+    "max_2x2_tiled": ((2, 70, 30, 31), "max", (2, 2), (2, 2), (0, 0, 0, 1), 2048),
+    "avg_3x3_pad": ((1, 40, 17, 19), "avg", (3, 3), (1, 1), (1, 1, 1, 1), 1024),
+    "avg_2x2": ((2, 33, 8, 8), "avg", (2, 2), (2, 2), (0, 0, 0, 0), 0),
+    "global_avg_7": ((2, 512, 7, 7), "avg", (7, 7), (1, 1), (0, 0, 0, 0), 0),
+    "global_avg_56": ((1, 64, 56, 56), "avg", (56, 56), (1, 1), (0, 0, 0, 0), 0),
+    "global_avg_tiled": ((3, 200, 9, 9), "avg", (9, 9), (1, 1), (0, 0, 0, 0), 512),
+}
+
+
+@pytest.mark.parametrize("sim", SIMS)
+@pytest.mark.parametrize("name", list(POOLS))
+def test_pool(sims: Simulators, sim: str, name: str) -> None:
+    shape, kind, (kh, kw), (sh, sw), pads, budget = POOLS[name]
+    rng = np.random.default_rng(len(name))
+    p = LayerProgram(rng)
+    x = rand_i8(rng, shape)
+    n, c, h, w = shape
+    pt, pb, pl, pr = pads
+    oh = (h + pt + pb - kh) // sh + 1
+    ow = (w + pl + pr - kw) // sw + 1
+    relu = "tiled" in name
+    p.gtensor("x", shape, "int8", x, pad=(0, 0, 1))
+    p.gtensor("y", (n, c, oh, ow), "int8", None, region=2)
+    fill = -128 if kind == "max" else 0
+    win = windows(expand_input(x, pads, (0, 0, 0, 0), fill), kh, kw, sh, sw, 1, 1, oh, ow)
+    if kind == "max":
+        want = win.max(axis=(4, 5))
+        if relu:
+            want = np.maximum(want, 0)
+        extra = ""
+    else:
+        # (m, r) of f = 1 / (kh * kw) with the docs/quantization.md int8 pair rule.
+        f = 1.0 / (kh * kw)
+        r = max(rr for rr in range(32) if f * 2**rr <= 127)
+        m = int(f * 2**r)
+        y = shift_half_up(win.astype(np.int64).sum(axis=(4, 5)) * m, r)
+        if relu:
+            y = np.maximum(y, 0)
+        want = np.clip(y, -128, 127)
+        extra = f"m={m} rshift={r}"
+    p(f"layer_pool kind={kind} input=x output=y kh={kh} kw={kw} sh={sh} sw={sw} "
+      f"pt={pt} pb={pb} pl={pl} pr={pr} relu={int(relu)} budget={budget} {extra} name={name}")
+    run(sims, sim, p, {"y": want})
+
+
+FCS = {
+    # M, K, N, qdm, bias, transposed filter, budget
+    "fc_1x512x1000": (1, 512, 1000, True, True, False, 0),
+    "fc_4x2048x100": (4, 2048, 100, True, True, False, 0),
+    "fc_k_split": (3, 1500, 70, True, True, False, 2048),
+    "fc_n_tiled": (2, 256, 700, True, False, True, 1024),
+    "fc_rshift": (5, 300, 40, False, True, False, 0),
+    "fc_rshift_k_split": (2, 900, 50, False, True, True, 1024),
+}
+
+
+@pytest.mark.parametrize("sim", SIMS)
+@pytest.mark.parametrize("name", list(FCS))
+def test_fully_connected(sims: Simulators, sim: str, name: str) -> None:
+    m_, k_, n_, qdm, has_bias, transposed, budget = FCS[name]
+    rng = np.random.default_rng(len(name) + 100)
+    p = LayerProgram(rng)
+    x = rand_i8(rng, (m_, k_))
+    w = rand_i8(rng, (n_, k_))
+    acc = x.astype(np.int64) @ w.astype(np.int64).T
+    spread = max(1.0, float(np.std(acc)))
+    p.gmatrix("x", m_, k_, "int8", x, pad=3)
+    p.gmatrix("y", m_, n_, "int8", None, region=2)
+    fil = p.blob(np.ascontiguousarray(w.T) if transposed else w, region=1)
+    relu = bool(rng.random() < 0.5)
+    opts = f"input=x output=y filter={fil} transposed={int(transposed)} relu={int(relu)}"
+    if qdm:
+        bias = rng.integers(-4 * int(spread), 4 * int(spread) + 1, n_).astype(np.int32)
+        mult = int(rng.integers(1 << 30, 1 << 31))
+        r = max(0, int(np.round(np.log2(spread / 48))))
+        total = acc + (bias if has_bias else 0)
+        want = requant_qdm(total, mult, r, relu, "int8")
+        opts += f" qdm=1 m={mult} rshift={r}"
+        planes = bias.astype("<i4").view(np.uint8).reshape(n_, 4).T.copy()
+    else:
+        bias = rng.integers(-3000, 3001, n_).astype(np.int16)
+        r = max(0, int(np.round(np.log2(spread / 64))))
+        want = rshift_out(acc + (bias.astype(np.int64) if has_bias else 0), r, relu)
+        opts += f" qdm=0 rshift={r}"
+        planes = bias.astype("<i2").view(np.uint8).reshape(n_, 2).T.copy()
+    if has_bias:
+        opts += f" bias={p.blob(planes, region=1)}"
+    p(f"layer_fc {opts} budget={budget} name={name}")
+    run(sims, sim, p, {"y": want})
+
+
+@pytest.mark.parametrize("sim", SIMS)
+def test_matmul_batched(sims: Simulators, sim: str) -> None:
+    rng = np.random.default_rng(5)
+    p = LayerProgram(rng)
+    b, m_, k_, n_ = 3, 20, 64, 48
+    a = rand_i8(rng, (b, m_, k_))
+    c = rand_i8(rng, (b, k_, n_))
+    p.gtensor("a", (1, b * m_, 1, k_), "int8", a.reshape(1, b * m_, 1, k_))
+    p.gtensor("c", (1, b * k_, 1, n_), "int8", c.reshape(1, b * k_, 1, n_), region=1)
+    p.gtensor("y", (1, b * m_, 1, n_), "int8", None, region=2)
+    ga, gc, gy = p.globals["a"], p.globals["c"], p.globals["y"]
+    p(f"gmatrix am 0 {ga.offset} {m_} {k_} int8")
+    p(f"gmatrix cm 1 {gc.offset} {k_} {n_} int8")
+    p(f"gmatrix ym 2 {gy.offset} {m_} {n_} int8")
+    mult, r = int(rng.integers(1 << 30, 1 << 31)), 8
+    acc = np.einsum("bmk,bkn->bmn", a.astype(np.int64), c.astype(np.int64))
+    want = requant_qdm(acc, mult, r, True, "int8")
+    p(f"layer_matmul left=am right=cm output=ym batch={b} lbs={m_ * k_} rbs={k_ * n_} "
+      f"obs={m_ * n_} m={mult} rshift={r} relu=1 budget=1024")
+    run(sims, sim, p, {"y": want.reshape(1, b * m_, 1, n_)})
