@@ -2,9 +2,16 @@
 
   cvi_npz_tool compare a.npz b.npz [--op_info op_info.csv] [--tolerance=0.99,0.99,0.90]
                        [--excepts n1,n2] [-v | -vv] [--plot out.html] [--save result.csv]
+                       [--dequant [--calibration_table table]] [--stats_int8_tensor]
   cvi_npz_tool extract in.npz out.npz name1,name2
   cvi_npz_tool dump a.npz [name]
   cvi_npz_tool rename a.npz old_name new_name [-o out.npz]
+
+compare --dequant: a.npz is an INT8 run dumped with every tensor (int8 codes), b.npz the fp32
+run of the same inputs. The tensors of the INT8 layers of op_info_int8.csv (quant INT8) are
+dequantized with their thresholds (q * threshold / 127) before the comparison; with only a
+calibration table, the tensors of the table that hold int8 codes are. --stats_int8_tensor prints
+each dequantized tensor's saturation, zero fraction and distinct codes.
 
 compare exits 0 when every compared tensor is at least SIMILAR, 1 when one is NOT SIMILAR and
 2 on usage errors (unreadable files, no tensor in common).
@@ -26,6 +33,8 @@ from .npz_compare import (
     NOT_SIMILAR,
     CompareReport,
     compare_npz,
+    int8_code_problem,
+    int8_dump_thresholds,
     read_op_info,
 )
 
@@ -54,13 +63,19 @@ def parse_tolerance(text: str) -> tuple[float, float, float]:
     return values[0], values[1], values[2]
 
 
+def _mean(values: list[float]) -> float:
+    finite = [v for v in values if not math.isinf(v)]
+    return sum(finite) / len(finite) if finite else math.inf
+
+
 def _fmt(value: float) -> str:
     return "inf" if math.isinf(value) else f"{value:.6f}"
 
 
-def print_report(report: CompareReport, verbose: int) -> None:
+def print_report(report: CompareReport, verbose: int, int8_stats: bool = False) -> None:
     for r in report.results:
-        if verbose == 0 and r.verdict != NOT_SIMILAR:
+        shown = int8_stats and "int8_levels" in r.stats
+        if verbose == 0 and r.verdict != NOT_SIMILAR and not shown:
             continue
         line = f"[{r.name:<40}] {r.verdict:<11}"
         if r.metrics is not None:
@@ -72,6 +87,13 @@ def print_report(report: CompareReport, verbose: int) -> None:
         if r.note:
             line += f" ({r.note})"
         print(line)
+        if int8_stats and "int8_levels" in r.stats:
+            s = r.stats
+            print(
+                f"    int8 (threshold {s['threshold']:.6g}): saturated "
+                f"{100 * s['int8_saturated']:.3f}%, zeros {100 * s['int8_zeros']:.2f}%, "
+                f"{int(s['int8_levels'])} distinct codes"
+            )
         if verbose >= 2:
             print(f"    shape {list(r.shape_a)} vs {list(r.shape_b)}")
             if r.stats:
@@ -102,24 +124,37 @@ def print_report(report: CompareReport, verbose: int) -> None:
             f"min similarity: cos {_fmt(mins[0])}, corr {_fmt(mins[1])}, "
             f"euclid {_fmt(mins[2])} (tolerance {','.join(str(t) for t in report.tolerance)})"
         )
+    rows = [r.metrics for r in report.results if r.metrics is not None]
+    if rows:
+        print(
+            f"mean similarity: cos {_fmt(_mean([m.cosine for m in rows]))}, "
+            f"euclid {_fmt(_mean([m.euclidean for m in rows]))}, "
+            f"sqnr {_mean([m.sqnr_db for m in rows]):.2f} dB; "
+            f"min sqnr {min(m.sqnr_db for m in rows):.2f} dB"
+        )
     print("PASSED" if report.passed else "FAILED")
 
 
-def save_csv(report: CompareReport, path: str | Path) -> None:
+def save_csv(report: CompareReport, path: str | Path, int8: bool = False) -> None:
     with open(path, "w", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["name", "verdict", "cosine", "correlation", "euclidean", "sqnr_db"])
+        writer.writerow(
+            ["name", "verdict", "cosine", "correlation", "euclidean", "sqnr_db"]
+            + (["threshold", "int8_saturated", "int8_zeros", "int8_levels"] if int8 else [])
+        )
         for r in report.results:
             m = r.metrics
-            writer.writerow(
-                [r.name, r.verdict]
-                + ([m.cosine, m.correlation, m.euclidean, m.sqnr_db] if m else ["", "", "", ""])
-            )
+            row = [r.name, r.verdict]
+            row += [m.cosine, m.correlation, m.euclidean, m.sqnr_db] if m else ["", "", "", ""]
+            if int8:
+                keys = ("threshold", "int8_saturated", "int8_zeros", "int8_levels")
+                row += [r.stats[k] if k in r.stats else "" for k in keys]
+            writer.writerow(row)
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
     a, b = load_npz(args.target), load_npz(args.reference)
-    names, thresholds = None, {}
+    names, thresholds, int8_layers = None, {}, None
     if args.op_info:
         try:
             infos = read_op_info(args.op_info)
@@ -127,7 +162,36 @@ def cmd_compare(args: argparse.Namespace) -> int:
             raise ToolError(f"--op_info: {error}") from None
         names = [i.name for i in infos]
         thresholds = {i.name: i.threshold for i in infos if i.threshold is not None}
+        int8_layers = [i.name for i in infos if i.quant.upper() == "INT8"]
+    if args.calibration_table:
+        from ..calibration.table import CalibrationTable, CalibrationTableError
+
+        try:
+            table = CalibrationTable.read(args.calibration_table)
+        except (OSError, CalibrationTableError) as error:
+            raise ToolError(f"--calibration_table: {error}") from None
+        for name, threshold in table.thresholds().items():
+            thresholds.setdefault(name, threshold)
+    if (args.stats_int8_tensor or args.calibration_table) and not args.dequant:
+        raise ToolError("--stats_int8_tensor and --calibration_table go with --dequant")
+    dequant: list[str] = []
     excepts = [n for n in (args.excepts or "").split(",") if n]
+    if args.dequant:
+        recorded, scale_names = int8_dump_thresholds(a, b)
+        thresholds.update(recorded)
+        excepts += sorted(scale_names)
+        if int8_layers is not None:
+            dequant = int8_layers
+        elif args.calibration_table:
+            dequant = [n for n in thresholds if n in a and int8_code_problem(a[n]) is None]
+        elif recorded:
+            dequant = list(recorded)
+        else:
+            raise ToolError(
+                "--dequant: the target records no int8 scale; give --op_info (op_info_int8.csv) "
+                "or --calibration_table"
+            )
+        dequant = list(set(dequant) | set(recorded))
     report = compare_npz(
         a,
         b,
@@ -135,12 +199,16 @@ def cmd_compare(args: argparse.Namespace) -> int:
         thresholds=thresholds,
         tolerance=parse_tolerance(args.tolerance),
         excepts=excepts,
+        dequant=dequant,
     )
     if not report.results:
         raise ToolError(f"no tensor name in common between {args.target} and {args.reference}")
-    print_report(report, args.verbose)
+    if args.dequant:
+        done = sum(1 for r in report.results if r.name in set(dequant))
+        print(f"{done} of {len(report.results)} compared tensors dequantized from int8 codes")
+    print_report(report, args.verbose, args.stats_int8_tensor)
     if args.save:
-        save_csv(report, args.save)
+        save_csv(report, args.save, int8=bool(args.dequant))
     if args.plot:
         from .npz_plot import write_html
 
@@ -208,6 +276,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--excepts", help="comma-separated tensor names to skip")
     p.add_argument("--plot", help="write an HTML plot of per-layer similarity")
     p.add_argument("--save", help="write per-tensor results as CSV")
+    p.add_argument(
+        "--dequant",
+        action="store_true",
+        help="the target holds int8 codes of the INT8 layers: dequantize them with their "
+        "thresholds (from --op_info or --calibration_table) before comparing",
+    )
+    p.add_argument(
+        "--calibration_table",
+        "--calibration-table",
+        help="thresholds for --dequant (op_info thresholds take precedence)",
+    )
+    p.add_argument(
+        "--stats_int8_tensor",
+        "--stats-int8-tensor",
+        action="store_true",
+        help="with --dequant: print saturation, zeros and distinct codes of each int8 tensor",
+    )
     p.add_argument("-v", "--verbose", action="count", default=0)
     p.set_defaults(func=cmd_compare)
     p = sub.add_parser("extract", help="copy some tensors into a new npz")

@@ -7,6 +7,13 @@ Metrics per tensor (a = target, b = reference):
   SQNR                 10 log10(|b|^2 / |a - b|^2) dB
 Verdicts: EQUAL (identical values), CLOSE (np.allclose), SIMILAR (every metric at or above its
 tolerance), NOT SIMILAR.
+
+INT8 against fp32 (`dequant`): a target tensor of an INT8 layer holds int8 codes q (dtype int8,
+or integral floats in [-128, 127] as an interpreter dump stores them) that stand for
+q * threshold / 127; it is dequantized with its layer's threshold (op_info_int8.csv or a
+calibration table) before the metrics. A tensor that should hold codes but does not is reported
+NOT SIMILAR with the reason, never compared as it is. Int8 statistics per dequantized tensor: the
+fraction of codes at -128/127 (saturated), the fraction of zeros and the number of distinct codes.
 """
 
 from __future__ import annotations
@@ -116,15 +123,94 @@ def dequantize(array: np.ndarray, threshold: float | None) -> np.ndarray:
     return array
 
 
+def int8_code_problem(array: np.ndarray) -> str | None:
+    """Why `array` is not a tensor of int8 codes (None when it is one)."""
+    if array.dtype == np.int8:
+        return None
+    if not np.issubdtype(array.dtype, np.number) or np.issubdtype(array.dtype, np.complexfloating):
+        return f"dtype {array.dtype} is not numeric"
+    if array.size == 0:
+        return None
+    flat = array.reshape(-1)
+    if not np.all(np.isfinite(flat)):
+        return "contains inf or nan"
+    low, high = float(flat.min()), float(flat.max())
+    if low < -128 or high > 127:
+        return f"values in [{low:.6g}, {high:.6g}] exceed the int8 range [-128, 127]"
+    if not np.array_equal(flat, np.round(flat)):
+        return "values are not integers"
+    return None
+
+
+def int8_dump_thresholds(
+    a: Mapping[str, np.ndarray], reference: Mapping[str, np.ndarray] = {}
+) -> tuple[dict[str, float], set[str]]:
+    """The thresholds an INT8 interpreter dump records for its int8 tensors: an int8 array
+    `name` comes with a float scalar `name_scale` (its step, threshold / 127; `name_scale_`, ...
+    when the name is taken by a tensor). Returns {name: threshold} and the scale entries' names."""
+    thresholds: dict[str, float] = {}
+    scale_names: set[str] = set()
+    for name, array in a.items():
+        if np.asarray(array).dtype != np.int8:
+            continue
+        candidate = f"{name}_scale"
+        while candidate in a and (candidate in reference or np.asarray(a[candidate]).size != 1):
+            candidate += "_"
+        scale = a.get(candidate)
+        if scale is None or np.asarray(scale).dtype == np.int8:
+            continue
+        step = float(np.asarray(scale).reshape(-1)[0])
+        if step > 0 and math.isfinite(step):
+            thresholds[name] = step * 127.0
+            scale_names.add(candidate)
+    return thresholds, scale_names
+
+
+def dequantize_codes(array: np.ndarray, threshold: float) -> np.ndarray:
+    """int8 codes (any numeric dtype, already checked) to float: q * threshold / 127."""
+    return np.asarray(array, np.float64) * (float(threshold) / 127.0)
+
+
+def int8_stats(codes: np.ndarray) -> dict[str, float]:
+    """Saturation (codes at -128 or 127), zero fraction and distinct codes of an int8 tensor."""
+    flat = np.asarray(codes).reshape(-1).astype(np.int16)
+    if flat.size == 0:
+        return {"saturated": 0.0, "zeros": 0.0, "levels": 0.0}
+    counts = np.bincount(flat + 128, minlength=256)
+    return {
+        "saturated": float(counts[0] + counts[255]) / flat.size,
+        "zeros": float(counts[128]) / flat.size,
+        "levels": float(np.count_nonzero(counts)),
+    }
+
+
 def compare_tensor(
     name: str,
     a: np.ndarray,
     b: np.ndarray,
     tolerance: Sequence[float] = DEFAULT_TOLERANCE,
     threshold: float | None = None,
+    *,
+    dequant: bool = False,
 ) -> TensorResult:
-    a = dequantize(np.asarray(a), threshold)
-    b = dequantize(np.asarray(b), threshold)
+    """Compares target `a` with reference `b`. With `dequant`, `a` must hold the int8 codes of
+    a layer with `threshold` and is compared dequantized."""
+    a, b = np.asarray(a), np.asarray(b)
+    int8: dict[str, float] = {}
+    if dequant:
+        result = TensorResult(name, NOT_SIMILAR, shape_a=tuple(a.shape), shape_b=tuple(b.shape))
+        if threshold is None or not threshold > 0:
+            result.note = "INT8 layer without a positive threshold: cannot dequantize"
+            return result
+        problem = int8_code_problem(a)
+        if problem is not None:
+            result.note = f"not int8 codes ({problem}): cannot dequantize"
+            return result
+        int8 = int8_stats(a)
+        a = dequantize_codes(a, threshold)
+    else:
+        a = dequantize(a, threshold)
+    b = dequantize(b, threshold)
     result = TensorResult(name, NOT_SIMILAR, shape_a=tuple(a.shape), shape_b=tuple(b.shape))
     if a.size != b.size:
         result.note = f"element counts differ: {a.shape} vs {b.shape}"
@@ -148,6 +234,9 @@ def compare_tensor(
         "b_mean": float(y.mean()) if y.size else 0.0,
         "max_abs_diff": float(np.max(np.abs(x - y))) if x.size else 0.0,
     }
+    if int8:
+        result.stats.update({f"int8_{k}": v for k, v in int8.items()})
+        result.stats["threshold"] = float(threshold or 0.0)
     m = result.metrics
     if np.array_equal(x, y):
         result.verdict = EQUAL
@@ -185,17 +274,22 @@ def compare_npz(
     thresholds: Mapping[str, float] | None = None,
     tolerance: Sequence[float] = DEFAULT_TOLERANCE,
     excepts: Iterable[str] = (),
+    dequant: Iterable[str] = (),
 ) -> CompareReport:
     """Compares the tensors of `a` and `b` present in both (in `names` order when given, else
-    in a's order)."""
+    in a's order). The tensors named in `dequant` are int8 codes in `a`, dequantized with their
+    `thresholds` before the comparison."""
     skip = set(excepts)
+    int8_names = set(dequant)
     order = list(names) if names is not None else list(a.keys())
     results = []
     for name in order:
         if name in skip or name not in a or name not in b:
             continue
         threshold = (thresholds or {}).get(name)
-        results.append(compare_tensor(name, a[name], b[name], tolerance, threshold))
+        results.append(
+            compare_tensor(name, a[name], b[name], tolerance, threshold, dequant=name in int8_names)
+        )
     only_a = [n for n in a if n not in b and n not in skip]
     only_b = [n for n in b if n not in a and n not in skip]
     return CompareReport(results, only_a, only_b, tuple(float(t) for t in tolerance))
