@@ -76,6 +76,9 @@ def test_reshape_slice_pad(sims: Simulators, sim: str) -> None:
      "pool_avg_2d 'p': average multiplier 300"),
     ("layer_conv2d input=x output=y filter=1:0 kh=1 kw=1 chan_param=1:0 budget=48 name=big",
      "conv2d 'big': no tiling fits 48 bytes"),
+    # An error of a Context operation inside the layer carries the layer's name too.
+    ("layer_conv2d input=x output=w filter=1:0 kh=1 kw=1 sw=2 pad=0 dw=20 name=d",
+     "conv2d 'd': conv: dilation w 20 is out of range"),
     ("layer_slice input=x output=y offsets=0,0,0,1 steps=1,1,1,2 name=s",
      "slice 's': a step along W is not supported"),
 ])

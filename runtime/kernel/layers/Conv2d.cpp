@@ -11,6 +11,8 @@
 //===----------------------------------------------------------------------===//
 #include "LayerCommon.h"
 
+#include <cmath>
+
 namespace tpuc::kernel::layers {
 
 using namespace detail;
@@ -52,9 +54,6 @@ bool planConv(const ConvDims &d, uint32_t lanes, uint32_t budget, bool doubleBuf
               ConvPlan &best) {
   const uint32_t maxC = 4064, maxHW = 4000;
   bool found = false;
-  double inBytes = double(d.n) * d.ic * d.h * d.w;
-  double wBytes = double(d.oc) * d.ic * d.kh * d.kw;
-  double outBytes = double(d.n) * d.oc * d.oh * d.ow;
   for (uint32_t bufs : {2u, 1u}) {
     if (bufs == 2 && !doubleBuffer)
       continue;
@@ -83,24 +82,59 @@ bool planConv(const ConvDims &d, uint32_t lanes, uint32_t budget, bool doubleBuf
             else
               hi = mid - 1;
           }
-          uint32_t ohT = lo;
-          if (ohT == 0 || inRows(d, ohT) > maxHW)
+          if (lo == 0 || inRows(d, lo) > maxHW)
             continue;
-          uint32_t nT = 1;
-          if (ohT == d.oh)
-            while (nT < d.n && nT < maxC / 4 &&
-                   laneCost(d, lanes, ocT, icT, ohT, nT + 1, bufs, split) <= budget)
-              ++nT;
-          double numOc = ceilDiv(d.oc, ocT), numIc = ceilDiv(d.ic, icT);
-          double numSp = double(ceilDiv(d.oh, ohT)) * ceilDiv(d.n, nT);
-          double halo = double(inRows(d, ohT)) * ceilDiv(d.oh, ohT) / d.h;
-          double cost = inBytes * std::max(1.0, halo) * (d.depthwise ? 1 : numOc) +
-                        wBytes * (split ? numSp : 1) + outBytes +
-                        // per step: fixed command and synchronisation overhead
-                        4096.0 * numOc * numSp * numIc;
-          if (!found || cost < best.cost) {
-            best = {ocT, icT, ohT, nT, bufs, split != 0, cost};
-            found = true;
+          // Row tiles: the largest that fits and even splits into 2..16 tiles (more tiles
+          // overlap more of the transfers with the computation).
+          std::vector<uint32_t> ohCands{lo};
+          for (uint32_t parts = 2; parts <= 16; ++parts) {
+            uint32_t t = ceilDiv(d.oh, parts);
+            if (t < lo && t != ohCands.back())
+              ohCands.push_back(t);
+          }
+          for (uint32_t ohT : ohCands) {
+            uint32_t nT = 1;
+            if (ohT == d.oh)
+              while (nT < d.n && nT < maxC / 4 &&
+                     laneCost(d, lanes, ocT, icT, ohT, nT + 1, bufs, split) <= budget)
+                ++nT;
+            // Estimated cycles (the engine's cycle model: DRAM moves 256-byte bursts at about
+            // 11.6 bytes per cycle; convolutions run about 1000 MACs per cycle, depthwise 230).
+            auto seg = [](double bytes) { return std::ceil((bytes + 128) / 256) * 256; };
+            double rowTiles = ceilDiv(d.oh, ohT), numOc = ceilDiv(d.oc, ocT);
+            double numIc = ceilDiv(d.ic, icT), numSp = rowTiles * ceilDiv(d.n, nT);
+            double inTraffic = (d.depthwise ? 1 : numOc) * rowTiles * d.n * d.ic *
+                               seg(double(inRows(d, ohT)) * d.w);
+            double outTraffic = rowTiles * d.n * d.oc * seg(double(ohT) * d.ow);
+            double kk = double(d.kh) * d.kw;
+            double wTraffic = d.depthwise   ? d.oc * seg(kk)
+                              : icT == d.ic ? d.oc * seg(kk * d.ic)
+                                            : d.oc * kk * numIc * seg(icT);
+            wTraffic *= split ? numSp : 1;
+            double tdma = (inTraffic + outTraffic + wTraffic) / 11.6;
+            // TIU: per command, lane rounds x 16-pixel groups x the per-pixel loop (the chip's
+            // published estimator, which the engine's cycle model follows).
+            double tiu = 0;
+            for (int lastRow = 0; lastRow < 2; ++lastRow) {
+              uint32_t rows = lastRow ? d.oh - (ceilDiv(d.oh, ohT) - 1) * ohT : ohT;
+              double count = lastRow ? 1 : rowTiles - 1;
+              double px = std::ceil(double(rows) * d.ow / 16);
+              double loop = d.depthwise
+                                ? std::max(kk * 1.0, 16.0) + 3
+                                : std::max(kk * std::ceil(icT / 2.0) + 1, 16.0) + (split ? 6 : 0);
+              tiu += count * px * loop;
+            }
+            tiu *= numOc * double(d.n) * numIc * (d.depthwise ? 1 : ceilDiv(ocT, lanes)) *
+                   (d.depthwise ? double(ceilDiv(ocT, lanes)) : 1);
+            double tiles = numOc * numSp * numIc;
+            // Double buffering overlaps transfers and computation except for the first loads
+            // and the last tile; every step costs a fixed overhead.
+            double cost = bufs == 2 ? std::max(tdma, tiu) + (tdma + tiu) / tiles : tdma + tiu;
+            cost += 60.0 * tiles;
+            if (!found || cost < best.cost) {
+              best = {ocT, icT, ohT, nT, bufs, split != 0, cost};
+              found = true;
+            }
           }
         }
         // Next output-channel tile: the next smaller multiple of the lanes.
@@ -168,8 +202,8 @@ bool emitConvGroup(Scope &S, const Conv2dLayer &L, const GlobalTensor &input,
         uint32_t padT = static_cast<uint32_t>(std::max<int64_t>(0, -ihRaw0));
         uint32_t padB = static_cast<uint32_t>(std::max<int64_t>(0, ihRaw1 - int64_t{d.h}));
         if (ih1 <= ih0)
-          return S.fail("output rows " + std::to_string(oh0) + ".." +
-                        std::to_string(oh0 + ohT) + " read no input row");
+          return S.fail("output rows " + std::to_string(oh0) + ".." + std::to_string(oh0 + ohT) +
+                        " read no input row");
         uint32_t icStep = d.depthwise ? d.ic : plan.icT;
         for (uint32_t ic0 = 0; ic0 < d.ic; ic0 += icStep) {
           uint32_t icT = d.depthwise ? ocT : std::min(plan.icT, d.ic - ic0);
@@ -187,11 +221,11 @@ bool emitConvGroup(Scope &S, const Conv2dLayer &L, const GlobalTensor &input,
             inParity = (inParity + 1) % B;
           s.wBuf = wParity, s.pBuf = pParity, s.inBuf = inParity, s.outBuf = outParity;
           bool first = ic0 == 0, last = ic0 + icStep >= d.ic;
-          s.psum = !split            ? PartialSum::None
-                   : first && last   ? PartialSum::None
-                   : first           ? PartialSum::Write
-                   : last            ? PartialSum::Final
-                                     : PartialSum::Accumulate;
+          s.psum = !split          ? PartialSum::None
+                   : first && last ? PartialSum::None
+                   : first         ? PartialSum::Write
+                   : last          ? PartialSum::Final
+                                   : PartialSum::Accumulate;
           s.store = last;
           steps.push_back(s);
           firstOfOc = false;
@@ -223,8 +257,8 @@ bool emitConvGroup(Scope &S, const Conv2dLayer &L, const GlobalTensor &input,
       uint32_t rounds = ceilDiv(s.ocT, lanes);
       if (d.rec) {
         Shape ps{1, s.ocT, 1, d.rec};
-        LocalTensor p = ctx.reinterpret(pBuf[s.pBuf], ps, {d.rec * rounds, d.rec, d.rec, 1},
-                                        DType::Uint8);
+        LocalTensor p =
+            ctx.reinterpret(pBuf[s.pBuf], ps, {d.rec * rounds, d.rec, d.rec, 1}, DType::Uint8);
         ctx.load(p, GlobalTensor::dense(params + uint64_t{s.oc0} * d.rec, ps, DType::Uint8));
       } else if (L.hasBias) {
         LocalTensor b = pBuf[s.pBuf];
@@ -330,9 +364,8 @@ bool emitConv2d(Context &ctx, const Conv2dLayer &L, const EmitOptions &opts) {
   uint32_t ow = windowOutputSize(in.w, L.kw, L.strideW, L.dilationW, L.padLeft, L.padRight);
   if (out.n != in.n || out.h != oh || out.w != ow)
     return S.fail("output shape " + shapeStr(out) + " does not match the input " + shapeStr(in) +
-                  " and window (expected (" + std::to_string(in.n) + ", " +
-                  std::to_string(out.c) + ", " + std::to_string(oh) + ", " + std::to_string(ow) +
-                  "))");
+                  " and window (expected (" + std::to_string(in.n) + ", " + std::to_string(out.c) +
+                  ", " + std::to_string(oh) + ", " + std::to_string(ow) + "))");
   if (L.padValue < -128 || L.padValue > 127)
     return S.fail("pad value " + std::to_string(L.padValue) + " is not an int8 value");
   if (!L.perChannel && L.rshift > 31)

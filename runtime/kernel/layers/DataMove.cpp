@@ -81,9 +81,9 @@ bool emitUpsample(Context &ctx, const UpsampleLayer &L, const EmitOptions &opts)
     LocalTensor y = view(ctx, yBuf[i % B], ys, dt);
     for (uint32_t dy = 0; dy < L.scaleH; ++dy)
       for (uint32_t dx = 0; dx < L.scaleW; ++dx) {
-        LocalTensor v = ctx.reinterpret(y, t.s,
-                                        {y.stride.n, y.stride.c, y.stride.h * L.scaleH, L.scaleW},
-                                        dt, dy * y.stride.h + dx);
+        LocalTensor v =
+            ctx.reinterpret(y, t.s, {y.stride.n, y.stride.c, y.stride.h * L.scaleH, L.scaleW}, dt,
+                            dy * y.stride.h + dx);
         ctx.copyTiu(v, x);
       }
     ctx.store(subTensor(L.output, t.n0, t.c0, t.h0 * L.scaleH, t.w0 * L.scaleW, ys), y);
@@ -130,7 +130,8 @@ bool emitPermute(Context &ctx, const PermuteLayer &L, const EmitOptions &opts) {
       rest[k++] = x;
   const uint32_t a = rest[0], b = rest[1];
   Shape ls{dimOf(in, a), dimOf(in, o3), dimOf(in, b), in.w};
-  GlobalTensor src{L.input.addr, ls,
+  GlobalTensor src{L.input.addr,
+                   ls,
                    {strideOf(L.input, a), strideOf(L.input, o3), strideOf(L.input, b),
                     globalElemBytes(L.input.dtype)},
                    L.input.dtype};
@@ -206,7 +207,8 @@ bool emitSlice(Context &ctx, const SliceLayer &L, const EmitOptions &opts) {
   }
   if (L.steps[3] != 1)
     return S.fail("a step along W is not supported (TDMA moves W contiguously)");
-  GlobalTensor src = subTensor(L.input, L.offsets[0], L.offsets[1], L.offsets[2], L.offsets[3], out);
+  GlobalTensor src =
+      subTensor(L.input, L.offsets[0], L.offsets[1], L.offsets[2], L.offsets[3], out);
   src.stride.n *= L.steps[0];
   src.stride.c *= L.steps[1];
   src.stride.h *= L.steps[2];

@@ -61,8 +61,7 @@ bool runStream(Scope &S, Stream st) {
       break;
   }
   if (tiles.empty())
-    return S.fail("no tile fits " + std::to_string(S.budget()) +
-                  " bytes of local memory per lane");
+    return S.fail("no tile fits " + std::to_string(S.budget()) + " bytes of local memory per lane");
   Shape maxT = tiles[0].s;
   std::vector<LocalTensor> inBuf[2], tmpBuf[2];
   for (uint32_t b = 0; b < B; ++b) {
@@ -384,8 +383,8 @@ bool emitConcat(Context &ctx, const ConcatLayer &L, const EmitOptions &opts) {
     Stream st;
     st.ins = {in};
     st.out = dst;
-    st.compute = [&, m, r](const Tile4 &, std::vector<LocalTensor> &x,
-                           std::vector<LocalTensor> &, uint32_t) {
+    st.compute = [&, m, r](const Tile4 &, std::vector<LocalTensor> &x, std::vector<LocalTensor> &,
+                           uint32_t) {
       if (m == 1 && r == 0)
         ctx.max(x[0], x[0], Operand::scalar(0));
       else
@@ -437,8 +436,8 @@ bool emitDequant(Context &ctx, const DequantLayer &L, const EmitOptions &opts) {
   }
   if (!ctx.ok())
     return S.finish();
-  GlobalTensor out = GlobalTensor::dense(L.output, {shape.n, shape.c, shape.h, 2 * shape.w},
-                                         DType::Bf16);
+  GlobalTensor out =
+      GlobalTensor::dense(L.output, {shape.n, shape.c, shape.h, 2 * shape.w}, DType::Bf16);
   Operand scale = Operand::scalarBf16(L.threshold / 127.0f);
   auto load = [&](size_t i) {
     const Tile4 &t = tiles[i];
@@ -459,8 +458,8 @@ bool emitDequant(Context &ctx, const DequantLayer &L, const EmitOptions &opts) {
     LocalTensor y8 = ctx.reinterpret(y, {ys.n, ys.c, ys.h, 4 * t.s.w},
                                      {y.stride.n, y.stride.c, y.stride.h, 1}, DType::Int8);
     ctx.bitXor(y8, y8, y8); // zero (the low halves stay zero)
-    LocalTensor hi = ctx.reinterpret(y, t.s, {y.stride.n, y.stride.c, y.stride.h, 4},
-                                     DType::Bf16, 2);
+    LocalTensor hi =
+        ctx.reinterpret(y, t.s, {y.stride.n, y.stride.c, y.stride.h, 4}, DType::Bf16, 2);
     ctx.mul(hi, view(ctx, xBuf[i % B], t.s, DType::Bf16), scale);
     ctx.store(subTensor(out, t.n0, t.c0, t.h0, 2 * t.w0, ys), y);
   }

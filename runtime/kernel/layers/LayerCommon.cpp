@@ -167,8 +167,8 @@ void rescaleInt8(Context &ctx, const LocalTensor &t, int32_t m, uint32_t r) {
 // Host-side packing
 //===----------------------------------------------------------------------===//
 
-void packConvFilter(const int8_t *oihw, uint32_t oc, uint32_t icPerGroup, uint32_t kh,
-                    uint32_t kw, int8_t *out) {
+void packConvFilter(const int8_t *oihw, uint32_t oc, uint32_t icPerGroup, uint32_t kh, uint32_t kw,
+                    int8_t *out) {
   for (uint32_t o = 0; o < oc; ++o)
     for (uint32_t i = 0; i < icPerGroup; ++i)
       for (uint32_t y = 0; y < kh; ++y)

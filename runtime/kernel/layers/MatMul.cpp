@@ -170,7 +170,8 @@ bool runMatMul(Scope &S, const MmSpec &sp) {
     if (s.loadBias)
       ctx.loadMatrix(matView(ctx, bBuf[s.bb], sp.biasRows, s.nT),
                      GlobalMatrix{sp.bias + s.n0, sp.biasRows, s.nT, N, DType::Int8});
-    ctx.loadMatrix(matView(ctx, lBuf[s.lb], s.mT, s.kT), subMatrix(sp.left, s.m0, s.k0, s.mT, s.kT));
+    ctx.loadMatrix(matView(ctx, lBuf[s.lb], s.mT, s.kT),
+                   subMatrix(sp.left, s.m0, s.k0, s.mT, s.kT));
   };
   auto compute = [&](const Step &s) {
     MatMulParams p;
@@ -251,8 +252,7 @@ bool emitMatMul(Context &ctx, const MatMulLayer &L, const EmitOptions &opts) {
   if (!checkMatrix(S, L.left, "left") || !checkMatrix(S, L.right, "right") ||
       !checkMatrix(S, L.output, "the output"))
     return false;
-  if (L.left.cols != L.right.rows || L.left.rows != L.output.rows ||
-      L.right.cols != L.output.cols)
+  if (L.left.cols != L.right.rows || L.left.rows != L.output.rows || L.right.cols != L.output.cols)
     return S.fail("shapes " + std::to_string(L.left.rows) + "x" + std::to_string(L.left.cols) +
                   " x " + std::to_string(L.right.rows) + "x" + std::to_string(L.right.cols) +
                   " -> " + std::to_string(L.output.rows) + "x" + std::to_string(L.output.cols) +

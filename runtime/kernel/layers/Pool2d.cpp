@@ -25,9 +25,8 @@ bool emitPool2d(Context &ctx, const Pool2dLayer &L, const EmitOptions &opts) {
   uint32_t ow = windowOutputSize(in.w, L.kw, L.strideW, 1, L.padLeft, L.padRight);
   if (out.n != in.n || out.c != in.c || out.h != oh || out.w != ow)
     return S.fail("output shape " + shapeStr(out) + " does not match the input " + shapeStr(in) +
-                  " and window (expected (" + std::to_string(in.n) + ", " +
-                  std::to_string(in.c) + ", " + std::to_string(oh) + ", " + std::to_string(ow) +
-                  "))");
+                  " and window (expected (" + std::to_string(in.n) + ", " + std::to_string(in.c) +
+                  ", " + std::to_string(oh) + ", " + std::to_string(ow) + "))");
   if (L.kind == PoolKind::Avg && (L.multiplier > 255 || L.rshift > 31))
     return S.fail("average multiplier " + std::to_string(L.multiplier) + " / rshift " +
                   std::to_string(L.rshift) + " out of range (0..255, 0..31)");
@@ -95,7 +94,8 @@ bool emitPool2d(Context &ctx, const Pool2dLayer &L, const EmitOptions &opts) {
       }
   auto load = [&](const Step &s) {
     Shape is{s.nT, s.cT, s.ihT, in.w};
-    ctx.load(view(ctx, inBuf[s.buf], is, DType::Int8), subTensor(L.input, s.n0, s.c0, s.ih0, 0, is));
+    ctx.load(view(ctx, inBuf[s.buf], is, DType::Int8),
+             subTensor(L.input, s.n0, s.c0, s.ih0, 0, is));
   };
   auto compute = [&](const Step &s) {
     Shape is{s.nT, s.cT, s.ihT, in.w}, os{s.nT, s.cT, s.ohT, ow};

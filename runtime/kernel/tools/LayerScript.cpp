@@ -42,9 +42,7 @@ struct Args {
       throw std::runtime_error("bad integer '" + s + "' for " + what);
     return v;
   }
-  int64_t i64(const std::string &k, int64_t def) {
-    return opts.count(k) ? toInt(take(k), k) : def;
-  }
+  int64_t i64(const std::string &k, int64_t def) { return opts.count(k) ? toInt(take(k), k) : def; }
   uint32_t u32(const std::string &k, uint32_t def) {
     int64_t v = i64(k, def);
     if (v < 0 || v > 0xFFFFFFFFLL)
@@ -111,8 +109,8 @@ struct Args {
 
 } // namespace
 
-bool runLayerCommand(Context &ctx, const std::string &cmd,
-                     std::map<std::string, std::string> &opts, const LayerScriptLookup &lookup) {
+bool runLayerCommand(Context &ctx, const std::string &cmd, std::map<std::string, std::string> &opts,
+                     const LayerScriptLookup &lookup) {
   Args a{opts, lookup, cmd};
   std::string kind = cmd.substr(6); // after "layer_"
   if (kind == "conv2d") {

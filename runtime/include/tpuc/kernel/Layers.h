@@ -293,8 +293,8 @@ bool emitDequant(Context &ctx, const DequantLayer &layer, const EmitOptions &opt
 
 /// [OC][IC/g][kh][kw] -> [OC][kh][kw][IC/g] (Conv2dLayer::filter). `out` has oc * icPerGroup *
 /// kh * kw bytes.
-void packConvFilter(const int8_t *oihw, uint32_t oc, uint32_t icPerGroup, uint32_t kh,
-                    uint32_t kw, int8_t *out);
+void packConvFilter(const int8_t *oihw, uint32_t oc, uint32_t icPerGroup, uint32_t kh, uint32_t kw,
+                    int8_t *out);
 /// int32 [N] -> four byte planes [4][N] (byte k of bias n at k * N + n).
 void packFcBiasInt32(const int32_t *bias, uint32_t n, uint8_t *out);
 /// int16 [N] -> two byte planes [2][N].

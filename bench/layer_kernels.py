@@ -1,0 +1,84 @@
+"""Cycles of tpuc's INT8 layer kernels (tpuc/kernel/Layers.h) under the engine's cycle model,
+against the ideal cycle count of each layer's MACs on the 32 lanes x 16 EUs (x 2 with
+double_conv for convolutions).
+
+Usage: TPUC_BIN_DIR=<build>/bin python bench/layer_kernels.py
+Prints one line per layer and ends with one JSON line for the 64x56x56 3x3 convolution.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "test"))
+
+from kernel.kernel_harness import Simulators  # noqa: E402
+from kernel.layer_harness import LayerProgram, rand_i8  # noqa: E402
+from kernel.test_layers_conv import ConvCase, build_conv  # noqa: E402
+
+LANES, EUS = 32, 16
+
+CONVS = {
+    "conv_64x56x56_3x3": ConvCase(1, 64, 56, 56, 64, (3, 3), pads=(1, 1, 1, 1), relu=True),
+    "conv_128x28x28_3x3": ConvCase(1, 128, 28, 28, 128, (3, 3), pads=(1, 1, 1, 1)),
+    "conv_256x14x14_3x3": ConvCase(1, 256, 14, 14, 256, (3, 3), pads=(1, 1, 1, 1)),
+    "conv_512x7x7_1x1_oc512": ConvCase(1, 512, 7, 7, 512, (1, 1)),
+    "conv_3x224x224_7x7_s2": ConvCase(1, 3, 224, 224, 64, (7, 7), stride=(2, 2),
+                                      pads=(3, 3, 3, 3)),
+    "dw_96x56x56_3x3": ConvCase(1, 96, 56, 56, 96, (3, 3), pads=(1, 1, 1, 1), group=96),
+}
+
+
+def conv_macs(c: ConvCase) -> int:
+    oh, ow = c.out_hw
+    return c.n * c.oc * oh * ow * (c.ic // c.group) * c.k[0] * c.k[1]
+
+
+def fc_prog(m: int, k: int, n: int) -> LayerProgram:
+    rng = np.random.default_rng(0)
+    p = LayerProgram(rng)
+    p.gmatrix("x", m, k, "int8", rand_i8(rng, (m, k)))
+    p.gmatrix("y", m, n, "int8", None, region=2)
+    fil = p.blob(rand_i8(rng, (n, k)), region=1)
+    p(f"layer_fc input=x output=y filter={fil} m=1518500250 rshift=10")
+    return p
+
+
+def main() -> None:
+    sims = Simulators()
+    if not sims.has_engine():
+        raise SystemExit("tpuc engine not available")
+    rows = []
+    for name, c in CONVS.items():
+        prog, _ = build_conv(c, 0)
+        cmdbuf, stats = prog.emit()
+        _, prof = sims.run_engine(cmdbuf, prog.mem, prog.base_regs, profile=True)
+        assert prof is not None
+        peak = LANES * EUS * (1 if c.group > 1 else 2)
+        ideal = conv_macs(c) / peak
+        rows.append((name, prof["total_cycles"], prof["tiu_busy_cycles"],
+                     prof["tdma_busy_cycles"], ideal, stats["tiu"], stats["tdma"]))
+    for m, k, n in [(1, 2048, 1000), (16, 512, 512)]:
+        prog = fc_prog(m, k, n)
+        cmdbuf, stats = prog.emit()
+        _, prof = sims.run_engine(cmdbuf, prog.mem, prog.base_regs, profile=True)
+        assert prof is not None
+        rows.append((f"fc_{m}x{k}x{n}", prof["total_cycles"], prof["tiu_busy_cycles"],
+                     prof["tdma_busy_cycles"], m * k * n / (LANES * EUS), stats["tiu"],
+                     stats["tdma"]))
+    sims.close()
+    print(f"{'layer':28} {'cycles':>9} {'tiu':>9} {'tdma':>9} {'ideal':>9} {'ratio':>6} cmds")
+    for name, total, tiu, tdma, ideal, ntiu, ntdma in rows:
+        print(f"{name:28} {total:9d} {tiu:9d} {tdma:9d} {ideal:9.0f} {total / ideal:6.2f} "
+              f"{ntiu}+{ntdma}")
+    name, total, *_, ideal, _, _ = rows[0]
+    print(json.dumps({"metric": f"{name}_cycles", "value": total, "reference": round(ideal),
+                      "ratio": round(total / ideal, 3), "goal": "ratio -> 1 (MAC-bound)"}))
+
+
+if __name__ == "__main__":
+    main()
