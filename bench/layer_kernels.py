@@ -1,6 +1,7 @@
 """Cycles of tpuc's INT8 layer kernels (tpuc/kernel/Layers.h) under the engine's cycle model,
-against the ideal cycle count of each layer's MACs on the 32 lanes x 16 EUs (x 2 with
-double_conv for convolutions).
+against an ideal cycle count: for convolutions and matrix products the layer's MACs on the 32
+lanes x 16 EUs (x 2 with double_conv), for the memory-bound layers the bytes they must read and
+write at the DRAM bandwidth of the cycle model.
 
 Usage: TPUC_BIN_DIR=<build>/bin python bench/layer_kernels.py
 Prints one line per layer and ends with one JSON line for the 64x56x56 3x3 convolution.
@@ -21,6 +22,7 @@ from kernel.layer_harness import LayerProgram, rand_i8  # noqa: E402
 from kernel.test_layers_conv import ConvCase, build_conv  # noqa: E402
 
 LANES, EUS = 32, 16
+DRAM_BYTES_PER_CYCLE = 1886.0 * 4 / 650.0  # DRAM clock x bytes per DRAM cycle / TPU clock
 
 CONVS = {
     "conv_64x56x56_3x3": ConvCase(1, 64, 56, 56, 64, (3, 3), pads=(1, 1, 1, 1), relu=True),
@@ -48,6 +50,39 @@ def fc_prog(m: int, k: int, n: int) -> LayerProgram:
     return p
 
 
+def stream_progs() -> dict[str, tuple[LayerProgram, int]]:
+    """Memory-bound layers with the bytes they must move at least."""
+    rng = np.random.default_rng(1)
+    out: dict[str, tuple[LayerProgram, int]] = {}
+    shape = (1, 64, 56, 56)
+    count = int(np.prod(shape))
+    p = LayerProgram(rng)
+    p.gtensor("a", shape, "int8", rand_i8(rng, shape))
+    p.gtensor("b", shape, "int8", rand_i8(rng, shape), region=1)
+    p.gtensor("y", shape, "int8", None, region=2)
+    p("layer_eltwise kind=add inputs=a,b output=y m=90,-70 rshift=7 relu=1")
+    out["eltwise_add_64x56x56"] = (p, 3 * count)
+    p = LayerProgram(rng)
+    p.gtensor("a", shape, "int8", rand_i8(rng, shape))
+    p.gtensor("y", shape, "int8", None, region=2)
+    p("layer_leaky_relu input=a output=y mpos=1 rpos=0 mneg=13 rneg=7")
+    out["leaky_relu_64x56x56"] = (p, 2 * count)
+    p = LayerProgram(rng)
+    p.gtensor("a", (1, 64, 112, 112), "int8", rand_i8(rng, (1, 64, 112, 112)))
+    p.gtensor("y", shape, "int8", None, region=2)
+    p("layer_pool kind=max input=a output=y kh=3 kw=3 sh=2 sw=2 pt=1 pb=1 pl=1 pr=1")
+    out["max_pool_64x112x112_3x3s2"] = (p, 5 * count)
+    p = LayerProgram(rng)
+    p.gtensor("a", (1, 1000, 1, 1), "int8", rand_i8(rng, (1, 1000, 1, 1)))
+    p("layer_dequant input=a output=3:0 threshold=9.5")
+    out["dequant_1000"] = (p, 5 * 1000)
+    p = LayerProgram(rng)
+    p.gtensor("a", shape, "int8", rand_i8(rng, shape))
+    p("layer_dequant input=a output=3:0 threshold=9.5")
+    out["dequant_64x56x56"] = (p, 5 * count)
+    return out
+
+
 def main() -> None:
     sims = Simulators()
     if not sims.has_engine():
@@ -69,6 +104,13 @@ def main() -> None:
         assert prof is not None
         rows.append((f"fc_{m}x{k}x{n}", prof["total_cycles"], prof["tiu_busy_cycles"],
                      prof["tdma_busy_cycles"], m * k * n / (LANES * EUS), stats["tiu"],
+                     stats["tdma"]))
+    for name, (prog, nbytes) in stream_progs().items():
+        cmdbuf, stats = prog.emit()
+        _, prof = sims.run_engine(cmdbuf, prog.mem, prog.base_regs, profile=True)
+        assert prof is not None
+        rows.append((name, prof["total_cycles"], prof["tiu_busy_cycles"],
+                     prof["tdma_busy_cycles"], nbytes / DRAM_BYTES_PER_CYCLE, stats["tiu"],
                      stats["tdma"]))
     sims.close()
     print(f"{'layer':28} {'cycles':>9} {'tiu':>9} {'tdma':>9} {'ideal':>9} {'ratio':>6} cmds")

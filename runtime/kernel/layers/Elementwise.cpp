@@ -55,8 +55,11 @@ bool runStream(Scope &S, Stream st) {
   units = std::max<uint32_t>(units, 1);
   uint32_t B = S.options().doubleBuffer ? 2 : 1;
   std::vector<Tile4> tiles;
+  // With double buffering, at least two tiles so that transfers overlap the arithmetic.
+  uint32_t overlapCap = std::max<uint32_t>(2048, ceilDiv(shape.count(), ctx.lanes() * 2ull));
   for (; B >= 1; --B) {
-    tiles = tileElementwise(shape, ctx.lanes(), S.budget() / (B * units));
+    uint32_t unit = S.budget() / (B * units);
+    tiles = tileElementwise(shape, ctx.lanes(), B == 2 ? std::min(unit, overlapCap) : unit);
     if (!tiles.empty())
       break;
   }
@@ -420,8 +423,9 @@ bool emitDequant(Context &ctx, const DequantLayer &L, const EmitOptions &opts) {
   // Per unit of (h * w) bytes: the bf16 input (2) and the fp32 output (4).
   uint32_t B = opts.doubleBuffer ? 2 : 1;
   std::vector<Tile4> tiles;
+  uint32_t overlapCap = std::max<uint32_t>(2048, ceilDiv(shape.count(), ctx.lanes() * 2ull));
   for (; B >= 1; --B) {
-    uint32_t unit = S.budget() / (B * 6);
+    uint32_t unit = std::min(S.budget() / (B * 6), B == 2 ? overlapCap : ~0u);
     tiles = tileElementwise(shape, ctx.lanes(), unit > 16 ? unit - 16 : 0, 1000);
     if (!tiles.empty())
       break;

@@ -118,7 +118,8 @@ std::vector<Tile4> tileElementwise(const Shape &shape, uint32_t lanes, uint32_t 
   // Hardware field limits: W and H below 4064, C and N below 4096 per command.
   const uint32_t maxHW = 4000, maxNC = 4064;
   uint32_t wT = std::min({shape.w, maxW, maxLaneBytes});
-  uint32_t hT = 1, cT = 1, nT = 1;
+  // Channels up to the lane count cost no extra bytes per lane, whatever the row split.
+  uint32_t hT = 1, cT = std::min(shape.c, lanes), nT = 1;
   if (wT == shape.w) {
     hT = std::min<uint32_t>({shape.h, maxHW, std::max<uint32_t>(1, maxLaneBytes / wT)});
     while (hT > 1 && align16(uint64_t{hT} * wT) > maxLaneBytes)
