@@ -1,7 +1,7 @@
 """Cycles of tpuc's INT8 layer kernels (tpuc/kernel/Layers.h) under the engine's cycle model,
-against an ideal cycle count: for convolutions and matrix products the layer's MACs on the 32
-lanes x 16 EUs (x 2 with double_conv), for the memory-bound layers the bytes they must read and
-write at the DRAM bandwidth of the cycle model.
+against an ideal cycle count: the larger of the layer's MACs on the 32 lanes x 16 EUs (x 2 with
+double_conv for convolutions) and the bytes it must read and write at least (inputs, weights and
+outputs once) at the DRAM bandwidth of the cycle model.
 
 Usage: TPUC_BIN_DIR=<build>/bin python bench/layer_kernels.py
 Prints one line per layer and ends with one JSON line for the 64x56x56 3x3 convolution.
@@ -94,7 +94,10 @@ def main() -> None:
         _, prof = sims.run_engine(cmdbuf, prog.mem, prog.base_regs, profile=True)
         assert prof is not None
         peak = LANES * EUS * (1 if c.group > 1 else 2)
-        ideal = conv_macs(c) / peak
+        oh, ow = c.out_hw
+        nbytes = (c.n * c.ic * c.h * c.w + c.oc * (c.ic // c.group) * c.k[0] * c.k[1] + 9 * c.oc
+                  + c.n * c.oc * oh * ow)
+        ideal = max(conv_macs(c) / peak, nbytes / DRAM_BYTES_PER_CYCLE)
         rows.append((name, prof["total_cycles"], prof["tiu_busy_cycles"],
                      prof["tdma_busy_cycles"], ideal, stats["tiu"], stats["tdma"]))
     for m, k, n in [(1, 2048, 1000), (16, 512, 512)]:
@@ -103,7 +106,9 @@ def main() -> None:
         _, prof = sims.run_engine(cmdbuf, prog.mem, prog.base_regs, profile=True)
         assert prof is not None
         rows.append((f"fc_{m}x{k}x{n}", prof["total_cycles"], prof["tiu_busy_cycles"],
-                     prof["tdma_busy_cycles"], m * k * n / (LANES * EUS), stats["tiu"],
+                     prof["tdma_busy_cycles"],
+                     max(m * k * n / (LANES * EUS), (m * k + k * n + m * n) / DRAM_BYTES_PER_CYCLE),
+                     stats["tiu"],
                      stats["tdma"]))
     for name, (prog, nbytes) in stream_progs().items():
         cmdbuf, stats = prog.emit()
