@@ -93,12 +93,16 @@ def test_eltwise(sims: Simulators, sim: str, kind: str, k: int,
 
 @pytest.mark.parametrize("sim", SIMS)
 @pytest.mark.parametrize("shape", SHAPES, ids=shape_id)
-def test_eltwise_mul(sims: Simulators, sim: str, shape: tuple[int, int, int, int]) -> None:
-    rng = np.random.default_rng(sum(shape) + 77)
+@pytest.mark.parametrize("bcast", ["same", "nc11", "1c11"])
+def test_eltwise_mul(sims: Simulators, sim: str, shape: tuple[int, int, int, int],
+                     bcast: str) -> None:
+    rng = np.random.default_rng(sum(shape) + 77 + len(bcast))
     p = LayerProgram(rng)
-    a, b = rand_i8(rng, shape), rand_i8(rng, shape)
+    n, c = shape[:2]
+    bshape = shape if bcast == "same" else (n if bcast == "nc11" else 1, c, 1, 1)
+    a, b = rand_i8(rng, shape), rand_i8(rng, bshape)
     p.gtensor("a", shape, "int8", a)
-    p.gtensor("b", shape, "int8", b, region=1)
+    p.gtensor("b", bshape, "int8", b, region=1)
     p.gtensor("y", shape, "int8", None, region=2)
     m, r = int(rng.integers(1 << 30, 1 << 31)), int(rng.integers(4, 9))
     relu = bool(rng.random() < 0.5)

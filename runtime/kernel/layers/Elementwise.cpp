@@ -205,16 +205,44 @@ bool emitEltwiseMul(Context &ctx, const EltwiseMulLayer &L, const EmitOptions &o
     return false;
   if (L.rshift > 31)
     return S.fail("rshift " + std::to_string(L.rshift) + " is out of range (0..31)");
-  if (!(L.a.shape == L.output.shape) || !(L.b.shape == L.output.shape))
-    return S.fail("inputs " + shapeStr(L.a.shape) + " and " + shapeStr(L.b.shape) +
-                  " must have the output's shape " + shapeStr(L.output.shape) +
-                  " (broadcasting is not supported)");
+  const Shape &as = L.a.shape, &bs = L.b.shape;
+  bool same = bs == as;
+  bool channel = bs.h == 1 && bs.w == 1 && bs.c == as.c && (bs.n == as.n || bs.n == 1);
+  if (!(as == L.output.shape) || (!same && !channel))
+    return S.fail("input a " + shapeStr(as) + " must have the output's shape " +
+                  shapeStr(L.output.shape) + " and input b " + shapeStr(bs) +
+                  " the same shape or (N or 1, C, 1, 1)");
   Stream st;
-  st.ins = {L.a, L.b};
   st.out = L.output;
-  st.compute = [&](const Tile4 &, std::vector<LocalTensor> &in, std::vector<LocalTensor> &,
-                   uint32_t) {
-    ctx.mulQm(in[0], in[0], in[1], L.multiplier, L.rshift, L.doRelu);
+  if (same) {
+    st.ins = {L.a, L.b};
+    st.compute = [&](const Tile4 &, std::vector<LocalTensor> &in, std::vector<LocalTensor> &,
+                     uint32_t) {
+      ctx.mulQm(in[0], in[0], in[1], L.multiplier, L.rshift, L.doRelu);
+      return in[0];
+    };
+    runStream(S, st);
+    return S.finish();
+  }
+  // Per-channel b: each tile loads its (n, c, 1, 1) slice of b and reads it with zero h and w
+  // strides (and a zero n stride when b has one batch).
+  uint32_t maxC = std::min<uint32_t>(as.c, 4064), maxN = bs.n == 1 ? 1 : std::min(bs.n, 4064u);
+  LocalTensor bBuf[2];
+  for (uint32_t k = 0; k < 2; ++k)
+    bBuf[k] = S.alloc({maxN, maxC, 1, 1}, DType::Int8);
+  if (!ctx.ok())
+    return S.finish();
+  st.ins = {L.a};
+  st.flatten = false;
+  st.compute = [&](const Tile4 &t, std::vector<LocalTensor> &in, std::vector<LocalTensor> &,
+                   uint32_t buf) {
+    uint32_t n = bs.n == 1 ? 1 : t.s.n;
+    Shape ls{n, t.s.c, 1, 1};
+    LocalTensor bl = view(ctx, bBuf[buf], ls, DType::Int8);
+    ctx.load(bl, subTensor(L.b, bs.n == 1 ? 0 : t.n0, t.c0, 0, 0, ls));
+    LocalTensor bb =
+        ctx.reinterpret(bl, t.s, {bs.n == 1 ? 0 : bl.stride.n, bl.stride.c, 0, 0}, DType::Int8);
+    ctx.mulQm(in[0], in[0], bb, L.multiplier, L.rshift, L.doRelu);
     return in[0];
   };
   runStream(S, st);
