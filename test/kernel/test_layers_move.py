@@ -1,4 +1,4 @@
-"""Layer kernels: upsample, permute, reshape, slice and pad (tpuc/kernel/Layers.h), plus the error
+"""Layer kernels: upsample, permute, reshape, slice (with steps) and pad (tpuc/kernel/Layers.h), plus the error
 messages of the layer emitters, on the vendor simulator and tpuc's engine."""
 
 from __future__ import annotations
@@ -54,15 +54,18 @@ def test_reshape_slice_pad(sims: Simulators, sim: str) -> None:
     p.gtensor("r", (1, 24, 80, 1), "int8", None, region=1)
     p.gtensor("s", (1, 5, 4, 6), "int8", None, region=2)
     p.gtensor("crop", (2, 12, 3, 8), "int8", None, region=2)
+    p.gtensor("sw", (2, 6, 10, 3), "int8", None, region=2)
     p.gtensor("pd", (2, 13, 13, 11), "int8", None, region=3)
     p("layer_reshape input=x output=r")
     p("layer_slice input=x output=s offsets=1,2,1,1 steps=1,2,2,1")
     p("layer_slice input=x output=crop offsets=0,0,4,0")
+    p("layer_slice input=x output=sw offsets=0,1,0,1 steps=1,2,1,3 budget=512")
     p("layer_pad input=x output=pd begin=0,1,2,1 end=0,0,1,2 value=-7")
     pd = np.full((2, 13, 13, 11), -7, np.int8)
     pd[:, 1:13, 2:12, 1:9] = x
     run(sims, sim, p, {"r": x.reshape(1, 24, 80, 1), "s": x[1:2, 2:12:2, 1:9:2, 1:7],
-                       "crop": x[:, :, 4:7, :], "pd": pd})
+                       "crop": x[:, :, 4:7, :], "pd": pd,
+                       "sw": x[:, 1::2, :, 1::3]})
 
 
 @pytest.mark.parametrize("line,message", [
@@ -79,8 +82,8 @@ def test_reshape_slice_pad(sims: Simulators, sim: str) -> None:
     # An error of a Context operation inside the layer carries the layer's name too.
     ("layer_conv2d input=x output=w filter=1:0 kh=1 kw=1 sw=2 pad=0 dw=20 name=d",
      "conv2d 'd': conv: dilation w 20 is out of range"),
-    ("layer_slice input=x output=y offsets=0,0,0,1 steps=1,1,1,2 name=s",
-     "slice 's': a step along W is not supported"),
+    ("layer_slice input=x output=y offsets=0,0,0,2 steps=1,1,1,2 name=s",
+     "slice 's': output (1, 8, 6, 3) with offset 2 and step 2 reaches beyond input"),
 ])
 def test_layer_errors(line: str, message: str) -> None:
     script = ("global x 0 0 1 8 6 6 int8\nglobal y 2 0 1 8 6 6 int8\n"

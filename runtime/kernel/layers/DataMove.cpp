@@ -205,14 +205,61 @@ bool emitSlice(Context &ctx, const SliceLayer &L, const EmitOptions &opts) {
                     " and step " + std::to_string(L.steps[a]) + " reaches beyond input " +
                     shapeStr(in) + " on axis " + std::to_string(a));
   }
-  if (L.steps[3] != 1)
-    return S.fail("a step along W is not supported (TDMA moves W contiguously)");
   GlobalTensor src =
       subTensor(L.input, L.offsets[0], L.offsets[1], L.offsets[2], L.offsets[3], out);
   src.stride.n *= L.steps[0];
   src.stride.c *= L.steps[1];
   src.stride.h *= L.steps[2];
-  ctx.copy(L.output, src);
+  if (L.steps[3] == 1) {
+    ctx.copy(L.output, src);
+    return S.finish();
+  }
+  // A step along W: TDMA moves W contiguously, so tiles load the covered span of each row and a
+  // TIU copy with w stride = step picks the elements.
+  const uint32_t sw = L.steps[3];
+  if (sw > 4000)
+    return S.fail("step " + std::to_string(sw) + " along W is too large");
+  const DType dt = L.input.dtype;
+  uint32_t B = opts.doubleBuffer ? 2 : 1;
+  std::vector<Tile4> tiles;
+  for (; B >= 1; --B) {
+    uint32_t unit = S.budget() / (B * (1 + sw));
+    tiles = tileElementwise(out, ctx.lanes(), unit > 16 ? unit - 16 : 0, 4000 / sw);
+    if (!tiles.empty())
+      break;
+  }
+  if (tiles.empty())
+    return S.fail("no tile fits " + std::to_string(S.budget()) + " bytes of local memory per lane");
+  auto span = [&](const Shape &s) { return Shape{s.n, s.c, s.h, (s.w - 1) * sw + 1}; };
+  LocalTensor xBuf[2], yBuf[2];
+  for (uint32_t b = 0; b < B; ++b) {
+    xBuf[b] = S.alloc(span(tiles[0].s), dt);
+    yBuf[b] = S.alloc(tiles[0].s, dt);
+  }
+  if (!ctx.ok())
+    return S.finish();
+  GlobalTensor rows = src; // the covered spans: w counts input columns
+  rows.shape = span(out);
+  auto load = [&](size_t i) {
+    const Tile4 &t = tiles[i];
+    Shape xs = span(t.s);
+    ctx.load(view(ctx, xBuf[i % B], xs, dt), subTensor(rows, t.n0, t.c0, t.h0, t.w0 * sw, xs));
+  };
+  if (B == 2)
+    load(0);
+  for (size_t i = 0; i < tiles.size() && ctx.ok(); ++i) {
+    if (B == 2) {
+      if (i + 1 < tiles.size())
+        load(i + 1);
+    } else {
+      load(i);
+    }
+    const Tile4 &t = tiles[i];
+    LocalTensor x = view(ctx, xBuf[i % B], span(t.s), dt);
+    LocalTensor y = view(ctx, yBuf[i % B], t.s, dt);
+    ctx.copyTiu(y, ctx.reinterpret(x, t.s, {x.stride.n, x.stride.c, x.stride.h, sw}, dt));
+    ctx.store(subTensor(L.output, t.n0, t.c0, t.h0, t.w0, t.s), y);
+  }
   return S.finish();
 }
 
