@@ -2,7 +2,8 @@
 
 The MLIR Python bindings built for the tpu dialect live in this package: `tpuc.ir`,
 `tpuc.passmanager`, `tpuc.dialects.tpu`; `tpuc.pipeline` runs pass pipelines, `tpuc.frontend`
-converts ONNX and PyTorch models, `tpuc.runtime` runs cvimodels on the simulator.
+converts ONNX and PyTorch models, `tpuc.runtime` runs cvimodels on the simulator,
+`tpuc.compile(...)` is the whole flow (the `tpuc compile` command).
 """
 
 from __future__ import annotations
@@ -16,4 +17,8 @@ def __getattr__(name: str) -> Any:
         from .frontend import from_torch
 
         return from_torch
+    if name == "compile":  # tpuc.compile(model, calibration_images, ...): see tpuc.cli.compile
+        from .cli import compile
+
+        return compile
     raise AttributeError(f"module 'tpuc' has no attribute '{name}'")

@@ -1,0 +1,5 @@
+"""python -m tpuc.cli: the `tpuc` command."""
+
+from . import console_main
+
+console_main()
