@@ -1,4 +1,4 @@
-"""Frontends: ONNX (and PyTorch through ONNX) models to the fp32 `tpu` dialect.
+"""Frontends: ONNX (and PyTorch through ONNX) and Caffe models to the fp32 `tpu` dialect.
 
     from tpuc.frontend import OnnxConverter
     OnnxConverter("resnet18", "resnet18.onnx", "resnet18.mlir").run()
@@ -6,6 +6,9 @@
 writes resnet18.mlir and resnet18_weights.npz. See OnnxConverter for adding custom ops.
 """
 
+from .caffe_converter import CaffeConverter, CaffeLayer
+from .caffe_proto import CaffeFormatError
+from .caffe_reference import caffe_forward, compare_with_caffe
 from .mlir_importer import MLIRBuildError, MLIRImporter
 from .onnx_converter import (
     ConversionError,
@@ -20,6 +23,9 @@ from .torch_frontend import export_onnx, from_torch
 from .validation import compare_with_onnxruntime, fp32_interpreter
 
 __all__ = [
+    "CaffeConverter",
+    "CaffeFormatError",
+    "CaffeLayer",
     "ConversionError",
     "MLIRBuildError",
     "MLIRImporter",
@@ -28,6 +34,8 @@ __all__ = [
     "Preprocess",
     "TensorType",
     "UnsupportedOpError",
+    "caffe_forward",
+    "compare_with_caffe",
     "compare_with_onnxruntime",
     "expose_all_tensors",
     "export_onnx",
