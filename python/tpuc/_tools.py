@@ -46,17 +46,45 @@ def tpuc_interpreter() -> None:
     _exec("tpuc-interpreter")
 
 
-def tpuc_config() -> None:
-    """Prints where things are: `tpuc-config --plugin` gives the mlir-opt plugin library."""
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def cmake_dir() -> Path:
+    """Folder of the CMake package of the custom-op SDK (find_package(tpuc CONFIG): pass it as
+    -Dtpuc_DIR=...)."""
+    path = PACKAGE_DIR / "lib" / "cmake" / "tpuc"
+    if not (path / "tpucConfig.cmake").is_file():
+        raise FileNotFoundError(f"the tpuc CMake package is not installed (looked in {path})")
+    return path
+
+
+def tpuc_config(argv: list[str] | None = None, prog: str = "tpuc-config") -> None:
+    """Prints where things are: `tpuc-config --plugin` gives the mlir-opt plugin library,
+    `--cmake-dir` the CMake package of the custom-op SDK (find_package(tpuc CONFIG))."""
     import argparse
 
-    parser = argparse.ArgumentParser(prog="tpuc-config", description=tpuc_config.__doc__)
+    parser = argparse.ArgumentParser(prog=prog, description=tpuc_config.__doc__)
     parser.add_argument("--plugin", action="store_true", help="path of libTpuPlugin.so")
     parser.add_argument("--bin-dir", action="store_true", help="folder of the tpuc binaries")
-    args = parser.parse_args()
-    if args.plugin:
-        print(tool_path("libTpuPlugin.so"))
-    elif args.bin_dir:
-        print(BIN_DIR)
-    else:
-        parser.print_help()
+    parser.add_argument("--cmake-dir", action="store_true",
+                        help="folder of tpucConfig.cmake (cmake -Dtpuc_DIR=...)")
+    parser.add_argument("--include-dir", action="store_true",
+                        help="folder of the SDK headers (cvi/CustomOp.h, tpuc/kernel/Context.h)")
+    parser.add_argument("--sdk-lib", action="store_true",
+                        help="path of libtpuc_sdk.so (the kernel emitter plugins link)")
+    args = parser.parse_args(argv)
+    try:
+        if args.plugin:
+            print(tool_path("libTpuPlugin.so"))
+        elif args.bin_dir:
+            print(BIN_DIR)
+        elif args.cmake_dir:
+            print(cmake_dir())
+        elif args.include_dir:
+            print(cmake_dir().parent.parent.parent / "include")
+        elif args.sdk_lib:
+            print(cmake_dir().parent.parent / "libtpuc_sdk.so")
+        else:
+            parser.print_help()
+    except FileNotFoundError as error:
+        sys.exit(f"error: {error}")
