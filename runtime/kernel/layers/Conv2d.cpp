@@ -169,14 +169,22 @@ bool emitConvGroup(Scope &S, const Conv2dLayer &L, const GlobalTensor &input,
                   std::to_string(d.kw) + ", input row width " + std::to_string(d.w) + ")");
   const uint32_t B = plan.bufs;
   const bool split = plan.split;
+  // The double-rate convolution (double_conv) needs an even input-channel count of at least 4.
+  // Fewer or odd input channels within one lane round are padded: the extra ifmap channels hold
+  // whatever the buffer holds and meet zero weights.
+  const uint32_t lanes32 = ctx.lanes();
+  uint32_t icPad = plan.icT;
+  if (!d.depthwise && !split && (plan.icT < 4 || plan.icT % 2) &&
+      ceilDiv(std::max(4u, plan.icT + plan.icT % 2), lanes32) == ceilDiv(plan.icT, lanes32))
+    icPad = std::max(4u, plan.icT + plan.icT % 2);
 
   // Buffers.
   LocalTensor inBuf[2], outBuf[2], wBuf[2], pBuf[2];
   for (uint32_t b = 0; b < B; ++b) {
-    inBuf[b] = S.alloc({plan.nT, plan.icT, inRows(d, plan.ohT), d.w}, DType::Int8);
+    inBuf[b] = S.alloc({plan.nT, icPad, inRows(d, plan.ohT), d.w}, DType::Int8);
     outBuf[b] = S.alloc({plan.nT * (split ? 4 : 1), plan.ocT, plan.ohT, d.ow}, DType::Int8);
     wBuf[b] = d.depthwise ? S.alloc({1, plan.ocT, d.kh, d.kw}, DType::Int8)
-                          : S.allocConvWeight(plan.icT, plan.ocT, d.kh, d.kw);
+                          : S.allocConvWeight(icPad, plan.ocT, d.kh, d.kw);
     if (d.rec)
       pBuf[b] = S.allocChannelParams(plan.ocT, d.rec == 9);
     else if (L.hasBias)
@@ -243,9 +251,12 @@ bool emitConvGroup(Scope &S, const Conv2dLayer &L, const GlobalTensor &input,
         ctx.load(view(ctx, wBuf[s.wBuf], ws, DType::Int8),
                  GlobalTensor::dense(filter + uint64_t{s.oc0} * kk, ws, DType::Int8));
       } else {
-        LocalTensor w = view(ctx, wBuf[s.wBuf], {1, s.ocT, 1, kk * s.icT}, DType::Int8, false);
+        uint32_t icW = icPad != plan.icT ? icPad : s.icT;
+        LocalTensor w = view(ctx, wBuf[s.wBuf], {1, s.ocT, 1, kk * icW}, DType::Int8, false);
+        if (icW != s.icT)
+          ctx.fill(w, 0); // zero weights of the padding channels
         Shape ls{1, s.ocT, kk, s.icT};
-        LocalTensor wl = ctx.reinterpret(w, ls, {w.stride.n, kk * s.icT, s.icT, 1}, DType::Int8);
+        LocalTensor wl = ctx.reinterpret(w, ls, {w.stride.n, kk * icW, icW, 1}, DType::Int8);
         GlobalTensor g{filter + (uint64_t{s.oc0} * kk * d.ic + s.ic0),
                        ls,
                        {0, kk * d.ic, d.ic, 1},
@@ -273,7 +284,8 @@ bool emitConvGroup(Scope &S, const Conv2dLayer &L, const GlobalTensor &input,
              subTensor(input, s.n0, s.ic0, s.ih0, 0, is));
   };
   auto compute = [&](const Step &s) {
-    Shape is{s.nT, s.icT, s.ihT, d.w};
+    uint32_t icW = icPad != plan.icT ? icPad : s.icT;
+    Shape is{s.nT, icW, s.ihT, d.w};
     LocalTensor ifmap = view(ctx, inBuf[s.inBuf], is, DType::Int8);
     Shape os{s.nT, s.ocT, s.ohT, d.ow};
     LocalTensor ofmap =
@@ -309,7 +321,7 @@ bool emitConvGroup(Scope &S, const Conv2dLayer &L, const GlobalTensor &input,
       ConvParams p;
       p.ofmap = ofmap;
       p.ifmap = ifmap;
-      p.weight = view(ctx, wBuf[s.wBuf], {1, s.ocT, 1, kk * s.icT}, DType::Int8, false);
+      p.weight = view(ctx, wBuf[s.wBuf], {1, s.ocT, 1, kk * icW}, DType::Int8, false);
       p.bias = bia;
       p.channelParams = par;
       p.kh = d.kh, p.kw = d.kw, p.strideH = L.strideH, p.strideW = L.strideW;
