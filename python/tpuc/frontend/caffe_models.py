@@ -48,12 +48,12 @@ class CaffeNetBuilder:
     def layer(self, name: str, type_: str, bottom: Sequence[str], top: Sequence[str],
               blobs: Sequence[np.ndarray] = (), **params: Mapping[str, Any]) -> Message:
         """Appends a layer; `params` are `<kind>_param={field: value}` dicts (enums by name,
-        sub-messages as dicts)."""
+        sub-messages as dicts) and other LayerParameter fields (include=[{"phase": "TEST"}])."""
         layer = self.net.add("layer", name=name, type=type_, bottom=list(bottom), top=list(top))
-        for key, value in params.items():
+        for key in params:
             if key not in SCHEMA["LayerParameter"].by_name:
-                raise ValueError(f"unknown layer parameter '{key}'")
-            _fill(layer.mutable(key), value)
+                raise ValueError(f"unknown layer field '{key}'")
+        _fill(layer, params)
         if blobs:
             layer.blobs = [make_blob(np.asarray(b, np.float32)) for b in blobs]
         return layer

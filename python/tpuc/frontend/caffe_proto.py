@@ -765,7 +765,7 @@ class _TextParser:
             name = token.text
             fdef = mdef.by_name.get(name)
             if fdef is None:
-                if mdef.open_params and name.endswith("_param"):
+                if mdef.open_params and (name.endswith("_param") or type_name.startswith("V1")):
                     msg.extra_params.setdefault(name, []).append(self.schemaless(token, path))
                     self.accept(",") or self.accept(";")
                     continue
@@ -875,9 +875,12 @@ class _TextParser:
         return value
 
     def schemaless(self, name_token: _Token, path: str) -> Any:
-        """An unknown *_param block, kept as nested dicts of lists of raw token texts."""
+        """An unknown *_param block (or a field of a V1 layer), kept as nested dicts of lists of
+    raw token texts."""
         self.accept(":")
         token = self.next()
+        if token.kind in ("number", "ident", "string"):
+            return token.value if token.kind == "string" else token.text
         if not (token.kind == "punct" and token.text in "{<"):
             raise self.fail(token, f"{path}.{name_token.text}: expected '{{'")
         closing = "}" if token.text == "{" else ">"
@@ -972,7 +975,10 @@ def format_text(msg: Message, indent: int = 0, skip: Sequence[str] = ()) -> str:
                 lines.append(f"{pad}{fdef.name}: {_format_scalar(fdef, item)}")
     for name, blocks in msg.extra_params.items():
         for block in blocks:
-            lines += _format_schemaless(name, block, pad)
+            if isinstance(block, dict):
+                lines += _format_schemaless(name, block, pad)
+            else:
+                lines.append(f"{pad}{name}: {block}")
     return "\n".join(lines)
 
 

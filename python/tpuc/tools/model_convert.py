@@ -1,14 +1,17 @@
-"""cvi_model_convert: convert an ONNX model to an fp32 tpu dialect module.
+"""cvi_model_convert: convert an ONNX or Caffe model to an fp32 tpu dialect module.
 
   cvi_model_convert --model_path m.onnx --model_name m --mlir_file_path m.mlir
+  cvi_model_convert --model_type caffe --model_def m.prototxt --model_data m.caffemodel
+                    --model_name m --mlir_file_path m.mlir
                     [--input_shapes 1,3,224,224[:...]] [--mean 0.485,0.456,0.406]
                     [--std 0.229,0.224,0.225 | --scale ...] [--raw_scale 1.0]
                     [--input_scale 1.0] [--resize 256 | --resize 256,256] [--keep_aspect_ratio]
                     [--model_channel_order rgb|bgr|gray]
                     [--converter my_converter.py:MyConverter]
 
-Writes m.mlir and m_weights.npz next to it. --converter names an OnnxConverter subclass (a file
-path or module, then the class name) that registers handlers for custom ops.
+Writes m.mlir and m_weights.npz next to it. --converter names an OnnxConverter (or, with
+--model_type caffe, a CaffeConverter) subclass (a file path or module, then the class name)
+that registers handlers for custom ops.
 """
 
 from __future__ import annotations
@@ -33,8 +36,10 @@ def parse_shapes(text: str | None) -> list[list[int]] | None:
     return [[int(d) for d in part.split(",")] for part in text.split(":")]
 
 
-def load_converter_class(spec: str) -> Any:
-    from ..frontend import OnnxConverter
+def load_converter_class(spec: str, model_type: str = "onnx") -> Any:
+    from ..frontend import CaffeConverter, OnnxConverter
+
+    base = CaffeConverter if model_type == "caffe" else OnnxConverter
 
     if ":" not in spec:
         raise ValueError(f"--converter '{spec}': expected <file.py or module>:<class>")
@@ -49,8 +54,8 @@ def load_converter_class(spec: str) -> Any:
     else:
         module = importlib.import_module(source)
     cls = getattr(module, class_name, None)
-    if not (isinstance(cls, type) and issubclass(cls, OnnxConverter)):
-        raise ValueError(f"--converter: {spec} is not an OnnxConverter subclass")
+    if not (isinstance(cls, type) and issubclass(cls, base)):
+        raise ValueError(f"--converter: {spec} is not a {base.__name__} subclass")
     return cls
 
 
@@ -63,7 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--model_path", "--model_def", dest="model_path", required=True)
     parser.add_argument("--model_name", required=True)
     parser.add_argument("--mlir_file_path", "--mlir", dest="mlir", required=True)
-    parser.add_argument("--model_type", default="onnx", choices=["onnx"])
+    parser.add_argument("--model_type", default="onnx", choices=["onnx", "caffe"])
+    parser.add_argument("--model_data", help="the .caffemodel weights (--model_type caffe)")
     parser.add_argument("--input_shapes", help="static input shapes, ':' between inputs")
     parser.add_argument("--weight_file", help="weights npz (default <model_name>_weights.npz)")
     parser.add_argument("--mean")
@@ -81,13 +87,15 @@ def build_parser() -> argparse.ArgumentParser:
         dest="channel_order",
         choices=["rgb", "bgr", "gray"],
     )
-    parser.add_argument("--converter", help="<file.py or module>:<OnnxConverter subclass>")
+    parser.add_argument(
+        "--converter", help="<file.py or module>:<OnnxConverter or CaffeConverter subclass>"
+    )
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from ..frontend import ConversionError, OnnxConverter, Preprocess
+    from ..frontend import CaffeConverter, ConversionError, OnnxConverter, Preprocess
 
     preprocess = None
     wanted = (
@@ -114,10 +122,23 @@ def main(argv: Sequence[str] | None = None) -> int:
                 else (int(resize[0]) if len(resize) == 1 else (int(resize[0]), int(resize[1]))),
                 keep_aspect_ratio=args.keep_aspect_ratio,
             )
-        cls = load_converter_class(args.converter) if args.converter else OnnxConverter
+        if args.model_type == "caffe":
+            default_cls: Any = CaffeConverter
+        else:
+            default_cls = OnnxConverter
+            if args.model_data:
+                raise ValueError("--model_data is for --model_type caffe")
+        cls = (
+            load_converter_class(args.converter, args.model_type)
+            if args.converter
+            else default_cls
+        )
+        model_args = (
+            (args.model_path, args.model_data) if args.model_type == "caffe" else (args.model_path,)
+        )
         converter = cls(
             args.model_name,
-            args.model_path,
+            *model_args,
             args.mlir,
             input_shapes=parse_shapes(args.input_shapes),
             preprocess=preprocess,
