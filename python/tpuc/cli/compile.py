@@ -97,6 +97,7 @@ class LayerMetric:
     euclidean: float | None
     sqnr_db: float | None
     note: str = ""
+    op: str = ""
 
 
 @dataclass
@@ -356,6 +357,7 @@ def _check_report(
                 m.euclidean if m else None,
                 m.sqnr_db if m else None,
                 r.note,
+                kinds.get(r.name, ""),
             )
         )
     with open(path, "w", newline="") as handle:
@@ -367,7 +369,7 @@ def _check_report(
             writer.writerow(
                 [
                     m.name,
-                    kinds.get(m.name, ""),
+                    m.op,
                     m.verdict,
                     m.cosine,
                     m.correlation,
