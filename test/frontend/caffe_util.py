@@ -42,8 +42,9 @@ def convert_and_compare(
             name: rng.normal(size=[int(d) for d in shape.dim]).astype(np.float32)
             for name, shape in zip(net.net.input, net.net.input_shape, strict=True)
         }
-    ours = interpreter.run(str(converter.mlir_file), dict(inputs), dump_all=True,
-                           custom_ops=custom_ops)
+    ours = interpreter.run(
+        str(converter.mlir_file), dict(inputs), dump_all=True, custom_ops=custom_ops
+    )
     reference = caffe_forward(prototxt, caffemodel, inputs).by_layer()
     checked = 0
     for layer in converter.layers:
@@ -52,8 +53,9 @@ def convert_and_compare(
         if layer.type in ("Input", "Dropout"):
             continue
         assert key in ours, f"no op named '{name}' in {sorted(ours)}"
-        np.testing.assert_allclose(ours[key], reference[name], rtol=rtol, atol=atol,
-                                   err_msg=f"layer {name}")
+        np.testing.assert_allclose(
+            ours[key], reference[name], rtol=rtol, atol=atol, err_msg=f"layer {name}"
+        )
         checked += 1
     assert checked > 0
     results = interpreter.run(str(converter.mlir_file), dict(inputs), custom_ops=custom_ops)

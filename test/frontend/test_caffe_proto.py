@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from tpuc.frontend.caffe_proto import (
     CaffeFormatError,
     Message,
@@ -37,7 +36,8 @@ layer {
   }
   include { phase: TEST }
 }
-layer < name: "relu1" type: "ReLU" bottom: "conv1" top: "conv1" relu_param: < negative_slope: 0.1 > >
+layer < name: "relu1" type: "ReLU" bottom: "conv1" top: "conv1"
+        relu_param: < negative_slope: 0.1 > >
 layer {
   name: "pool1" type: "Pooling" bottom: "conv1" top: "pool1" top: "mask1"
   pooling_param { pool: MAX kernel_size: 2 stride: 2 round_mode: 1 }
@@ -121,24 +121,28 @@ def test_decode_accepts_unpacked_repeats_and_skips_unknown_fields() -> None:
     assert list(decode(data, "BlobShape").dim) == [1, 3]
     blob = decode(b"\x2d" + struct.pack("<f", 2.5) + b"\x2d" + struct.pack("<f", -1), "BlobProto")
     assert blob.data.tolist() == [2.5, -1.0]
-    legacy = decode(b"\x08\x01\x10\x02\x18\x01\x20\x01\x2a\x08" + np.float32([3, 4]).tobytes(),
-                    "BlobProto")
+    legacy = decode(
+        b"\x08\x01\x10\x02\x18\x01\x20\x01\x2a\x08" + np.float32([3, 4]).tobytes(), "BlobProto"
+    )
     assert blob_array(legacy).shape == (1, 2, 1, 1)
 
 
 @pytest.mark.parametrize(
     ("text", "where", "what"),
     [
-        ('layer { name: "a" convolution_param { kernal_size: 3 } }', "1:39",
-         "ConvolutionParameter has no field 'kernal_size'"),
+        (
+            'layer { name: "a" convolution_param { kernal_size: 3 } }',
+            "1:39",
+            "ConvolutionParameter has no field 'kernal_size'",
+        ),
         ("layer { name: 3 }", "1:15", "layer.name: expected a quoted string"),
         ('layer {\n  name: "a"\n', "3:1", "missing '}'"),
         ("input_dim: 1.5", "1:12", "input_dim: expected an integer"),
-        ('layer { pooling_param { pool: MIN } }', "1:31", "'MIN' is not a PoolMethod value"),
+        ("layer { pooling_param { pool: MIN } }", "1:31", "'MIN' is not a PoolMethod value"),
         ('name: "abc', "1:7", "unterminated string"),
         ("layer { convolution_param { num_output: -1 } }", "1:41", "out of range for uint32"),
         ('name: "a" name: "b"', "1:11", "non-repeated field given twice"),
-        ("layer { name: \"a\" } }", "1:21", "expected a field name"),
+        ('layer { name: "a" } }', "1:21", "expected a field name"),
     ],
 )
 def test_text_errors_name_file_and_position(text: str, where: str, what: str) -> None:
@@ -150,8 +154,10 @@ def test_text_errors_name_file_and_position(text: str, where: str, what: str) ->
 
 
 def test_unknown_layer_param_blocks_parse() -> None:
-    net = parse_text('layer { name: "d" type: "DetectionOutput" detection_output_param '
-                     '{ num_classes: 21 nms_param { nms_threshold: 0.45 } code: [1, 2] } }')
+    net = parse_text(
+        'layer { name: "d" type: "DetectionOutput" detection_output_param '
+        "{ num_classes: 21 nms_param { nms_threshold: 0.45 } code: [1, 2] } }"
+    )
     extra = net.layer[0].extra_params["detection_output_param"][0]
     assert extra["num_classes"] == ["21"] and extra["code"] == ["1", "2"]
     assert extra["nms_param"][0]["nms_threshold"] == ["0.45"]
@@ -175,7 +181,8 @@ def test_binary_errors_name_file_offset_and_field(tmp_path: Path) -> None:
         decode(b"\xa2\x06\x02\x08\x01", source="w.caffemodel")
     assert str(info.value) == (
         "w.caffemodel: byte 3: NetParameter.layer.name (field 1) has wire type varint, "
-        "expected length-delimited")
+        "expected length-delimited"
+    )
     with pytest.raises(CaffeFormatError, match="packed floats of 3 bytes"):
         decode(b"\x2a\x03abc", "BlobProto", source="x")
     with pytest.raises(CaffeFormatError, match="byte 0: BlobProto: truncated varint"):

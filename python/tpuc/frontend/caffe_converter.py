@@ -129,8 +129,9 @@ def _hw(p: Message, both: str, h: str, w: str, default: int | None, what: str) -
     raise UnsupportedOpError(f"{what}: {len(values)} values of {both}; only 2-D is supported")
 
 
-def caffe_pooled_size(size: int, kernel: int, stride: int, pad: int, ceil: bool,
-                      any_pad: bool) -> int:
+def caffe_pooled_size(
+    size: int, kernel: int, stride: int, pad: int, ceil: bool, any_pad: bool
+) -> int:
     """Caffe's pooled output size (PoolingLayer::Reshape)."""
     span = size + 2 * pad - kernel
     out = (math.ceil(span / stride) if ceil else span // stride) + 1
@@ -165,20 +166,23 @@ class CaffeConverter:
         self.caffemodel = None if caffemodel is None else Path(caffemodel)
         try:
             self.net = read_prototxt(self.prototxt)
-            self.weights_net = None if self.caffemodel is None else read_caffemodel(
-                self.caffemodel)
+            self.weights_net = None if self.caffemodel is None else read_caffemodel(self.caffemodel)
         except CaffeFormatError as error:
             raise ConversionError(str(error)) from None
         if self.net.has("layers"):
             raise UnsupportedOpError(
                 f"'{self.prototxt}' uses the V1 'layers' format; upgrade it to 'layer' "
-                "(Caffe's upgrade_net_proto_text tool)")
-        if self.weights_net is not None and self.weights_net.has("layers") and not (
-            self.weights_net.has("layer")
+                "(Caffe's upgrade_net_proto_text tool)"
+            )
+        if (
+            self.weights_net is not None
+            and self.weights_net.has("layers")
+            and not (self.weights_net.has("layer"))
         ):
             raise UnsupportedOpError(
                 f"'{self.caffemodel}' uses the V1 'layers' format; upgrade it with Caffe's "
-                "upgrade_net_proto_binary tool")
+                "upgrade_net_proto_binary tool"
+            )
         self.mlir_file = Path(mlir_file)
         self.weight_file = (
             Path(weight_file)
@@ -257,14 +261,16 @@ class CaffeConverter:
             if bottom not in self.valueMap:
                 raise ConversionError(
                     f"{layer.describe()}: bottom '{bottom}' is not produced by an earlier layer "
-                    "or declared as an input")
+                    "or declared as an input"
+                )
         handler = self.caffeop_factory.get(layer.type)
         if handler is None:
             raise UnsupportedOpError(
                 f"{layer.describe()}: Caffe layer type '{layer.type}' is not supported. Add it "
                 "as a custom op: subclass CaffeConverter, register a handler with "
                 f"self.caffeop_factory['{layer.type}'] = self.convert_my_op, and in it call "
-                "self.mlir.add_custom_op(...) and self.addOperand(...)")
+                "self.mlir.add_custom_op(...) and self.addOperand(...)"
+            )
         try:
             handler(layer)
         except ConversionError as error:
@@ -336,26 +342,28 @@ class CaffeConverter:
         if name in self.pool_masks:
             raise UnsupportedOpError(
                 f"{layer.describe()}: bottom '{name}' is the argmax mask of Pooling "
-                f"'{self.pool_masks[name].layer}'; only an unpooling custom op can consume it")
+                f"'{self.pool_masks[name].layer}'; only an unpooling custom op can consume it"
+            )
         value, shape, _ = self.getOperand(name)
         return value, shape
 
     def weight(self, name: str, data: np.ndarray) -> Value:
         return self._importer().add_weight(name, data)
 
-    def blob(self, layer: CaffeLayer, index: int, what: str,
-             size: int | None = None) -> np.ndarray:
+    def blob(self, layer: CaffeLayer, index: int, what: str, size: int | None = None) -> np.ndarray:
         """Blob `index` of the layer's weights; with `size`, it must hold that many values."""
         if index >= len(layer.blobs):
             source = self.caffemodel or "(no caffemodel given)"
             raise ConversionError(
                 f"{layer.describe()}: weight blob {index} ({what}) is missing from '{source}' "
-                f"(the layer has {len(layer.blobs)} blobs there)")
+                f"(the layer has {len(layer.blobs)} blobs there)"
+            )
         data = layer.blobs[index]
         if size is not None and data.size != size:
             raise ConversionError(
                 f"{layer.describe()}: {what} blob has {data.size} values "
-                f"(shape {list(data.shape)}), expected {size}")
+                f"(shape {list(data.shape)}), expected {size}"
+            )
         return data
 
     def emit(
@@ -379,15 +387,17 @@ class CaffeConverter:
             self.addOperand(target, value, shape, TensorType.ACTIVATION)
         return value
 
-    def emit_unary(self, layer: CaffeLayer, op_name: str,
-                   attrs: Mapping[str, Any] | None = None) -> None:
+    def emit_unary(
+        self, layer: CaffeLayer, op_name: str, attrs: Mapping[str, Any] | None = None
+    ) -> None:
         value, shape = self.activation(layer)
         self.emit(layer, op_name, [value], shape, attrs)
 
     def _require_4d(self, layer: CaffeLayer, shape: Sequence[int]) -> None:
         if len(shape) != 4:
             raise UnsupportedOpError(
-                f"{layer.describe()}: only 4-D (NCHW) blobs are supported, got {list(shape)}")
+                f"{layer.describe()}: only 4-D (NCHW) blobs are supported, got {list(shape)}"
+            )
 
     def _axis(self, layer: CaffeLayer, axis: int, rank: int) -> int:
         try:
@@ -412,7 +422,8 @@ class CaffeConverter:
                     arrays.append(blob_array(blob))
                 except CaffeFormatError as error:
                     raise ConversionError(
-                        f"'{self.caffemodel}': layer '{layer.name}' blob {i}: {error}") from None
+                        f"'{self.caffemodel}': layer '{layer.name}' blob {i}: {error}"
+                    ) from None
             result[layer.name] = arrays
         return result
 
@@ -439,14 +450,16 @@ class CaffeConverter:
             if len(net.input_shape) != len(names):
                 raise ConversionError(
                     f"'{self.prototxt}': {len(names)} inputs but {len(net.input_shape)} "
-                    "input_shape entries")
+                    "input_shape entries"
+                )
             for name, shape in zip(names, net.input_shape, strict=True):
                 declared[name] = [int(d) for d in shape.dim]
         elif net.input_dim:
             if len(net.input_dim) != 4 * len(names):
                 raise ConversionError(
                     f"'{self.prototxt}': input_dim has {len(net.input_dim)} values for "
-                    f"{len(names)} inputs (4 per input expected)")
+                    f"{len(names)} inputs (4 per input expected)"
+                )
             for i, name in enumerate(names):
                 declared[name] = [int(d) for d in net.input_dim[4 * i : 4 * i + 4]]
         else:
@@ -458,7 +471,8 @@ class CaffeConverter:
             shapes = layer.input_param.shape
             if shapes and len(shapes) not in (1, len(layer.top)):
                 raise ConversionError(
-                    f"{layer.describe()}: {len(shapes)} shapes for {len(layer.top)} tops")
+                    f"{layer.describe()}: {len(shapes)} shapes for {len(layer.top)} tops"
+                )
             for i, top in enumerate(layer.top):
                 if shapes:
                     declared[top] = [int(d) for d in shapes[i if len(shapes) > 1 else 0].dim]
@@ -471,7 +485,8 @@ class CaffeConverter:
         if not declared:
             raise ConversionError(
                 f"'{self.prototxt}': the net declares no input (input/input_shape or an Input "
-                "layer)")
+                "layer)"
+            )
         self.input_names = list(declared)
         given = self.input_shapes_arg
         overrides: dict[str, Sequence[int]] = {}
@@ -480,13 +495,15 @@ class CaffeConverter:
             if unknown:
                 raise ConversionError(
                     f"input_shapes names unknown inputs {sorted(unknown)}; the net's inputs are "
-                    f"{list(declared)}")
+                    f"{list(declared)}"
+                )
             overrides = dict(given)
         elif given is not None:
             if len(given) != len(declared):
                 raise ConversionError(
                     f"input_shapes has {len(given)} shapes but the net has {len(declared)} "
-                    f"inputs {list(declared)}")
+                    f"inputs {list(declared)}"
+                )
             overrides = dict(zip(declared, given, strict=True))
         result = {}
         for name, shape in declared.items():
@@ -507,7 +524,8 @@ class CaffeConverter:
             if len(input_shapes) != 1:
                 raise ConversionError(
                     "preprocess given as one Preprocess but the net has inputs "
-                    f"{list(input_shapes)}; pass a dict input name -> Preprocess")
+                    f"{list(input_shapes)}; pass a dict input name -> Preprocess"
+                )
             given = {next(iter(input_shapes)): given}
         result = {}
         for name, pre in given.items():
@@ -517,7 +535,8 @@ class CaffeConverter:
             if len(shape) != 4 or shape[1] != pre.channels:
                 raise ConversionError(
                     f"preprocess of input '{name}' makes {pre.channels}-channel NCHW images but "
-                    f"the input shape is {list(shape)}")
+                    f"the input shape is {list(shape)}"
+                )
             result[name] = pre.with_input_shape(shape).to_dict()
         return result
 
@@ -536,7 +555,8 @@ class CaffeConverter:
             raise UnsupportedOpError(
                 f"'{self.prototxt}': the argmax mask '{blob}' of Pooling "
                 f"'{self.pool_masks[blob].layer}' is a net output; only an unpooling custom op "
-                "can consume it")
+                "can consume it"
+            )
         return self.getOperand(blob)[0]
 
     # ------------------------------------------------------------------------------------
@@ -560,8 +580,8 @@ class CaffeConverter:
             raise UnsupportedOpError(f"{what}: {len(dilation)} dilation values")
         if min(kernel + stride + dilation) <= 0:
             raise ConversionError(
-                f"{what}: kernel {kernel}, stride {stride} and dilation {dilation} must be "
-                "positive")
+                f"{what}: kernel {kernel}, stride {stride} and dilation {dilation} must be positive"
+            )
         return kernel, stride, pad, dilation
 
     def convert_convolution_op(self, layer: CaffeLayer) -> None:
@@ -574,13 +594,15 @@ class CaffeConverter:
         if group <= 0 or channels % group or num_output % group:
             raise ConversionError(
                 f"{layer.describe()}: group {group} does not divide the {channels} input and "
-                f"{num_output} output channels")
+                f"{num_output} output channels"
+            )
         filt = self.blob(layer, 0, "filter")
         expected = [num_output, channels // group, kernel[0], kernel[1]]
         if filt.size != int(np.prod(expected)):
             raise ConversionError(
                 f"{layer.describe()}: filter blob of shape {list(filt.shape)} does not hold "
-                f"{expected}")
+                f"{expected}"
+            )
         operands = [value, self.weight(f"{layer.name}_0", filt.reshape(expected))]
         if p.bias_term:
             bias = self.blob(layer, 1, "bias", num_output)
@@ -591,10 +613,18 @@ class CaffeConverter:
         ]
         if min(out) <= 0:
             raise ConversionError(f"{layer.describe()}: the kernel exceeds the padded input")
-        self.emit(layer, "tpu.conv_2d", operands, out, {
-            "strides": stride, "pads": [pad[0], pad[1], pad[0], pad[1]],
-            "dilations": dilation, "group": group,
-        })
+        self.emit(
+            layer,
+            "tpu.conv_2d",
+            operands,
+            out,
+            {
+                "strides": stride,
+                "pads": [pad[0], pad[1], pad[0], pad[1]],
+                "dilations": dilation,
+                "group": group,
+            },
+        )
 
     def convert_deconvolution_op(self, layer: CaffeLayer) -> None:
         value, shape = self.activation(layer)
@@ -606,13 +636,15 @@ class CaffeConverter:
         if group <= 0 or channels % group or num_output % group:
             raise ConversionError(
                 f"{layer.describe()}: group {group} does not divide the {channels} input and "
-                f"{num_output} output channels")
+                f"{num_output} output channels"
+            )
         filt = self.blob(layer, 0, "filter")
         expected = [channels, num_output // group, kernel[0], kernel[1]]
         if filt.size != int(np.prod(expected)):
             raise ConversionError(
                 f"{layer.describe()}: filter blob of shape {list(filt.shape)} does not hold "
-                f"{expected}")
+                f"{expected}"
+            )
         operands = [value, self.weight(f"{layer.name}_0", filt.reshape(expected))]
         if p.bias_term:
             bias = self.blob(layer, 1, "bias", num_output)
@@ -623,10 +655,19 @@ class CaffeConverter:
         ]
         if min(out) <= 0:
             raise ConversionError(f"{layer.describe()}: the padding exceeds the output")
-        self.emit(layer, "tpu.deconv_2d", operands, out, {
-            "strides": stride, "pads": [pad[0], pad[1], pad[0], pad[1]],
-            "dilations": dilation, "output_padding": [0, 0], "group": group,
-        })
+        self.emit(
+            layer,
+            "tpu.deconv_2d",
+            operands,
+            out,
+            {
+                "strides": stride,
+                "pads": [pad[0], pad[1], pad[0], pad[1]],
+                "dilations": dilation,
+                "output_padding": [0, 0],
+                "group": group,
+            },
+        )
 
     def convert_batchnorm_op(self, layer: CaffeLayer) -> None:
         value, shape = self.activation(layer)
@@ -634,7 +675,8 @@ class CaffeConverter:
         if p.has("use_global_stats") and not p.use_global_stats:
             raise UnsupportedOpError(
                 f"{layer.describe()}: use_global_stats: false (batch statistics) is not "
-                "supported for inference")
+                "supported for inference"
+            )
         if len(shape) < 2:
             raise ConversionError(f"{layer.describe()}: the input needs a channel axis")
         channels = shape[1]
@@ -658,41 +700,55 @@ class CaffeConverter:
         if len(shape) < 2 or axis != 1:
             raise UnsupportedOpError(
                 f"{layer.describe()}: only a scale along axis 1 (channels) is supported, got "
-                f"axis {p.axis} for shape {shape}")
+                f"axis {p.axis} for shape {shape}"
+            )
         channels = shape[1]
         if len(layer.bottom) == 2:
             gate, gate_shape = self.activation(layer, 1)
             if p.bias_term:
                 raise UnsupportedOpError(
-                    f"{layer.describe()}: a scale bottom with bias_term is not supported")
-            if gate_shape[:2] != shape[:2] or any(d != 1 for d in gate_shape[2:]) and (
-                gate_shape != shape
+                    f"{layer.describe()}: a scale bottom with bias_term is not supported"
+                )
+            if (
+                gate_shape[:2] != shape[:2]
+                or any(d != 1 for d in gate_shape[2:])
+                and (gate_shape != shape)
             ):
                 raise UnsupportedOpError(
                     f"{layer.describe()}: scale bottom of shape {gate_shape} is not per channel "
-                    f"of {shape}")
+                    f"of {shape}"
+                )
             if gate_shape == shape:
                 self.emit(layer, "tpu.eltwise_mul", [value, gate], shape)
                 return
             if len(gate_shape) != len(shape):
-                gate = self.emit(layer, "tpu.reshape", [gate], shape[:2] + [1] * (len(shape) - 2),
-                                 name=f"{layer.name}_gate", top="")
+                gate = self.emit(
+                    layer,
+                    "tpu.reshape",
+                    [gate],
+                    shape[:2] + [1] * (len(shape) - 2),
+                    name=f"{layer.name}_gate",
+                    top="",
+                )
             self.emit(layer, "tpu.broadcast_mul", [value, gate], shape, {"axis": 1})
             return
         if p.num_axes not in (0, 1) and not (p.num_axes == -1 and len(shape) == 2):
             raise UnsupportedOpError(
                 f"{layer.describe()}: num_axes {p.num_axes}; only per-channel (1) or scalar (0) "
-                "scales are supported")
+                "scales are supported"
+            )
         scale = self.blob(layer, 0, "scale").reshape(-1)
         if scale.size not in (1, channels):
             raise ConversionError(
-                f"{layer.describe()}: scale blob has {scale.size} values for {channels} channels")
+                f"{layer.describe()}: scale blob has {scale.size} values for {channels} channels"
+            )
         operands = [value, self.weight(f"{layer.name}_0", np.broadcast_to(scale, (channels,)))]
         if p.bias_term:
             bias = self.blob(layer, 1, "bias").reshape(-1)
             if bias.size != scale.size:
                 raise ConversionError(
-                    f"{layer.describe()}: bias blob has {bias.size} values, scale {scale.size}")
+                    f"{layer.describe()}: bias blob has {bias.size} values, scale {scale.size}"
+                )
             operands.append(self.weight(f"{layer.name}_1", np.broadcast_to(bias, (channels,))))
         self.emit(layer, "tpu.scale", operands, shape)
 
@@ -713,7 +769,8 @@ class CaffeConverter:
         if slope.size != (1 if shared else channels):
             raise ConversionError(
                 f"{layer.describe()}: slope blob has {slope.size} values, expected "
-                f"{1 if shared else channels}")
+                f"{1 if shared else channels}"
+            )
         weight = self.weight(f"{layer.name}_0", np.broadcast_to(slope, (channels,)))
         self.emit(layer, "tpu.prelu", [value, weight], shape)
 
@@ -752,19 +809,25 @@ class CaffeConverter:
             raise ConversionError(f"{what}: pad {pad} must be smaller than the kernel {kernel}")
         ceil = p.round_mode == 0
         any_pad = pad != [0, 0]
-        out = [caffe_pooled_size(shape[2 + i], kernel[i], stride[i], pad[i], ceil, any_pad)
-               for i in range(2)]
-        floor_out = [shp.window_output(shape[2 + i], pad[i], pad[i], kernel[i], stride[i])
-                     for i in range(2)]
+        out = [
+            caffe_pooled_size(shape[2 + i], kernel[i], stride[i], pad[i], ceil, any_pad)
+            for i in range(2)
+        ]
+        floor_out = [
+            shp.window_output(shape[2 + i], pad[i], pad[i], kernel[i], stride[i]) for i in range(2)
+        ]
         if out == floor_out:
             ceil_mode = False
         else:
-            ceil_out = [shp.window_output(shape[2 + i], pad[i], pad[i], kernel[i], stride[i], True)
-                        for i in range(2)]
+            ceil_out = [
+                shp.window_output(shape[2 + i], pad[i], pad[i], kernel[i], stride[i], True)
+                for i in range(2)
+            ]
             if ceil_out != out:
                 raise UnsupportedOpError(
                     f"{what}: Caffe's pooled size {out} (kernel {kernel}, stride {stride}, pad "
-                    f"{pad}, input {list(shape[2:])}) has windows wholly outside the input")
+                    f"{pad}, input {list(shape[2:])}) has windows wholly outside the input"
+                )
             ceil_mode = True
         return kernel, stride, pad, ceil_mode, [shape[0], shape[1], *out]
 
@@ -774,25 +837,36 @@ class CaffeConverter:
         p = layer.pooling_param
         if p.pool not in (0, 1):
             raise UnsupportedOpError(
-                f"{layer.describe()}: pooling method {p.pool} (STOCHASTIC) is not supported")
+                f"{layer.describe()}: pooling method {p.pool} (STOCHASTIC) is not supported"
+            )
         kernel, stride, pad, ceil_mode, out = self._pool_geometry(layer, shape)
         attrs: dict[str, Any] = {
-            "kernel_shape": kernel, "strides": stride, "pads": [pad[0], pad[1], pad[0], pad[1]],
+            "kernel_shape": kernel,
+            "strides": stride,
+            "pads": [pad[0], pad[1], pad[0], pad[1]],
             "ceil_mode": ceil_mode,
         }
         if p.pool == 1:
             attrs["count_include_pad"] = True
             if len(layer.top) > 1:
                 raise ConversionError(f"{layer.describe()}: average pooling has no mask top")
-        self.emit(layer, "tpu.pool_max_2d" if p.pool == 0 else "tpu.pool_avg_2d", [value], out,
-                  attrs)
+        self.emit(
+            layer, "tpu.pool_max_2d" if p.pool == 0 else "tpu.pool_avg_2d", [value], out, attrs
+        )
         if len(layer.top) > 1:
             if len(layer.top) > 2:
                 raise ConversionError(f"{layer.describe()}: {len(layer.top)} tops (at most 2)")
             mask = layer.top[1]
             self.pool_masks[mask] = PoolMask(
-                layer.name, layer.bottom[0], tuple(shape), tuple(out), (kernel[0], kernel[1]),
-                (stride[0], stride[1]), (pad[0], pad[1]), p.round_mode == 0)
+                layer.name,
+                layer.bottom[0],
+                tuple(shape),
+                tuple(out),
+                (kernel[0], kernel[1]),
+                (stride[0], stride[1]),
+                (pad[0], pad[1]),
+                p.round_mode == 0,
+            )
             self.addOperand(mask, value, shape, TensorType.ACTIVATION)
 
     def convert_lrn_op(self, layer: CaffeLayer) -> None:
@@ -801,10 +875,18 @@ class CaffeConverter:
             raise UnsupportedOpError(f"{layer.describe()}: WITHIN_CHANNEL LRN is not supported")
         value, shape = self.activation(layer)
         self._require_4d(layer, shape)
-        self.emit(layer, "tpu.lrn", [value], shape, {
-            "local_size": int(p.local_size), "alpha": float(p.alpha), "beta": float(p.beta),
-            "k": float(p.k),
-        })
+        self.emit(
+            layer,
+            "tpu.lrn",
+            [value],
+            shape,
+            {
+                "local_size": int(p.local_size),
+                "alpha": float(p.alpha),
+                "beta": float(p.beta),
+                "k": float(p.k),
+            },
+        )
 
     def convert_inner_product_op(self, layer: CaffeLayer) -> None:
         value, shape = self.activation(layer)
@@ -813,22 +895,31 @@ class CaffeConverter:
         rows, depth = int(np.prod(shape[:axis])), int(np.prod(shape[axis:]))
         num_output = int(p.num_output)
         filt = self.blob(layer, 0, "weight", num_output * depth).reshape(
-            (depth, num_output) if p.transpose else (num_output, depth))
+            (depth, num_output) if p.transpose else (num_output, depth)
+        )
         if p.transpose:
             filt = filt.T
         operands = [self.weight(f"{layer.name}_0", filt)]
         if p.bias_term:
-            operands.append(self.weight(f"{layer.name}_1",
-                                        self.blob(layer, 1, "bias", num_output).reshape(-1)))
+            operands.append(
+                self.weight(f"{layer.name}_1", self.blob(layer, 1, "bias", num_output).reshape(-1))
+            )
         out = list(shape[:axis]) + [num_output]
         if len(shape) != 2:
-            value = self.emit(layer, "tpu.reshape", [value], [rows, depth],
-                              name=f"{layer.name}_flatten", top="")
+            value = self.emit(
+                layer, "tpu.reshape", [value], [rows, depth], name=f"{layer.name}_flatten", top=""
+            )
         if out == [rows, num_output]:
             self.emit(layer, "tpu.fully_connected", [value, *operands], out)
             return
-        fc = self.emit(layer, "tpu.fully_connected", [value, *operands], [rows, num_output],
-                       name=f"{layer.name}_fc", top="")
+        fc = self.emit(
+            layer,
+            "tpu.fully_connected",
+            [value, *operands],
+            [rows, num_output],
+            name=f"{layer.name}_fc",
+            top="",
+        )
         self.emit(layer, "tpu.reshape", [fc], out)
 
     def convert_eltwise_op(self, layer: CaffeLayer) -> None:
@@ -838,13 +929,15 @@ class CaffeConverter:
         shape = operands[0][1]
         if any(s != shape for _, s in operands):
             raise ConversionError(
-                f"{layer.describe()}: bottoms of shapes {[s for _, s in operands]} differ")
+                f"{layer.describe()}: bottoms of shapes {[s for _, s in operands]} differ"
+            )
         p = layer.eltwise_param
         values = [v for v, _ in operands]
         coeff = [float(c) for c in p.coeff]
         if coeff and (p.operation != 1 or len(coeff) != len(values)):
             raise ConversionError(
-                f"{layer.describe()}: coeff needs the SUM operation and one value per bottom")
+                f"{layer.describe()}: coeff needs the SUM operation and one value per bottom"
+            )
         if p.operation == 1:
             attrs = {"coeff": coeff} if coeff and any(c != 1.0 for c in coeff) else {}
             self.emit(layer, "tpu.eltwise_add", values, shape, attrs)
@@ -868,7 +961,8 @@ class CaffeConverter:
             ):
                 raise ConversionError(
                     f"{layer.describe()}: shapes {[s for _, s in operands]} do not concatenate "
-                    f"along axis {axis}")
+                    f"along axis {axis}"
+                )
             out[axis] += shape[axis]
         if len(operands) == 1:
             self.emit(layer, "tpu.reshape", [operands[0][0]], out)
@@ -897,8 +991,9 @@ class CaffeConverter:
 
     def convert_permute_op(self, layer: CaffeLayer) -> None:
         value, shape = self.activation(layer)
-        order = caffe_permute_order([int(o) for o in layer.permute_param.order], len(shape),
-                                    layer.describe())
+        order = caffe_permute_order(
+            [int(o) for o in layer.permute_param.order], len(shape), layer.describe()
+        )
         self.emit(layer, "tpu.permute", [value], [shape[o] for o in order], {"order": order})
 
     def upsample_output_shape(self, layer: CaffeLayer, shape: Sequence[int]) -> list[int]:
@@ -914,21 +1009,30 @@ class CaffeConverter:
             mask = layer.bottom[1]
             origin = (
                 f" (the argmax mask of Pooling '{self.pool_masks[mask].layer}')"
-                if mask in self.pool_masks else "")
+                if mask in self.pool_masks
+                else ""
+            )
             raise UnsupportedOpError(
                 f"{layer.describe()}: unpooling with mask '{mask}'{origin} has no built-in tpu "
                 "op; it needs the custom op UnPooling: subclass CaffeConverter, set "
                 "self.caffeop_factory['Upsample'] to a handler that calls "
                 "self.mlir.add_custom_op(..., operation_name='unpooling', ...) on "
                 "getOperand(layer.bottom[0]) and getOperand(layer.bottom[1]) (the pooling's "
-                "input; its geometry is pool_mask_info(layer.bottom[1])), then addOperand")
+                "input; its geometry is pool_mask_info(layer.bottom[1])), then addOperand"
+            )
         size, scale = caffe_upsample_size(layer.upsample_param, shape, layer.describe())
         if size != [shape[2] * scale[0], shape[3] * scale[1]]:
             raise UnsupportedOpError(
                 f"{layer.describe()}: nearest upsampling of {list(shape[2:])} by {scale} to "
-                f"{size} (not a whole multiple) is not supported")
-        self.emit(layer, "tpu.upsample", [value], [shape[0], shape[1], *size],
-                  {"scale_h": scale[0], "scale_w": scale[1]})
+                f"{size} (not a whole multiple) is not supported"
+            )
+        self.emit(
+            layer,
+            "tpu.upsample",
+            [value],
+            [shape[0], shape[1], *size],
+            {"scale_h": scale[0], "scale_w": scale[1]},
+        )
 
 
 def caffe_reshape(shape: Sequence[int], p: Message, what: str) -> list[int]:
@@ -971,8 +1075,7 @@ def caffe_permute_order(order: list[int], rank: int, what: str) -> list[int]:
     return order + [a for a in range(rank) if a not in order]
 
 
-def caffe_upsample_size(p: Message, shape: Sequence[int], what: str
-                        ) -> tuple[list[int], list[int]]:
+def caffe_upsample_size(p: Message, shape: Sequence[int], what: str) -> tuple[list[int], list[int]]:
     """([H', W'], [scale_h, scale_w]) of a SegNet Upsample layer."""
     if p.has("scale_h") or p.has("scale_w"):
         scale = [int(p.scale_h), int(p.scale_w)]
@@ -987,6 +1090,8 @@ def caffe_upsample_size(p: Message, shape: Sequence[int], what: str
         if any(s <= 0 for s in size):
             raise ConversionError(f"{what}: upsample size {size} must be positive")
     else:
-        size = [shape[2] * scale[0] - int(bool(p.pad_out_h)),
-                shape[3] * scale[1] - int(bool(p.pad_out_w))]
+        size = [
+            shape[2] * scale[0] - int(bool(p.pad_out_h)),
+            shape[3] * scale[1] - int(bool(p.pad_out_w)),
+        ]
     return size, scale

@@ -45,8 +45,15 @@ class CaffeNetBuilder:
         for shape in inputs.values():
             self.net.add("input_shape").dim = [int(d) for d in shape]
 
-    def layer(self, name: str, type_: str, bottom: Sequence[str], top: Sequence[str],
-              blobs: Sequence[np.ndarray] = (), **params: Mapping[str, Any]) -> Message:
+    def layer(
+        self,
+        name: str,
+        type_: str,
+        bottom: Sequence[str],
+        top: Sequence[str],
+        blobs: Sequence[np.ndarray] = (),
+        **params: Mapping[str, Any],
+    ) -> Message:
         """Appends a layer; `params` are `<kind>_param={field: value}` dicts (enums by name,
         sub-messages as dicts) and other LayerParameter fields (include=[{"phase": "TEST"}])."""
         layer = self.net.add("layer", name=name, type=type_, bottom=list(bottom), top=list(top))
@@ -65,29 +72,55 @@ class CaffeNetBuilder:
         return Path(prototxt), Path(caffemodel)
 
 
-def conv_bn_scale_relu(net: CaffeNetBuilder, rng: np.random.Generator, name: str, bottom: str,
-                       cin: int, cout: int, relu: bool = True) -> str:
+def conv_bn_scale_relu(
+    net: CaffeNetBuilder,
+    rng: np.random.Generator,
+    name: str,
+    bottom: str,
+    cin: int,
+    cout: int,
+    relu: bool = True,
+) -> str:
     """conv 3x3 pad 1 (no bias) -> BatchNorm -> Scale (bias) -> ReLU, in place as in SegNet."""
     w = rng.normal(0, np.sqrt(2.0 / (9 * cin)), (cout, cin, 3, 3))
-    net.layer(name, "Convolution", [bottom], [name], [w],
-              convolution_param={"num_output": cout, "kernel_size": [3], "pad": [1],
-                                 "bias_term": False})
+    net.layer(
+        name,
+        "Convolution",
+        [bottom],
+        [name],
+        [w],
+        convolution_param={"num_output": cout, "kernel_size": [3], "pad": [1], "bias_term": False},
+    )
     mean = rng.normal(0, 0.2, cout)
     var = rng.uniform(0.5, 2.0, cout)
     factor = 2.0  # Caffe stores running sums with a moving-average factor
-    net.layer(f"{name}_bn", "BatchNorm", [name], [name],
-              [mean * factor, var * factor, np.array([factor])],
-              batch_norm_param={"use_global_stats": True})
-    net.layer(f"{name}_scale", "Scale", [name], [name],
-              [rng.uniform(0.5, 1.5, cout), rng.normal(0, 0.1, cout)],
-              scale_param={"bias_term": True})
+    net.layer(
+        f"{name}_bn",
+        "BatchNorm",
+        [name],
+        [name],
+        [mean * factor, var * factor, np.array([factor])],
+        batch_norm_param={"use_global_stats": True},
+    )
+    net.layer(
+        f"{name}_scale",
+        "Scale",
+        [name],
+        [name],
+        [rng.uniform(0.5, 1.5, cout), rng.normal(0, 0.1, cout)],
+        scale_param={"bias_term": True},
+    )
     if relu:
         net.layer(f"{name}_relu", "ReLU", [name], [name])
     return name
 
 
-def segnet_builder(input_shape: Sequence[int] = (1, 3, 22, 30), classes: int = 5,
-                   widths: Sequence[int] = (8, 16), seed: int = 0) -> CaffeNetBuilder:
+def segnet_builder(
+    input_shape: Sequence[int] = (1, 3, 22, 30),
+    classes: int = 5,
+    widths: Sequence[int] = (8, 16),
+    seed: int = 0,
+) -> CaffeNetBuilder:
     """A SegNet-shaped net: per stage conv-bn-scale-relu then a 2x2/2 max Pooling with its
     argmax mask; the decoder unpools each stage with the mask (Upsample with upsample_h/w, so
     odd sizes come back exactly), conv-bn-scale-relu; a final 1x1 conv classifier and Softmax
@@ -103,28 +136,43 @@ def segnet_builder(input_shape: Sequence[int] = (1, 3, 22, 30), classes: int = 5
             bottom = conv_bn_scale_relu(net, rng, f"conv{stage}_2", bottom, width, width)
         channels = width
         sizes.append((h, w))
-        net.layer(f"pool{stage}", "Pooling", [bottom], [f"pool{stage}", f"pool{stage}_mask"],
-                  pooling_param={"pool": "MAX", "kernel_size": 2, "stride": 2})
+        net.layer(
+            f"pool{stage}",
+            "Pooling",
+            [bottom],
+            [f"pool{stage}", f"pool{stage}_mask"],
+            pooling_param={"pool": "MAX", "kernel_size": 2, "stride": 2},
+        )
         bottom = f"pool{stage}"
         h, w = -(-h // 2), -(-w // 2)
     for stage in range(len(widths), 0, -1):
         uh, uw = sizes[stage - 1]
-        net.layer(f"upsample{stage}", "Upsample", [bottom, f"pool{stage}_mask"],
-                  [f"pool{stage}_D"],
-                  upsample_param={"scale": 2, "upsample_h": uh, "upsample_w": uw})
+        net.layer(
+            f"upsample{stage}",
+            "Upsample",
+            [bottom, f"pool{stage}_mask"],
+            [f"pool{stage}_D"],
+            upsample_param={"scale": 2, "upsample_h": uh, "upsample_w": uw},
+        )
         out = widths[stage - 2] if stage > 1 else widths[0]
         bottom = conv_bn_scale_relu(net, rng, f"conv{stage}_1_D", f"pool{stage}_D", channels, out)
         channels = out
     w = rng.normal(0, np.sqrt(1.0 / channels), (classes, channels, 1, 1))
-    net.layer("conv_classifier", "Convolution", [bottom], ["conv_classifier"],
-              [w, rng.normal(0, 0.1, classes)],
-              convolution_param={"num_output": classes, "kernel_size": [1]})
+    net.layer(
+        "conv_classifier",
+        "Convolution",
+        [bottom],
+        ["conv_classifier"],
+        [w, rng.normal(0, 0.1, classes)],
+        convolution_param={"num_output": classes, "kernel_size": [1]},
+    )
     net.layer("prob", "Softmax", ["conv_classifier"], ["prob"])
     return net
 
 
-def make_segnet(directory: str | Path, name: str = "segnet_mini", **kwargs: Any
-                ) -> tuple[Path, Path]:
+def make_segnet(
+    directory: str | Path, name: str = "segnet_mini", **kwargs: Any
+) -> tuple[Path, Path]:
     """Writes `<name>.prototxt` and `<name>.caffemodel` of segnet_builder(**kwargs) into
     `directory`; returns their paths."""
     out = Path(directory)

@@ -79,8 +79,15 @@ ENUMS: dict[str, dict[str, int]] = {
 }
 
 
-def _f(number: int, name: str, kind: str, label: str = OPTIONAL, default: Any = None,
-       type_name: str = "", packed: bool = False) -> FieldDef:
+def _f(
+    number: int,
+    name: str,
+    kind: str,
+    label: str = OPTIONAL,
+    default: Any = None,
+    type_name: str = "",
+    packed: bool = False,
+) -> FieldDef:
     return FieldDef(number, name, kind, label, default, type_name, packed)
 
 
@@ -99,198 +106,263 @@ SCHEMA: dict[str, MessageDef] = {
     m.name: m
     for m in [
         MessageDef("BlobShape", [_f(1, "dim", "int64", R, packed=True)]),
-        MessageDef("BlobProto", [
-            _msg(7, "shape", "BlobShape"),
-            _f(5, "data", "float", R, packed=True),
-            _f(6, "diff", "float", R, packed=True),
-            _f(8, "double_data", "double", R, packed=True),
-            _f(9, "double_diff", "double", R, packed=True),
-            _f(1, "num", "int32", default=0),
-            _f(2, "channels", "int32", default=0),
-            _f(3, "height", "int32", default=0),
-            _f(4, "width", "int32", default=0),
-        ]),
-        MessageDef("NetState", [
-            _enum(1, "phase", "Phase", 1),
-            _f(2, "level", "int32", default=0),
-            _f(3, "stage", "string", R),
-        ]),
-        MessageDef("NetStateRule", [
-            _enum(1, "phase", "Phase"),
-            _f(2, "min_level", "int32"),
-            _f(3, "max_level", "int32"),
-            _f(4, "stage", "string", R),
-            _f(5, "not_stage", "string", R),
-        ]),
-        MessageDef("ParamSpec", [
-            _f(1, "name", "string", default=""),
-            _f(2, "share_mode", "enum", default=0, type_name="DimCheckMode"),
-            _f(3, "lr_mult", "float", default=1.0),
-            _f(4, "decay_mult", "float", default=1.0),
-        ]),
-        MessageDef("FillerParameter", [
-            _f(1, "type", "string", default="constant"),
-            _f(2, "value", "float", default=0.0),
-            _f(3, "min", "float", default=0.0),
-            _f(4, "max", "float", default=1.0),
-            _f(5, "mean", "float", default=0.0),
-            _f(6, "std", "float", default=1.0),
-            _f(7, "sparse", "int32", default=-1),
-            _enum(8, "variance_norm", "VarianceNorm"),
-        ]),
-        MessageDef("NetParameter", [
-            _f(1, "name", "string", default=""),
-            _f(3, "input", "string", R),
-            _msg(8, "input_shape", "BlobShape", R),
-            _f(4, "input_dim", "int32", R),
-            _f(5, "force_backward", "bool", default=False),
-            _msg(6, "state", "NetState"),
-            _f(7, "debug_info", "bool", default=False),
-            _msg(100, "layer", "LayerParameter", R),
-            _msg(2, "layers", "V1LayerParameter", R),
-        ]),
+        MessageDef(
+            "BlobProto",
+            [
+                _msg(7, "shape", "BlobShape"),
+                _f(5, "data", "float", R, packed=True),
+                _f(6, "diff", "float", R, packed=True),
+                _f(8, "double_data", "double", R, packed=True),
+                _f(9, "double_diff", "double", R, packed=True),
+                _f(1, "num", "int32", default=0),
+                _f(2, "channels", "int32", default=0),
+                _f(3, "height", "int32", default=0),
+                _f(4, "width", "int32", default=0),
+            ],
+        ),
+        MessageDef(
+            "NetState",
+            [
+                _enum(1, "phase", "Phase", 1),
+                _f(2, "level", "int32", default=0),
+                _f(3, "stage", "string", R),
+            ],
+        ),
+        MessageDef(
+            "NetStateRule",
+            [
+                _enum(1, "phase", "Phase"),
+                _f(2, "min_level", "int32"),
+                _f(3, "max_level", "int32"),
+                _f(4, "stage", "string", R),
+                _f(5, "not_stage", "string", R),
+            ],
+        ),
+        MessageDef(
+            "ParamSpec",
+            [
+                _f(1, "name", "string", default=""),
+                _f(2, "share_mode", "enum", default=0, type_name="DimCheckMode"),
+                _f(3, "lr_mult", "float", default=1.0),
+                _f(4, "decay_mult", "float", default=1.0),
+            ],
+        ),
+        MessageDef(
+            "FillerParameter",
+            [
+                _f(1, "type", "string", default="constant"),
+                _f(2, "value", "float", default=0.0),
+                _f(3, "min", "float", default=0.0),
+                _f(4, "max", "float", default=1.0),
+                _f(5, "mean", "float", default=0.0),
+                _f(6, "std", "float", default=1.0),
+                _f(7, "sparse", "int32", default=-1),
+                _enum(8, "variance_norm", "VarianceNorm"),
+            ],
+        ),
+        MessageDef(
+            "NetParameter",
+            [
+                _f(1, "name", "string", default=""),
+                _f(3, "input", "string", R),
+                _msg(8, "input_shape", "BlobShape", R),
+                _f(4, "input_dim", "int32", R),
+                _f(5, "force_backward", "bool", default=False),
+                _msg(6, "state", "NetState"),
+                _f(7, "debug_info", "bool", default=False),
+                _msg(100, "layer", "LayerParameter", R),
+                _msg(2, "layers", "V1LayerParameter", R),
+            ],
+        ),
         # Only recognised, to reject the pre-2015 format with a clear message.
-        MessageDef("V1LayerParameter", [
-            _f(4, "name", "string", default=""),
-            _f(2, "bottom", "string", R),
-            _f(3, "top", "string", R),
-        ], open_params=True),
-        MessageDef("LayerParameter", [
-            _f(1, "name", "string", default=""),
-            _f(2, "type", "string", default=""),
-            _f(3, "bottom", "string", R),
-            _f(4, "top", "string", R),
-            _enum(10, "phase", "Phase"),
-            _f(5, "loss_weight", "float", R),
-            _msg(6, "param", "ParamSpec", R),
-            _msg(7, "blobs", "BlobProto", R),
-            _f(11, "propagate_down", "bool", R),
-            _msg(8, "include", "NetStateRule", R),
-            _msg(9, "exclude", "NetStateRule", R),
-            _msg(139, "batch_norm_param", "BatchNormParameter"),
-            _msg(104, "concat_param", "ConcatParameter"),
-            _msg(106, "convolution_param", "ConvolutionParameter"),
-            _msg(108, "dropout_param", "DropoutParameter"),
-            _msg(110, "eltwise_param", "EltwiseParameter"),
-            _msg(135, "flatten_param", "FlattenParameter"),
-            _msg(117, "inner_product_param", "InnerProductParameter"),
-            _msg(143, "input_param", "InputParameter"),
-            _msg(118, "lrn_param", "LRNParameter"),
-            _msg(121, "pooling_param", "PoolingParameter"),
-            _msg(131, "prelu_param", "PReLUParameter"),
-            _msg(123, "relu_param", "ReLUParameter"),
-            _msg(133, "reshape_param", "ReshapeParameter"),
-            _msg(142, "scale_param", "ScaleParameter"),
-            _msg(124, "sigmoid_param", "SigmoidParameter"),
-            _msg(125, "softmax_param", "SoftmaxParameter"),
-            _msg(127, "tanh_param", "TanHParameter"),
-            _msg(202, "permute_param", "PermuteParameter"),  # SSD fork
-            _msg(149, "upsample_param", "UpsampleParameter"),  # SegNet-style forks differ
-        ], open_params=True),
-        MessageDef("BatchNormParameter", [
-            _f(1, "use_global_stats", "bool"),
-            _f(2, "moving_average_fraction", "float", default=0.999),
-            _f(3, "eps", "float", default=1e-5),
-        ]),
-        MessageDef("ConcatParameter", [
-            _f(2, "axis", "int32", default=1),
-            _f(1, "concat_dim", "uint32", default=1),
-        ]),
-        MessageDef("ConvolutionParameter", [
-            _f(1, "num_output", "uint32", default=0),
-            _f(2, "bias_term", "bool", default=True),
-            _f(3, "pad", "uint32", R),
-            _f(4, "kernel_size", "uint32", R),
-            _f(6, "stride", "uint32", R),
-            _f(18, "dilation", "uint32", R),
-            _f(9, "pad_h", "uint32", default=0),
-            _f(10, "pad_w", "uint32", default=0),
-            _f(11, "kernel_h", "uint32", default=0),
-            _f(12, "kernel_w", "uint32", default=0),
-            _f(13, "stride_h", "uint32", default=0),
-            _f(14, "stride_w", "uint32", default=0),
-            _f(5, "group", "uint32", default=1),
-            _msg(7, "weight_filler", "FillerParameter"),
-            _msg(8, "bias_filler", "FillerParameter"),
-            _enum(15, "engine", "Engine"),
-            _f(16, "axis", "int32", default=1),
-            _f(17, "force_nd_im2col", "bool", default=False),
-        ]),
+        MessageDef(
+            "V1LayerParameter",
+            [
+                _f(4, "name", "string", default=""),
+                _f(2, "bottom", "string", R),
+                _f(3, "top", "string", R),
+            ],
+            open_params=True,
+        ),
+        MessageDef(
+            "LayerParameter",
+            [
+                _f(1, "name", "string", default=""),
+                _f(2, "type", "string", default=""),
+                _f(3, "bottom", "string", R),
+                _f(4, "top", "string", R),
+                _enum(10, "phase", "Phase"),
+                _f(5, "loss_weight", "float", R),
+                _msg(6, "param", "ParamSpec", R),
+                _msg(7, "blobs", "BlobProto", R),
+                _f(11, "propagate_down", "bool", R),
+                _msg(8, "include", "NetStateRule", R),
+                _msg(9, "exclude", "NetStateRule", R),
+                _msg(139, "batch_norm_param", "BatchNormParameter"),
+                _msg(104, "concat_param", "ConcatParameter"),
+                _msg(106, "convolution_param", "ConvolutionParameter"),
+                _msg(108, "dropout_param", "DropoutParameter"),
+                _msg(110, "eltwise_param", "EltwiseParameter"),
+                _msg(135, "flatten_param", "FlattenParameter"),
+                _msg(117, "inner_product_param", "InnerProductParameter"),
+                _msg(143, "input_param", "InputParameter"),
+                _msg(118, "lrn_param", "LRNParameter"),
+                _msg(121, "pooling_param", "PoolingParameter"),
+                _msg(131, "prelu_param", "PReLUParameter"),
+                _msg(123, "relu_param", "ReLUParameter"),
+                _msg(133, "reshape_param", "ReshapeParameter"),
+                _msg(142, "scale_param", "ScaleParameter"),
+                _msg(124, "sigmoid_param", "SigmoidParameter"),
+                _msg(125, "softmax_param", "SoftmaxParameter"),
+                _msg(127, "tanh_param", "TanHParameter"),
+                _msg(202, "permute_param", "PermuteParameter"),  # SSD fork
+                _msg(149, "upsample_param", "UpsampleParameter"),  # SegNet-style forks differ
+            ],
+            open_params=True,
+        ),
+        MessageDef(
+            "BatchNormParameter",
+            [
+                _f(1, "use_global_stats", "bool"),
+                _f(2, "moving_average_fraction", "float", default=0.999),
+                _f(3, "eps", "float", default=1e-5),
+            ],
+        ),
+        MessageDef(
+            "ConcatParameter",
+            [
+                _f(2, "axis", "int32", default=1),
+                _f(1, "concat_dim", "uint32", default=1),
+            ],
+        ),
+        MessageDef(
+            "ConvolutionParameter",
+            [
+                _f(1, "num_output", "uint32", default=0),
+                _f(2, "bias_term", "bool", default=True),
+                _f(3, "pad", "uint32", R),
+                _f(4, "kernel_size", "uint32", R),
+                _f(6, "stride", "uint32", R),
+                _f(18, "dilation", "uint32", R),
+                _f(9, "pad_h", "uint32", default=0),
+                _f(10, "pad_w", "uint32", default=0),
+                _f(11, "kernel_h", "uint32", default=0),
+                _f(12, "kernel_w", "uint32", default=0),
+                _f(13, "stride_h", "uint32", default=0),
+                _f(14, "stride_w", "uint32", default=0),
+                _f(5, "group", "uint32", default=1),
+                _msg(7, "weight_filler", "FillerParameter"),
+                _msg(8, "bias_filler", "FillerParameter"),
+                _enum(15, "engine", "Engine"),
+                _f(16, "axis", "int32", default=1),
+                _f(17, "force_nd_im2col", "bool", default=False),
+            ],
+        ),
         MessageDef("DropoutParameter", [_f(1, "dropout_ratio", "float", default=0.5)]),
-        MessageDef("EltwiseParameter", [
-            _enum(1, "operation", "EltwiseOp", 1),
-            _f(2, "coeff", "float", R),
-            _f(3, "stable_prod_grad", "bool", default=True),
-        ]),
-        MessageDef("FlattenParameter", [
-            _f(1, "axis", "int32", default=1),
-            _f(2, "end_axis", "int32", default=-1),
-        ]),
-        MessageDef("InnerProductParameter", [
-            _f(1, "num_output", "uint32", default=0),
-            _f(2, "bias_term", "bool", default=True),
-            _msg(3, "weight_filler", "FillerParameter"),
-            _msg(4, "bias_filler", "FillerParameter"),
-            _f(5, "axis", "int32", default=1),
-            _f(6, "transpose", "bool", default=False),
-        ]),
+        MessageDef(
+            "EltwiseParameter",
+            [
+                _enum(1, "operation", "EltwiseOp", 1),
+                _f(2, "coeff", "float", R),
+                _f(3, "stable_prod_grad", "bool", default=True),
+            ],
+        ),
+        MessageDef(
+            "FlattenParameter",
+            [
+                _f(1, "axis", "int32", default=1),
+                _f(2, "end_axis", "int32", default=-1),
+            ],
+        ),
+        MessageDef(
+            "InnerProductParameter",
+            [
+                _f(1, "num_output", "uint32", default=0),
+                _f(2, "bias_term", "bool", default=True),
+                _msg(3, "weight_filler", "FillerParameter"),
+                _msg(4, "bias_filler", "FillerParameter"),
+                _f(5, "axis", "int32", default=1),
+                _f(6, "transpose", "bool", default=False),
+            ],
+        ),
         MessageDef("InputParameter", [_msg(1, "shape", "BlobShape", R)]),
-        MessageDef("LRNParameter", [
-            _f(1, "local_size", "uint32", default=5),
-            _f(2, "alpha", "float", default=1.0),
-            _f(3, "beta", "float", default=0.75),
-            _enum(4, "norm_region", "NormRegion"),
-            _f(5, "k", "float", default=1.0),
-            _enum(6, "engine", "Engine"),
-        ]),
-        MessageDef("PoolingParameter", [
-            _enum(1, "pool", "PoolMethod"),
-            _f(4, "pad", "uint32", default=0),
-            _f(9, "pad_h", "uint32", default=0),
-            _f(10, "pad_w", "uint32", default=0),
-            _f(2, "kernel_size", "uint32", default=0),
-            _f(5, "kernel_h", "uint32", default=0),
-            _f(6, "kernel_w", "uint32", default=0),
-            _f(3, "stride", "uint32", default=1),
-            _f(7, "stride_h", "uint32", default=0),
-            _f(8, "stride_w", "uint32", default=0),
-            _enum(11, "engine", "Engine"),
-            _f(12, "global_pooling", "bool", default=False),
-            _enum(13, "round_mode", "RoundMode"),
-        ]),
-        MessageDef("PReLUParameter", [
-            _msg(1, "filler", "FillerParameter"),
-            _f(2, "channel_shared", "bool", default=False),
-        ]),
-        MessageDef("ReLUParameter", [
-            _f(1, "negative_slope", "float", default=0.0),
-            _enum(2, "engine", "Engine"),
-        ]),
-        MessageDef("ReshapeParameter", [
-            _msg(1, "shape", "BlobShape"),
-            _f(2, "axis", "int32", default=0),
-            _f(3, "num_axes", "int32", default=-1),
-        ]),
-        MessageDef("ScaleParameter", [
-            _f(1, "axis", "int32", default=1),
-            _f(2, "num_axes", "int32", default=1),
-            _msg(3, "filler", "FillerParameter"),
-            _f(4, "bias_term", "bool", default=False),
-            _msg(5, "bias_filler", "FillerParameter"),
-        ]),
+        MessageDef(
+            "LRNParameter",
+            [
+                _f(1, "local_size", "uint32", default=5),
+                _f(2, "alpha", "float", default=1.0),
+                _f(3, "beta", "float", default=0.75),
+                _enum(4, "norm_region", "NormRegion"),
+                _f(5, "k", "float", default=1.0),
+                _enum(6, "engine", "Engine"),
+            ],
+        ),
+        MessageDef(
+            "PoolingParameter",
+            [
+                _enum(1, "pool", "PoolMethod"),
+                _f(4, "pad", "uint32", default=0),
+                _f(9, "pad_h", "uint32", default=0),
+                _f(10, "pad_w", "uint32", default=0),
+                _f(2, "kernel_size", "uint32", default=0),
+                _f(5, "kernel_h", "uint32", default=0),
+                _f(6, "kernel_w", "uint32", default=0),
+                _f(3, "stride", "uint32", default=1),
+                _f(7, "stride_h", "uint32", default=0),
+                _f(8, "stride_w", "uint32", default=0),
+                _enum(11, "engine", "Engine"),
+                _f(12, "global_pooling", "bool", default=False),
+                _enum(13, "round_mode", "RoundMode"),
+            ],
+        ),
+        MessageDef(
+            "PReLUParameter",
+            [
+                _msg(1, "filler", "FillerParameter"),
+                _f(2, "channel_shared", "bool", default=False),
+            ],
+        ),
+        MessageDef(
+            "ReLUParameter",
+            [
+                _f(1, "negative_slope", "float", default=0.0),
+                _enum(2, "engine", "Engine"),
+            ],
+        ),
+        MessageDef(
+            "ReshapeParameter",
+            [
+                _msg(1, "shape", "BlobShape"),
+                _f(2, "axis", "int32", default=0),
+                _f(3, "num_axes", "int32", default=-1),
+            ],
+        ),
+        MessageDef(
+            "ScaleParameter",
+            [
+                _f(1, "axis", "int32", default=1),
+                _f(2, "num_axes", "int32", default=1),
+                _msg(3, "filler", "FillerParameter"),
+                _f(4, "bias_term", "bool", default=False),
+                _msg(5, "bias_filler", "FillerParameter"),
+            ],
+        ),
         MessageDef("SigmoidParameter", [_ENGINE]),
         MessageDef("SoftmaxParameter", [_ENGINE, _f(2, "axis", "int32", default=1)]),
         MessageDef("TanHParameter", [_ENGINE]),
         MessageDef("PermuteParameter", [_f(1, "order", "uint32", R)]),
-        MessageDef("UpsampleParameter", [
-            _f(1, "scale", "uint32", default=2),
-            _f(2, "scale_h", "uint32", default=0),
-            _f(3, "scale_w", "uint32", default=0),
-            _f(4, "pad_out_h", "bool", default=False),
-            _f(5, "pad_out_w", "bool", default=False),
-            _f(6, "upsample_h", "uint32", default=0),
-            _f(7, "upsample_w", "uint32", default=0),
-        ]),
+        MessageDef(
+            "UpsampleParameter",
+            [
+                _f(1, "scale", "uint32", default=2),
+                _f(2, "scale_h", "uint32", default=0),
+                _f(3, "scale_w", "uint32", default=0),
+                _f(4, "pad_out_h", "bool", default=False),
+                _f(5, "pad_out_w", "bool", default=False),
+                _f(6, "upsample_h", "uint32", default=0),
+                _f(7, "upsample_w", "uint32", default=0),
+            ],
+        ),
     ]
 }
 
@@ -428,8 +500,14 @@ def _zero(kind: str) -> Any:
 # ------------------------------------------------------------------------------------------
 
 WIRE_VARINT, WIRE_FIXED64, WIRE_LEN, WIRE_FIXED32 = 0, 1, 2, 5
-_WIRE_NAMES = {0: "varint", 1: "fixed64", 2: "length-delimited", 3: "start-group",
-               4: "end-group", 5: "fixed32"}
+_WIRE_NAMES = {
+    0: "varint",
+    1: "fixed64",
+    2: "length-delimited",
+    3: "start-group",
+    4: "end-group",
+    5: "fixed32",
+}
 
 
 def _expected_wire(fdef: FieldDef) -> int:
@@ -492,21 +570,26 @@ class _Reader:
                 length, pos = self.varint(pos, end, where)
                 if pos + length > end:
                     raise self.fail(
-                        pos, f"{where}: length {length} runs past the end of its message "
-                        f"({end - pos} bytes left)")
+                        pos,
+                        f"{where}: length {length} runs past the end of its message "
+                        f"({end - pos} bytes left)",
+                    )
                 payload, pos = (pos, pos + length), pos + length
             else:
                 raise self.fail(
-                    key_pos, f"{where}: unsupported wire type {wire} "
-                    f"({_WIRE_NAMES.get(wire, 'invalid')})")
+                    key_pos,
+                    f"{where}: unsupported wire type {wire} ({_WIRE_NAMES.get(wire, 'invalid')})",
+                )
             if fdef is None:
                 continue  # unknown field: skipped
             expected = _expected_wire(fdef)
             packed = wire == WIRE_LEN and fdef.label == REPEATED and fdef.kind in SCALAR_KINDS
             if wire != expected and not packed:
                 raise self.fail(
-                    key_pos, f"{where} (field {number}) has wire type {_WIRE_NAMES[wire]}, "
-                    f"expected {_WIRE_NAMES[expected]}")
+                    key_pos,
+                    f"{where} (field {number}) has wire type {_WIRE_NAMES[wire]}, "
+                    f"expected {_WIRE_NAMES[expected]}",
+                )
             if packed:
                 assert payload is not None
                 items = self.packed(fdef, payload[0], payload[1], where)
@@ -553,11 +636,14 @@ class _Reader:
             size = 4 if fdef.kind == "float" else 8
             if (end - start) % size:
                 raise self.fail(
-                    start, f"{path}: packed {fdef.kind}s of {end - start} bytes (not a multiple "
-                    f"of {size})")
+                    start,
+                    f"{path}: packed {fdef.kind}s of {end - start} bytes (not a multiple "
+                    f"of {size})",
+                )
             dtype = "<f4" if size == 4 else "<f8"
             return np.frombuffer(self.data[start:end], dtype=dtype).astype(
-                np.float32 if size == 4 else np.float64)
+                np.float32 if size == 4 else np.float64
+            )
         items = []
         pos = start
         while pos < end:
@@ -694,11 +780,19 @@ def _tokenize(text: str, source: str) -> list[_Token]:
                     if j >= n:
                         raise CaffeFormatError(f"{source}:{line}:{col}: unterminated string")
                     esc = text[j]
-                    mapping = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", "'": "'", '"': '"',
-                               "0": "\0"}
+                    mapping = {
+                        "n": "\n",
+                        "t": "\t",
+                        "r": "\r",
+                        "\\": "\\",
+                        "'": "'",
+                        '"': '"',
+                        "0": "\0",
+                    }
                     if esc not in mapping:
                         raise CaffeFormatError(
-                            f"{source}:{line}:{j - line_start + 1}: unknown escape '\\{esc}'")
+                            f"{source}:{line}:{j - line_start + 1}: unknown escape '\\{esc}'"
+                        )
                     chars.append(mapping[esc])
                 else:
                     chars.append(c)
@@ -773,12 +867,12 @@ class _TextParser:
             where = f"{path}.{name}"
             if fdef.kind == "message":
                 self.accept(":")
-                items = self.list_or_one(lambda: self.sub_message(fdef, where), fdef, where)
+                items = self.list_or_one(self.sub_message, fdef, where)
             else:
                 colon = self.next()
                 if colon.kind != "punct" or colon.text != ":":
                     raise self.fail(colon, f"{where}: expected ':' after the field name")
-                items = self.list_or_one(lambda: self.scalar(fdef, where), fdef, where)
+                items = self.list_or_one(self.scalar, fdef, where)
             if fdef.label == REPEATED:
                 current = getattr(msg, name)
                 if isinstance(current, np.ndarray):
@@ -803,12 +897,12 @@ class _TextParser:
             if self.accept("]"):
                 return items
             while True:
-                items.append(parse_one())
+                items.append(parse_one(fdef, where))
                 if self.accept("]"):
                     return items
                 if not self.accept(","):
                     raise self.fail(self.peek(), f"{where}: expected ',' or ']' in the list")
-        return [parse_one()]
+        return [parse_one(fdef, where)]
 
     def sub_message(self, fdef: FieldDef, where: str) -> Message:
         token = self.next()
@@ -834,8 +928,10 @@ class _TextParser:
             if token.kind == "ident":
                 if token.text not in names:
                     raise self.fail(
-                        token, f"{where}: '{token.text}' is not a {fdef.type_name} value "
-                        f"({', '.join(names)})")
+                        token,
+                        f"{where}: '{token.text}' is not a {fdef.type_name} value "
+                        f"({', '.join(names)})",
+                    )
                 return names[token.text]
             if token.kind == "number":
                 try:
@@ -853,8 +949,9 @@ class _TextParser:
             if token.kind != "number":
                 raise self.fail(token, f"{where}: expected a number, got '{token.text}'")
             try:
-                number = float(text.rstrip("f")) if not text.startswith("0x") else float(
-                    int(text, 16))
+                number = (
+                    float(text.rstrip("f")) if not text.startswith("0x") else float(int(text, 16))
+                )
                 return float(np.float32(number)) if kind == "float" else number
             except ValueError:
                 if text in ("-inf", "-infinity"):
@@ -876,7 +973,7 @@ class _TextParser:
 
     def schemaless(self, name_token: _Token, path: str) -> Any:
         """An unknown *_param block (or a field of a V1 layer), kept as nested dicts of lists of
-    raw token texts."""
+        raw token texts."""
         self.accept(":")
         token = self.next()
         if token.kind in ("number", "ident", "string"):
@@ -891,8 +988,10 @@ class _TextParser:
                 raise self.fail(key, f"{path}.{name_token.text}: missing '{closing}'")
             if key.kind != "ident":
                 raise self.fail(key, f"{path}.{name_token.text}: expected a field name")
-            if self.peek().kind == "punct" and self.peek().text in "{<" or (
-                self.peek().text == ":" and self.tokens[self.pos + 1].text in "{<"
+            if (
+                self.peek().kind == "punct"
+                and self.peek().text in "{<"
+                or (self.peek().text == ":" and self.tokens[self.pos + 1].text in "{<")
             ):
                 result.setdefault(key.text, []).append(self.schemaless(key, path))
             else:
@@ -904,7 +1003,8 @@ class _TextParser:
                     if value.kind not in ("number", "ident", "string"):
                         raise self.fail(value, f"{path}.{key.text}: expected a value")
                     result.setdefault(key.text, []).append(
-                        value.value if value.kind == "string" else value.text)
+                        value.value if value.kind == "string" else value.text
+                    )
                     if not bracket or self.accept("]"):
                         break
                     if not self.accept(","):
@@ -1047,7 +1147,8 @@ def blob_array(blob: Message) -> np.ndarray:
         shape = [data.size]
     if int(np.prod(shape)) != data.size:
         raise CaffeFormatError(
-            f"blob of shape {shape} holds {data.size} values, expected {int(np.prod(shape))}")
+            f"blob of shape {shape} holds {data.size} values, expected {int(np.prod(shape))}"
+        )
     return data.reshape(shape)
 
 

@@ -57,8 +57,15 @@ def _f32(x: np.ndarray) -> np.ndarray:
     return np.asarray(x, dtype=np.float32)
 
 
-def conv2d(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, stride: Sequence[int],
-           pad: Sequence[int], dilation: Sequence[int], group: int) -> np.ndarray:
+def conv2d(
+    x: np.ndarray,
+    w: np.ndarray,
+    b: np.ndarray | None,
+    stride: Sequence[int],
+    pad: Sequence[int],
+    dilation: Sequence[int],
+    group: int,
+) -> np.ndarray:
     n, c, h, wd = x.shape
     o, cg, kh, kw = w.shape
     xp = np.pad(x.astype(np.float64), ((0, 0), (0, 0), (pad[0], pad[0]), (pad[1], pad[1])))
@@ -72,16 +79,27 @@ def conv2d(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, stride: Sequence[
         for i in range(kh):
             for j in range(kw):
                 y0, x0 = i * dilation[0], j * dilation[1]
-                patch = xg[:, :, y0 : y0 + stride[0] * (oh - 1) + 1 : stride[0],
-                           x0 : x0 + stride[1] * (ow - 1) + 1 : stride[1]]
+                patch = xg[
+                    :,
+                    :,
+                    y0 : y0 + stride[0] * (oh - 1) + 1 : stride[0],
+                    x0 : x0 + stride[1] * (ow - 1) + 1 : stride[1],
+                ]
                 out[:, g * og : (g + 1) * og] += np.einsum("nchw,oc->nohw", patch, wg[:, :, i, j])
     if b is not None:
         out += b.reshape(1, -1, 1, 1)
     return _f32(out)
 
 
-def deconv2d(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, stride: Sequence[int],
-             pad: Sequence[int], dilation: Sequence[int], group: int) -> np.ndarray:
+def deconv2d(
+    x: np.ndarray,
+    w: np.ndarray,
+    b: np.ndarray | None,
+    stride: Sequence[int],
+    pad: Sequence[int],
+    dilation: Sequence[int],
+    group: int,
+) -> np.ndarray:
     n, c, h, wd = x.shape
     _, og, kh, kw = w.shape
     full_h = (h - 1) * stride[0] + dilation[0] * (kh - 1) + 1
@@ -94,17 +112,26 @@ def deconv2d(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, stride: Sequenc
         for i in range(kh):
             for j in range(kw):
                 y0, x0 = i * dilation[0], j * dilation[1]
-                full[:, g * og : (g + 1) * og, y0 : y0 + stride[0] * (h - 1) + 1 : stride[0],
-                     x0 : x0 + stride[1] * (wd - 1) + 1 : stride[1]] += np.einsum(
-                         "nchw,co->nohw", xg, wg[:, :, i, j])
+                full[
+                    :,
+                    g * og : (g + 1) * og,
+                    y0 : y0 + stride[0] * (h - 1) + 1 : stride[0],
+                    x0 : x0 + stride[1] * (wd - 1) + 1 : stride[1],
+                ] += np.einsum("nchw,co->nohw", xg, wg[:, :, i, j])
     out = full[:, :, pad[0] : full_h - pad[0], pad[1] : full_w - pad[1]]
     if b is not None:
         out = out + b.reshape(1, -1, 1, 1)
     return _f32(out)
 
 
-def pool2d(x: np.ndarray, method: int, kernel: Sequence[int], stride: Sequence[int],
-           pad: Sequence[int], ceil: bool) -> tuple[np.ndarray, np.ndarray]:
+def pool2d(
+    x: np.ndarray,
+    method: int,
+    kernel: Sequence[int],
+    stride: Sequence[int],
+    pad: Sequence[int],
+    ceil: bool,
+) -> tuple[np.ndarray, np.ndarray]:
     """Caffe's PoolingLayer forward (MAX = 0 with its argmax mask, AVE = 1)."""
     n, c, h, w = x.shape
     sizes = []
@@ -138,8 +165,9 @@ def pool2d(x: np.ndarray, method: int, kernel: Sequence[int], stride: Sequence[i
     return top, mask
 
 
-def unpool(x: np.ndarray, mask: np.ndarray, out_hw: Sequence[int], what: str = "Upsample"
-           ) -> np.ndarray:
+def unpool(
+    x: np.ndarray, mask: np.ndarray, out_hw: Sequence[int], what: str = "Upsample"
+) -> np.ndarray:
     """SegNet's Upsample with a mask: top[mask[i]] = bottom[i] per plane, zeros elsewhere."""
     n, c, h, w = x.shape
     size = int(out_hw[0]) * int(out_hw[1])
@@ -152,8 +180,9 @@ def unpool(x: np.ndarray, mask: np.ndarray, out_hw: Sequence[int], what: str = "
     return top.reshape(n, c, int(out_hw[0]), int(out_hw[1]))
 
 
-def unpool_from_source(y: np.ndarray, source: np.ndarray, params: Mapping[str, Any],
-                       out_hw: Sequence[int]) -> np.ndarray:
+def unpool_from_source(
+    y: np.ndarray, source: np.ndarray, params: Mapping[str, Any], out_hw: Sequence[int]
+) -> np.ndarray:
     """Unpooling given the pooling's input instead of the mask (the form CaffeConverter passes
     to an unpooling custom op): recomputes Caffe's argmax with the pooling geometry
     (kernel_h/w, stride_h/w, pad_h/w, ceil_mode) and scatters `y`."""
@@ -184,14 +213,25 @@ class CaffeReference:
         self._net = CaffeConverter("reference", prototxt, caffemodel, "reference.mlir")
         self.layers = self._net._test_phase_layers()
         self.functions: dict[str, LayerFunction] = {
-            "BatchNorm": self.batch_norm, "Concat": self.concat,
-            "Convolution": self.convolution, "Deconvolution": self.deconvolution,
-            "Dropout": self.identity, "Eltwise": self.eltwise, "Flatten": self.flatten,
-            "InnerProduct": self.inner_product, "Input": self.input, "LRN": self.lrn,
-            "Permute": self.permute, "Pooling": self.pooling, "PReLU": self.prelu,
-            "ReLU": self.relu, "Reshape": self.reshape, "Scale": self.scale,
+            "BatchNorm": self.batch_norm,
+            "Concat": self.concat,
+            "Convolution": self.convolution,
+            "Deconvolution": self.deconvolution,
+            "Dropout": self.identity,
+            "Eltwise": self.eltwise,
+            "Flatten": self.flatten,
+            "InnerProduct": self.inner_product,
+            "Input": self.input,
+            "LRN": self.lrn,
+            "Permute": self.permute,
+            "Pooling": self.pooling,
+            "PReLU": self.prelu,
+            "ReLU": self.relu,
+            "Reshape": self.reshape,
+            "Scale": self.scale,
             "Sigmoid": lambda lay, x: [_f32(1 / (1 + np.exp(-x[0].astype(np.float64))))],
-            "Softmax": self.softmax, "TanH": lambda lay, x: [_f32(np.tanh(x[0]))],
+            "Softmax": self.softmax,
+            "TanH": lambda lay, x: [_f32(np.tanh(x[0]))],
             "Upsample": self.upsample,
         }
 
@@ -211,7 +251,8 @@ class CaffeReference:
             tops = fn(layer, bottoms) if layer.type != "Input" else [blobs[t] for t in layer.top]
             if len(tops) != len(layer.top):
                 raise ConversionError(
-                    f"{layer.describe()}: {len(layer.top)} tops, the layer makes {len(tops)}")
+                    f"{layer.describe()}: {len(layer.top)} tops, the layer makes {len(tops)}"
+                )
             for name, value in zip(layer.top, tops, strict=True):
                 blobs[name] = value
             result.layers[layer.name] = tops
@@ -296,8 +337,9 @@ class CaffeReference:
     def lrn(self, layer: CaffeLayer, x: list[np.ndarray]) -> list[np.ndarray]:
         p = layer.lrn_param
         size = int(p.local_size)
-        sq = np.pad(x[0].astype(np.float64) ** 2,
-                    ((0, 0), ((size - 1) // 2, size // 2), (0, 0), (0, 0)))
+        sq = np.pad(
+            x[0].astype(np.float64) ** 2, ((0, 0), ((size - 1) // 2, size // 2), (0, 0), (0, 0))
+        )
         window = sum(sq[:, i : i + x[0].shape[1]] for i in range(size))
         scale = float(p.k) + float(p.alpha) / size * window
         return [_f32(x[0] * scale ** -float(p.beta))]
@@ -343,8 +385,9 @@ class CaffeReference:
         return [x[0].reshape(caffe_reshape(x[0].shape, layer.reshape_param, layer.describe()))]
 
     def permute(self, layer: CaffeLayer, x: list[np.ndarray]) -> list[np.ndarray]:
-        order = caffe_permute_order([int(o) for o in layer.permute_param.order], x[0].ndim,
-                                    layer.describe())
+        order = caffe_permute_order(
+            [int(o) for o in layer.permute_param.order], x[0].ndim, layer.describe()
+        )
         return [np.ascontiguousarray(np.transpose(x[0], order))]
 
     def upsample(self, layer: CaffeLayer, x: list[np.ndarray]) -> list[np.ndarray]:
@@ -355,8 +398,9 @@ class CaffeReference:
         return [np.ascontiguousarray(y[:, :, : size[0], : size[1]])]
 
 
-def caffe_forward(prototxt: str | Path, caffemodel: str | Path | None,
-                  inputs: Mapping[str, np.ndarray]) -> CaffeForward:
+def caffe_forward(
+    prototxt: str | Path, caffemodel: str | Path | None, inputs: Mapping[str, np.ndarray]
+) -> CaffeForward:
     """The numpy forward pass of a Caffe net on `inputs` (blob name -> array)."""
     return CaffeReference(prototxt, caffemodel).forward(inputs)
 
@@ -377,8 +421,13 @@ def compare_with_caffe(
     from .. import interpreter
     from ..tools.npz_compare import compare_npz
 
-    ours = interpreter.run(str(converter.mlir_file), dict(inputs), dump_all=True,
-                           custom_ops=custom_ops, custom_op_plugins=custom_op_plugins)
+    ours = interpreter.run(
+        str(converter.mlir_file),
+        dict(inputs),
+        dump_all=True,
+        custom_ops=custom_ops,
+        custom_op_plugins=custom_op_plugins,
+    )
     reference = caffe_forward(converter.prototxt, converter.caffemodel, inputs)
     expected = reference.by_layer()
     for layer in converter.layers:

@@ -129,9 +129,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.model_data:
                 raise ValueError("--model_data is for --model_type caffe")
         cls = (
-            load_converter_class(args.converter, args.model_type)
-            if args.converter
-            else default_cls
+            load_converter_class(args.converter, args.model_type) if args.converter else default_cls
         )
         model_args = (
             (args.model_path, args.model_data) if args.model_type == "caffe" else (args.model_path,)
