@@ -270,4 +270,155 @@ def TpuQuant : Pass<"tpu-quant", "::mlir::ModuleOp"> {
   let dependentDialects = ["::tpuc::tpu::TpuDialect"];
 }
 
+//===----------------------------------------------------------------------===//
+// Backend: INT8 module -> addresses and routines for --mlir-to-cvimodel (docs/backend.md)
+//===----------------------------------------------------------------------===//
+
+def TpuLower : Pass<"tpu-lower", "::mlir::ModuleOp"> {
+  let summary = "Check that every op has a TPU kernel or a CPU function";
+  let description = [{
+    Checks that every op of the INT8 module can be executed: on the TPU by an INT8 layer kernel
+    (runtime/include/tpuc/kernel/Layers.h), or on the CPU by a runtime function (the `quant`
+    input conversion, fp32 layers such as softmax, CPU custom ops). An op with neither is an
+    error naming the op and the layer. Layers need no separate "lowered" form in tpuc: the
+    code generation reads the quantized tpu ops directly, so the pass changes nothing.
+  }];
+}
+
+def ReorderOp : Pass<"reorder-op", "::mlir::ModuleOp"> {
+  let summary = "Op reordering (not implemented: emits a remark, changes nothing)";
+  let description = [{
+    The vendor pass moves ops closer to their users to shorten live ranges. tpuc keeps program
+    order; the pass emits a remark saying that nothing was reordered.
+  }];
+}
+
+def TgFuseLeakyRelu : Pass<"tg-fuse-leakyrelu", "::mlir::ModuleOp"> {
+  let summary = "Fuse conv_2d + leaky_relu where the conv kernel supports it";
+  let description = [{
+    Would fold an INT8 `leaky_relu` into the `conv_2d` producing its only input. The INT8
+    convolution kernel (Conv2dLayer) has no leaky-relu epilogue, so every candidate pair is
+    reported in a remark ("not fused: ...") and left as two layers; the leaky_relu runs as its
+    own kernel. Nothing is changed.
+  }];
+}
+
+def ConvIcAlignment : Pass<"conv-ic-alignment", "::mlir::ModuleOp"> {
+  let summary = "Input-channel alignment of convolutions (not needed: emits a remark)";
+  let description = [{
+    The conv kernel handles any input-channel count (it splits input channels with 32-bit partial
+    sums when needed), so no filter is padded. The pass emits a remark saying so.
+  }];
+}
+
+def GroupOps : Pass<"group-ops", "::mlir::ModuleOp"> {
+  let summary = "Layer grouping (not implemented: emits a remark, changes nothing)";
+  let description = [{
+    Vendor layer groups keep activations in local memory between layers. tpuc emits every layer
+    as its own kernel through global memory; the pass emits a remark that no group was formed.
+  }];
+}
+
+def DeepFusionGroupSlice : Pass<"deep-fusion-group-slice", "::mlir::ModuleOp"> {
+  let summary = "Deep-fusion group slicing (not implemented: emits a remark)";
+}
+
+def DeepFusionOpt : Pass<"deep-fusion-opt", "::mlir::ModuleOp"> {
+  let summary = "Deep-fusion optimization (not implemented: emits a remark)";
+}
+
+def TgOpTile : Pass<"tg-op-tile", "::mlir::ModuleOp"> {
+  let summary = "Op tiling (done inside the layer kernels: emits a remark)";
+  let description = [{
+    Every layer kernel tiles its own work to fit local memory when the command buffer is
+    generated, so there is nothing to tile in the IR; the pass emits a remark saying so.
+  }];
+}
+
+def Dce : Pass<"dce", "::mlir::ModuleOp"> {
+  let summary = "Remove ops whose results are unused";
+  let description = [{
+    Erases, repeatedly, every op without side effects whose results have no users (dead layers,
+    unused `tpu.load_weight`s). Function arguments and returns are kept.
+  }];
+}
+
+def CompressWeight : Pass<"compress-weight", "::mlir::ModuleOp"> {
+  let summary = "Weight compression (not implemented: emits a warning, compresses nothing)";
+  let description = [{
+    CV183x TDMA can decompress weights on load; tpuc's kernels load uncompressed weights, so no
+    weight is compressed. The pass emits a warning saying that nothing was compressed and why.
+  }];
+}
+
+def CompressActivation : Pass<"compress-activation", "::mlir::ModuleOp"> {
+  let summary = "Activation compression (not implemented: emits a warning, compresses nothing)";
+  let description = [{
+    Activations stay uncompressed in global memory (the layer kernels read and write plain
+    tensors); the pass emits a warning saying that nothing was compressed and why.
+  }];
+}
+
+def AssignWeightAddress : Pass<"assign-weight-address", "::mlir::ModuleOp"> {
+  let summary = "Pack the weights of INT8 layers into weight.bin and record their addresses";
+  let description = [{
+    Reads every weight an INT8 TPU layer uses from the module's `tpu.weight_file` npz and writes
+    it, in the layout the layer kernel loads, into the weight binary:
+    conv_2d filters reordered to [OC][kh][kw][IC/g] (`<array>_reordered`), per-channel parameter
+    records `<name>_quant_chan_param` (uint8 [OC][9]), per-tensor conv biases (int16),
+    fully_connected filters ([N][K]) and biases as byte planes (`<array>_packed`), lut tables and
+    prelu slopes as they are. Each weight starts at a multiple of `tpu-weight-address-align`.
+    Attributes: `tpu.weight_gaddr` (region 1 address) on each load_weight, `tpu.chan_param_gaddr`
+    on per-channel conv_2d, `tpu.weight_bin` / `tpu.weight_size` on the module. Writes
+    weight_map.csv lines `name,0x<offset>`. Options are also taken from the top-level flags of
+    the same names (the vendor spelling `--tpu-weight-bin-filename=weight.bin`).
+  }];
+  let options = [
+    Option<"align", "tpu-weight-address-align", "unsigned", /*default=*/"0",
+           "Alignment of each weight in bytes (default 16)">,
+    Option<"mapFilename", "tpu-weight-map-filename", "std::string", /*default=*/"\"\"",
+           "weight_map.csv to write (none when empty)">,
+    Option<"binFilename", "tpu-weight-bin-filename", "std::string", /*default=*/"\"\"",
+           "Weight binary to write (default weight.bin)">,
+  ];
+}
+
+def AssignNeuronAddress : Pass<"assign-neuron-address", "::mlir::ModuleOp"> {
+  let summary = "Give every activation a global address (shared, private or io region)";
+  let description = [{
+    Places each tensor an op produces: model inputs and outputs each in their own io region (3, 4,
+    ... up to 7, as vendor models do; further io tensors go to private memory), tensors read or
+    written by a CPU routine in private memory (they must survive across routines), the rest in
+    shared memory, where with `tpu-neuron-memory-reuse` tensors whose live ranges (definition to
+    last use, in program order) do not overlap share bytes (first fit). A reshape shares its
+    input's buffer. Offsets are multiples of `tpu-neuron-address-align`. Attributes: `gaddr` (i64,
+    region in bits 42:40) on each op, `tpu.shared_gmem` / `tpu.private_gmem` on the module.
+    Writes neuron_map.csv lines `name,0x<gaddr>,<dtype>,n,c,h,w`. Options are also taken from
+    the top-level flags of the same names.
+  }];
+  let options = [
+    Option<"reuse", "tpu-neuron-memory-reuse", "bool", /*default=*/"false",
+           "Share memory between tensors whose live ranges do not overlap">,
+    Option<"align", "tpu-neuron-address-align", "unsigned", /*default=*/"0",
+           "Alignment of each tensor in bytes (default 64)">,
+    Option<"mapFilename", "tpu-neuron-map-filename", "std::string", /*default=*/"\"\"",
+           "neuron_map.csv to write (none when empty)">,
+  ];
+}
+
+def DivideOpsToFunc : Pass<"divide-ops-to-func", "::mlir::ModuleOp"> {
+  let summary = "Split main into TPU and CPU routines (one function each) called in order";
+  let description = [{
+    Cuts the body of `main` into routines in program order: each CPU op (the fp32 -> int8 input
+    `quant`, fp32 layers such as softmax, CPU custom ops) is a routine of its own, and each
+    maximal run of TPU ops is one TPU routine. Every routine becomes a private function
+    `@subfunc_<k>` with `tpu.routine = "tpu"` or `"cpu"` (and `tpu.cpu_function`), taking the
+    tensors it reads from earlier routines and returning those later routines or the return use;
+    the weights it reads are cloned into it. `main` keeps its `tpu.input`s and becomes the
+    sequence of `func.call`s. Run after the address passes (the `gaddr` attributes move with the
+    ops).
+  }];
+  let dependentDialects = ["::mlir::func::FuncDialect"];
+}
+
 #endif // TPUC_PASSES_TD

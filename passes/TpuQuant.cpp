@@ -259,7 +259,6 @@ LogicalResult Quantizer::quantizeWeighted(Operation *op, Value filter, std::opti
       // acc = real * accScale. An all-zero channel only adds its bias: any accumulator scale
       // works, the one giving the rescale factor 1/2 is used.
       double accScale = q.scales[k] > 0 ? q.scales[k] * 127.0 / *thrIn : 2.0 * 127.0 / *thrOut;
-      qb[c] = static_cast<int32_t>(roundClamped(b[c] * accScale, INT32_MIN, INT32_MAX));
       // (127 / To) / accScale = Ti * max|w_c| / (127 * To), in float32 as the vendor computes it.
       std::optional<QdmScale> qdm =
           qdmScaleFor(q.scales[k] > 0 ? float32QdmFactor(*thrIn, q.maxAbs[k], *thrOut)
@@ -267,10 +266,21 @@ LogicalResult Quantizer::quantizeWeighted(Operation *op, Value filter, std::opti
       if (!qdm)
         return fail(op, "channel " + llvm::Twine(c) + " needs a rescale factor >= 1 (output " +
                             "threshold " + std::to_string(*thrOut) + " too small for the range)");
+      // The bias in the accumulator's units, derived from the QDM pair in float32 as the vendor
+      // toolchain does (docs/quantization.md).
+      qb[c] = q.scales[k] > 0
+                  ? quantizeBiasQdm(b[c], *thrOut, qdm->multiplier, qdm->rshift)
+                  : static_cast<int32_t>(roundClamped(b[c] * accScale, INT32_MIN, INT32_MAX));
       multipliers[c] = qdm->multiplier;
       rshifts[c] = qdm->rshift;
       appendQdmChannelRecord(records, qb[c], static_cast<uint32_t>(qdm->multiplier),
                              static_cast<uint8_t>(qdm->rshift));
+    }
+    // The weights too are quantized from the QDM pair of their channel (all-zero channels stay 0).
+    for (int64_t i = 0, e = static_cast<int64_t>(w->size()); i < e; ++i) {
+      int64_t k = sharedQdm ? 0 : channelOf(i);
+      q.values[i] = quantizeWeightQdm((*w)[i], *thrIn, *thrOut, multipliers[k],
+                                      static_cast<unsigned>(rshifts[k]));
     }
     op->setOperand(1, loadWeight(loc, name + "_quant_filter", filterShape, i8, "|i1",
                                  toBytes<int8_t>(q.values)));
@@ -577,6 +587,10 @@ LogicalResult Quantizer::dequantizeResults(func::FuncOp func) {
 
 double sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
 
+// sigmoid and softmax results lie in [0, 1]: their int8 form uses the threshold 1.0 whatever the
+// calibration table says, as the vendor toolchain does (docs/quantization.md).
+constexpr double kUnitRangeThreshold = 1.0;
+
 LogicalResult Quantizer::run(func::FuncOp func) {
   SmallVector<Operation *> ops;
   func.walk([&](Operation *op) {
@@ -656,7 +670,14 @@ LogicalResult Quantizer::run(func::FuncOp func) {
             .Case([&](tpu::LeakyReluOp o) { return quantizeLeakyRelu(o); })
             .Case([&](tpu::PReluOp o) { return quantizePRelu(o); })
             .Case([&](tpu::ConcatOp o) { return quantizeConcat(o); })
-            .Case([&](tpu::SigmoidOp o) { return quantizeLut(o, sigmoid); })
+            .Case([&](tpu::SigmoidOp o) {
+              forwardThreshold(o, kUnitRangeThreshold);
+              return quantizeLut(o, sigmoid);
+            })
+            .Case([&](tpu::SoftmaxOp o) {
+              forwardThreshold(o, kUnitRangeThreshold);
+              return keepFp32(o);
+            })
             .Case([&](tpu::TanHOp o) {
               return quantizeLut(o, [](double x) { return std::tanh(x); });
             })

@@ -3,6 +3,8 @@
 
 #include "tpuc/Arith.h"
 
+#include <algorithm>
+#include <climits>
 #include <cmath>
 
 namespace tpuc::quant {
@@ -60,6 +62,36 @@ std::optional<Int8Scale> int8ScaleFor(double scale, int64_t maxMultiplier) {
   int64_t m =
       roundClamped(std::ldexp(scale, static_cast<int>(*rshift)), -maxMultiplier, maxMultiplier);
   return Int8Scale{m, *rshift};
+}
+
+int64_t roundHalfEven(float x) {
+  if (std::isnan(x))
+    return 0;
+  float clamped = std::fmax(std::fmin(x, 9.2e18f), -9.2e18f);
+  return static_cast<int64_t>(std::nearbyint(clamped)); // default rounding: to nearest even
+}
+
+namespace {
+// float(scale) * 2^(31 + rshift) / multiplier, the product in double (the vendor's factor).
+float qdmWeightFactor(float scale, int64_t multiplier, unsigned rshift) {
+  if (multiplier == 0)
+    return 0.0f;
+  return static_cast<float>(static_cast<double>(scale) * std::ldexp(1.0, 31 + int(rshift)) /
+                            static_cast<double>(multiplier));
+}
+} // namespace
+
+int8_t quantizeWeightQdm(float w, double thrIn, double thrOut, int64_t multiplier,
+                         unsigned rshift) {
+  float ratio = static_cast<float>(thrIn) / static_cast<float>(thrOut);
+  float factor = qdmWeightFactor(ratio, multiplier, rshift);
+  return static_cast<int8_t>(arith::saturateInt8(roundHalfEven(w * factor)));
+}
+
+int32_t quantizeBiasQdm(float b, double thrOut, int64_t multiplier, unsigned rshift) {
+  float factor = qdmWeightFactor(127.0f / static_cast<float>(thrOut), multiplier, rshift);
+  int64_t q = roundHalfEven(b * factor);
+  return static_cast<int32_t>(std::clamp<int64_t>(q, INT32_MIN, INT32_MAX));
 }
 
 std::vector<int8_t> quantizeWithScale(llvm::ArrayRef<float> values, double scale) {

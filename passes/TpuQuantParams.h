@@ -61,6 +61,21 @@ struct QuantizedFilter {
 QuantizedFilter quantizeFilterPerChannel(llvm::ArrayRef<float> values, int64_t channels,
                                          llvm::function_ref<int64_t(int64_t)> channelOf);
 
+/// Round half to even of a float32 value (the vendor toolchain's ROUNDING_HALF_TO_EVEN).
+int64_t roundHalfEven(float x);
+
+/// The weight quantization of a QDM layer as the vendor toolchain does it, from the layer's
+/// (multiplier, rshift) rather than from max |w|: factor = float(thrIn / thrOut) *
+/// 2^(31 + rshift) / multiplier (thresholds as float32, the product in double), then
+/// sat8(round_half_even(float(w) * float(factor))) in float32. 0 for a zero multiplier.
+int8_t quantizeWeightQdm(float w, double thrIn, double thrOut, int64_t multiplier,
+                         unsigned rshift);
+
+/// The int32 bias of a QDM layer, as the vendor toolchain computes it: factor = float(127 /
+/// thrOut) * 2^(31 + rshift) / multiplier, then round_half_even(float(b) * float(factor)) in
+/// float32, clamped to int32. 0 for a zero multiplier.
+int32_t quantizeBiasQdm(float b, double thrOut, int64_t multiplier, unsigned rshift);
+
 /// Quantizes `values` to int8 with the single scale `scale`.
 std::vector<int8_t> quantizeWithScale(llvm::ArrayRef<float> values, double scale);
 

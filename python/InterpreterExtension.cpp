@@ -38,10 +38,21 @@ FloatArray toNumpy(const Tensor &tensor) {
   return FloatArray((*owner)->data(), shape.size(), shape.data(), deleter);
 }
 
+// INT8 tensors (int8Step > 0) become int8 arrays plus a float32 `<name>_scale` (their step).
 nb::dict toDict(const TensorList &tensors) {
   nb::dict result;
-  for (const NamedTensor &named : tensors)
-    result[nb::str(named.name.c_str())] = toNumpy(named.tensor);
+  nb::object numpy;
+  for (const NamedTensor &named : tensors) {
+    nb::object array = nb::cast(toNumpy(named.tensor));
+    if (named.int8Step > 0) {
+      if (!numpy.is_valid())
+        numpy = nb::module_::import_("numpy");
+      array = array.attr("astype")(numpy.attr("int8"));
+      result[nb::str(int8ScaleName(named.name, tensors).c_str())] =
+          numpy.attr("float32")(named.int8Step);
+    }
+    result[nb::str(named.name.c_str())] = array;
+  }
   return result;
 }
 

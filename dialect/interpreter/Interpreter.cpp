@@ -168,7 +168,15 @@ private:
     Status status = staticShape(op->getResult(0), op, shape);
     if (status.failed())
       return status;
-    auto kernel = interpreter::translateOp(op, options.customOps);
+    IntegerArrayLookup integerArrays =
+        [&](llvm::StringRef name) -> llvm::Expected<const std::vector<int64_t> *> {
+      Status loaded = loadWeightFile(op);
+      if (loaded.failed())
+        return llvm::createStringError(llvm::inconvertibleErrorCode(), loaded.message());
+      auto it = integerWeights.find(name.str());
+      return it == integerWeights.end() ? nullptr : &it->second;
+    };
+    auto kernel = interpreter::translateOp(op, options.customOps, integerArrays);
     if (!kernel)
       return opError(op, llvm::toString(kernel.takeError()));
     int result = -1;
@@ -177,6 +185,7 @@ private:
     if (status.failed())
       return status;
     ids[op->getResult(0)] = result;
+    program->markInt8(result, int8Step(op));
     return Status::success();
   }
 
@@ -211,7 +220,7 @@ private:
     return Status::success();
   }
 
-  Status loadWeightFile(tpu::LoadWeightOp op) {
+  Status loadWeightFile(Operation *op) {
     if (weightsLoaded)
       return Status::success();
     std::string path = options.weightFile;
@@ -228,7 +237,7 @@ private:
     }
     weightPath = path;
     TensorList tensors;
-    Status status = readTensorFile(path, tensors);
+    Status status = readTensorFile(path, tensors, &integerWeights);
     if (status.failed())
       return opError(op, "cannot read the weight file: " + status.message());
     for (NamedTensor &tensor : tensors)
@@ -246,6 +255,7 @@ private:
   bool weightsLoaded = false;
   std::string weightPath;
   llvm::StringMap<Tensor> weights;
+  IntegerArrays integerWeights; // exact values of the integer arrays of the weight file
   int outputCount = 0;
 };
 

@@ -171,6 +171,11 @@ struct QuantParams {
   NumberFormat from = NumberFormat::Fp32, to = NumberFormat::Int8;
   float scale = 1.0f;
   int64_t zeroPoint = 0;
+  /// INT8 -> FP32 feeding only function results: the TPU's bf16 output cast
+  /// x = bf16(q * bf16(outputStep)) (arith::dequantInt8Bf16, docs/quantization.md) instead of
+  /// q / scale.
+  bool bf16OutputCast = false;
+  float outputStep = 0.0f; ///< threshold / 127 for bf16OutputCast
 };
 std::unique_ptr<Kernel> makeQuant(const QuantParams &params);
 
@@ -206,6 +211,11 @@ struct CustomParamValue {
 struct CustomOpParams {
   std::string operationName;
   std::vector<std::pair<std::string, CustomParamValue>> params;
+  /// The op is quantized (quant.mode = "INT8"): its operands and result hold int8 codes.
+  bool int8 = false;
+  /// With int8: the threshold of each operand (0 when unknown) and of the result.
+  std::vector<double> operandThresholds;
+  double threshold = 0.0;
 };
 /// tpu.custom_op: delegates to the implementation of `operationName` found in `registry`.
 std::unique_ptr<Kernel> makeCustomOp(CustomOpParams params,

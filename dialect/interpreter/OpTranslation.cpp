@@ -2,12 +2,17 @@
 
 #include "dialect/interpreter/OpTranslation.h"
 #include "dialect/interpreter/CustomOpRegistry.h"
+#include "dialect/interpreter/Int8Kernels.h"
 #include "dialect/interpreter/Kernels.h"
 
 #include "dialect/TpuOps.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringSwitch.h"
 #include "llvm/ADT/TypeSwitch.h"
+
+#include "tpuc/Arith.h"
 
 #include <array>
 
@@ -225,12 +230,19 @@ KernelOrError customOp(tpu::CustomOp op, const std::shared_ptr<CustomOpRegistry>
       return value.takeError();
     params.params.emplace_back(entry.getName().getValue().str(), std::move(*value));
   }
+  if (tpu::detail::getQuantMode(op) == "INT8") {
+    params.int8 = true;
+    params.threshold = tpu::detail::getThreshold(op).value_or(0.0);
+    for (Value operand : op->getOperands()) {
+      Operation *producer = operand.getDefiningOp();
+      params.operandThresholds.push_back(
+          producer ? tpu::detail::getThreshold(producer).value_or(0.0) : 0.0);
+    }
+  }
   return makeCustomOp(std::move(params), customOps);
 }
 
-} // namespace
-
-KernelOrError translateOp(Operation *op, const std::shared_ptr<CustomOpRegistry> &customOps) {
+KernelOrError translateFp32(Operation *op, const std::shared_ptr<CustomOpRegistry> &customOps) {
   return llvm::TypeSwitch<Operation *, KernelOrError>(op)
       .Case([](tpu::InputOp) { return makeIdentity(); })
       .Case([](tpu::Conv2DOp op) -> KernelOrError {
@@ -368,8 +380,19 @@ KernelOrError translateOp(Operation *op, const std::shared_ptr<CustomOpRegistry>
         auto to = numberFormat(op.getTo());
         if (!to)
           return to.takeError();
-        return makeQuant(QuantParams{*from, *to, op.getScale().convertToFloat(),
-                                     signedInt(op.getZeroPointAttr())});
+        QuantParams p{*from, *to, op.getScale().convertToFloat(),
+                      signedInt(op.getZeroPointAttr())};
+        // An int8 result leaving the function: the TPU dequantizes it with its bf16 output cast.
+        bool toResults = !op->use_empty() && llvm::all_of(op->getUsers(), [](Operation *user) {
+          return isa<func::ReturnOp>(user);
+        });
+        if (*from == NumberFormat::Int8 && *to == NumberFormat::Fp32 && p.zeroPoint == 0 &&
+            toResults) {
+          p.bf16OutputCast = true;
+          std::optional<double> threshold = tpu::detail::getThreshold(op);
+          p.outputStep = threshold && *threshold > 0 ? float(*threshold / 127.0) : 1.0f / p.scale;
+        }
+        return makeQuant(p);
       })
       .Case([](tpu::LutOp op) {
         Type element = cast<ShapedType>(op.getInput().getType()).getElementType();
@@ -382,6 +405,334 @@ KernelOrError translateOp(Operation *op, const std::shared_ptr<CustomOpRegistry>
         return error("unsupported operation '" + op->getName().getStringRef() +
                      "': the fp32 interpreter has no kernel for it");
       });
+}
+
+//===----------------------------------------------------------------------===//
+// INT8 layers (docs/quantization.md)
+//===----------------------------------------------------------------------===//
+
+// i8 (signless or signed) results: int8 codes. ui8 is no INT8 activation type.
+bool hasInt8Result(Operation *op) {
+  if (op->getNumResults() != 1)
+    return false;
+  auto type = dyn_cast<ShapedType>(op->getResult(0).getType());
+  return type && (type.getElementType().isSignlessInteger(8) ||
+                  type.getElementType().isSignedInteger(8));
+}
+
+// The integers of a quant field: array<i64: ...>, array<i32: ...>, [1, 2] or a single integer.
+llvm::Expected<std::vector<int64_t>> quantIntegers(Operation *op, StringRef key) {
+  std::vector<int64_t> values;
+  auto quant = op->getAttrOfType<DictionaryAttr>("quant");
+  Attribute attr = quant ? quant.get(key) : Attribute();
+  if (!attr)
+    return values;
+  if (auto ints = dyn_cast<DenseI64ArrayAttr>(attr))
+    return toVector(ints.asArrayRef());
+  if (auto ints = dyn_cast<DenseI32ArrayAttr>(attr)) {
+    values.assign(ints.asArrayRef().begin(), ints.asArrayRef().end());
+    return values;
+  }
+  if (auto integer = dyn_cast<IntegerAttr>(attr)) {
+    values.push_back(integer.getValue().getSExtValue());
+    return values;
+  }
+  if (auto array = dyn_cast<ArrayAttr>(attr)) {
+    for (Attribute element : array) {
+      auto integer = dyn_cast<IntegerAttr>(element);
+      if (!integer)
+        return error("quant." + key + " must hold integers");
+      values.push_back(integer.getValue().getSExtValue());
+    }
+    return values;
+  }
+  return error("quant." + key + " must be an integer array");
+}
+
+StringRef quantParamType(Operation *op) {
+  if (auto quant = op->getAttrOfType<DictionaryAttr>("quant"))
+    if (auto type = quant.getAs<StringAttr>("param_type"))
+      return type.getValue();
+  return "NONE";
+}
+
+bool quantIsPerChannel(Operation *op) {
+  if (auto quant = op->getAttrOfType<DictionaryAttr>("quant"))
+    if (auto flag = quant.getAs<BoolAttr>("is_perchannel"))
+      return flag.getValue();
+  return false;
+}
+
+llvm::Error expectParamType(Operation *op, ArrayRef<StringRef> allowed) {
+  StringRef type = quantParamType(op);
+  if (llvm::is_contained(allowed, type))
+    return llvm::Error::success();
+  std::string names;
+  for (StringRef name : allowed)
+    names += (names.empty() ? "" : " or ") + name.str();
+  return error("INT8 layer has quant.param_type '" + type + "'; expected " + names);
+}
+
+// The exact integers of the weight array behind `value` (a tpu.load_weight).
+llvm::Expected<std::vector<int64_t>> integerWeight(Value value, StringRef what,
+                                                   const IntegerArrayLookup &integerArrays) {
+  auto weight = value.getDefiningOp<tpu::LoadWeightOp>();
+  if (!weight)
+    return error("the " + what + " of an INT8 layer must be a tpu.load_weight");
+  auto found = integerArrays(weight.getName());
+  if (!found)
+    return found.takeError();
+  if (!*found)
+    return error("the " + what + " '" + weight.getName() +
+                 "' is not an integer array of the weight file");
+  return **found;
+}
+
+// Requantization and exact bias of conv_2d, deconv_2d, fully_connected and scale. Per channel,
+// `<name>_quant_chan_param` (the records code generation loads) is used when the weight file has
+// it, and must agree with the op's multiplier, rshift and bias.
+llvm::Error accumulatorParams(Operation *op, Value bias, int64_t channels, bool doRelu,
+                              const IntegerArrayLookup &integerArrays, Int8Requant &requant,
+                              std::vector<int64_t> &biasValues) {
+  if (auto err = expectParamType(op, {"RSHIFT_AND_M_I32", "RSHIFT_ONLY"}))
+    return err;
+  requant.kind = quantParamType(op) == "RSHIFT_ONLY" ? Int8RequantKind::RshiftOnly
+                                                     : Int8RequantKind::Qdm;
+  requant.doRelu = doRelu;
+  auto multiplier = quantIntegers(op, "multiplier");
+  if (!multiplier)
+    return multiplier.takeError();
+  auto rshift = quantIntegers(op, "rshift");
+  if (!rshift)
+    return rshift.takeError();
+  requant.multiplier = std::move(*multiplier);
+  requant.rshift = std::move(*rshift);
+  if (bias) {
+    auto values = integerWeight(bias, "bias", integerArrays);
+    if (!values)
+      return values.takeError();
+    biasValues = std::move(*values);
+  }
+  if (requant.kind != Int8RequantKind::Qdm || !quantIsPerChannel(op))
+    return llvm::Error::success();
+  std::string name = tpu::detail::getLayerName(op).str() + "_quant_chan_param";
+  auto records = integerArrays(name);
+  if (!records)
+    return records.takeError();
+  if (!*records)
+    return llvm::Error::success();
+  const std::vector<int64_t> &bytes = **records;
+  if (int64_t(bytes.size()) != channels * 9)
+    return error("'" + name + "' has " + llvm::Twine(bytes.size()) + " bytes; expected " +
+                 llvm::Twine(channels) + " records of 9");
+  std::vector<int64_t> recordBias, recordMultiplier, recordShift;
+  for (int64_t c = 0; c < channels; ++c) {
+    uint8_t record[9];
+    for (int i = 0; i < 9; ++i)
+      record[i] = uint8_t(bytes[c * 9 + i]);
+    arith::QdmChannelParams q = arith::readQdmChannelParams(record);
+    recordBias.push_back(q.bias);
+    recordMultiplier.push_back(q.multiplier);
+    recordShift.push_back(q.rshift);
+  }
+  auto agrees = [](const std::vector<int64_t> &given, const std::vector<int64_t> &records) {
+    return given.empty() || given == records;
+  };
+  if (!agrees(requant.multiplier, recordMultiplier) || !agrees(requant.rshift, recordShift) ||
+      !agrees(biasValues, recordBias))
+    return error("'" + name + "' disagrees with the layer's quant.multiplier, quant.rshift or " +
+                 "bias");
+  requant.multiplier = std::move(recordMultiplier);
+  requant.rshift = std::move(recordShift);
+  biasValues = std::move(recordBias);
+  return llvm::Error::success();
+}
+
+llvm::Expected<std::pair<int64_t, int64_t>> singlePair(Operation *op, size_t index = 0,
+                                                       size_t multiplierIndex = 0) {
+  auto multiplier = quantIntegers(op, "multiplier");
+  if (!multiplier)
+    return multiplier.takeError();
+  auto rshift = quantIntegers(op, "rshift");
+  if (!rshift)
+    return rshift.takeError();
+  if (multiplier->size() <= multiplierIndex || rshift->size() <= index)
+    return error("INT8 layer needs quant.multiplier and quant.rshift (" +
+                 llvm::Twine(multiplierIndex + 1) + " and " + llvm::Twine(index + 1) +
+                 " entries at least)");
+  return std::make_pair((*multiplier)[multiplierIndex], (*rshift)[index]);
+}
+
+KernelOrError int8Eltwise(Operation *op, EltwiseKind kind, bool doRelu) {
+  if (auto err = expectParamType(
+          op, {kind == EltwiseKind::Mul ? StringRef("RSHIFT_AND_M_I32") : "RSHIFT_AND_M_I8"}))
+    return std::move(err);
+  Int8EltwiseParams p;
+  p.kind = kind;
+  p.doRelu = doRelu;
+  auto multiplier = quantIntegers(op, "multiplier");
+  if (!multiplier)
+    return multiplier.takeError();
+  auto rshift = quantIntegers(op, "rshift");
+  if (!rshift)
+    return rshift.takeError();
+  p.multiplier = std::move(*multiplier);
+  p.rshift = std::move(*rshift);
+  return makeInt8Eltwise(p);
+}
+
+template <typename ConvOp>
+KernelOrError int8Conv(ConvOp op, int64_t channels, const IntegerArrayLookup &integerArrays,
+                       bool deconv) {
+  auto p = convParams(op);
+  if (!p)
+    return p.takeError();
+  if constexpr (std::is_same_v<ConvOp, tpu::DeConv2DOp>)
+    if (auto err = copyArray(op.getOutputPadding(), p->outputPadding, "output_padding"))
+      return std::move(err);
+  Int8Requant requant;
+  std::vector<int64_t> bias;
+  if (auto err = accumulatorParams(op, op.getBias(), channels, p->doRelu, integerArrays, requant,
+                                   bias))
+    return std::move(err);
+  return deconv ? makeInt8Deconv2D(*p, std::move(requant), std::move(bias))
+                : makeInt8Conv2D(*p, std::move(requant), std::move(bias));
+}
+
+// Layers that only move, select or compare int8 codes: their fp32 kernels are exact on codes.
+bool movesCodes(Operation *op) {
+  if (auto interp = dyn_cast<tpu::InterpOp>(op))
+    return interp.getMode() == "nearest";
+  return isa<tpu::PoolMax2DOp, tpu::ReluOp, tpu::ReshapeOp, tpu::PermuteOp, tpu::SliceOp,
+             tpu::CropOp, tpu::PadOp, tpu::UpsampleOp, tpu::PixelShuffleOp, tpu::ReorgOp,
+             tpu::ShuffleChannelOp>(op);
+}
+
+KernelOrError translateInt8(Operation *op, const std::shared_ptr<CustomOpRegistry> &customOps,
+                            const IntegerArrayLookup &integerArrays) {
+  auto shapeOf = [](Value value) { return cast<ShapedType>(value.getType()).getShape(); };
+  return llvm::TypeSwitch<Operation *, KernelOrError>(op)
+      .Case([&](tpu::Conv2DOp op) {
+        return int8Conv(op, shapeOf(op.getFilter())[0], integerArrays, false);
+      })
+      .Case([&](tpu::DeConv2DOp op) {
+        return int8Conv(op, shapeOf(op.getFilter())[1] * signedInt(op.getGroupAttr(), 1),
+                        integerArrays, true);
+      })
+      .Case([&](tpu::FullyConnectedOp op) -> KernelOrError {
+        Int8Requant requant;
+        std::vector<int64_t> bias;
+        if (auto err = accumulatorParams(op, op.getBias(), shapeOf(op.getFilter())[0],
+                                         op.getDoRelu(), integerArrays, requant, bias))
+          return std::move(err);
+        return makeInt8FullyConnected(bool(op.getBias()), std::move(requant), std::move(bias));
+      })
+      .Case([&](tpu::ScaleOp op) -> KernelOrError {
+        Int8Requant requant;
+        std::vector<int64_t> bias;
+        if (auto err = accumulatorParams(op, op.getBias(),
+                                         cast<ShapedType>(op.getScale().getType()).getNumElements(),
+                                         op.getDoRelu(), integerArrays, requant, bias))
+          return std::move(err);
+        return makeInt8Scale(bool(op.getBias()), std::move(requant), std::move(bias));
+      })
+      .Case([&](tpu::MatMulOp op) -> KernelOrError {
+        Int8Requant requant;
+        std::vector<int64_t> bias;
+        if (auto err = accumulatorParams(op, Value(), 1, op.getDoRelu(), integerArrays, requant,
+                                         bias))
+          return std::move(err);
+        return makeInt8MatMul(std::move(requant));
+      })
+      .Case([](tpu::EltwiseAddOp op) {
+        return int8Eltwise(op, EltwiseKind::Add, op.getDoRelu());
+      })
+      .Case([](tpu::EltwiseMaxOp op) {
+        return int8Eltwise(op, EltwiseKind::Max, op.getDoRelu());
+      })
+      .Case([](tpu::EltwiseMinOp op) {
+        return int8Eltwise(op, EltwiseKind::Min, op.getDoRelu());
+      })
+      .Case([](tpu::EltwiseMulOp op) {
+        return int8Eltwise(op, EltwiseKind::Mul, op.getDoRelu());
+      })
+      .Case([](tpu::PoolAvg2DOp op) -> KernelOrError {
+        if (auto err = expectParamType(op, {"RSHIFT_AND_M_I8"}))
+          return std::move(err);
+        auto p = poolParams(op, PoolKind::Average);
+        if (!p)
+          return p.takeError();
+        p->countIncludePad = op.getCountIncludePad();
+        auto pair = singlePair(op);
+        if (!pair)
+          return pair.takeError();
+        return makeInt8AvgPool(*p, pair->first, pair->second);
+      })
+      .Case([](tpu::LeakyReluOp op) -> KernelOrError {
+        if (auto err = expectParamType(op, {"RSHIFT_AND_M_I8"}))
+          return std::move(err);
+        auto pos = singlePair(op, 0, 0);
+        if (!pos)
+          return pos.takeError();
+        auto neg = singlePair(op, 1, 1);
+        if (!neg)
+          return neg.takeError();
+        return makeInt8LeakyRelu(pos->first, pos->second, neg->first, neg->second);
+      })
+      .Case([](tpu::PReluOp op) -> KernelOrError {
+        if (auto err = expectParamType(op, {"RSHIFT_AND_M_I8"}))
+          return std::move(err);
+        auto pos = singlePair(op, 0, 0);
+        if (!pos)
+          return pos.takeError();
+        auto neg = singlePair(op, 1, 0);
+        if (!neg)
+          return neg.takeError();
+        return makeInt8PRelu(pos->first, pos->second, neg->second);
+      })
+      .Case([](tpu::ConcatOp op) -> KernelOrError {
+        if (auto err = expectParamType(op, {"RSHIFT_AND_M_I8"}))
+          return std::move(err);
+        auto multiplier = quantIntegers(op, "multiplier");
+        if (!multiplier)
+          return multiplier.takeError();
+        auto rshift = quantIntegers(op, "rshift");
+        if (!rshift)
+          return rshift.takeError();
+        return makeInt8Concat(signedInt(op.getAxisAttr()), std::move(*multiplier),
+                              std::move(*rshift));
+      })
+      .Case([&](tpu::CustomOp op) { return customOp(op, customOps); })
+      .Default([&](Operation *op) -> KernelOrError {
+        if (movesCodes(op)) {
+          if (auto err = expectParamType(op, {"NONE"}))
+            return std::move(err);
+          return translateFp32(op, customOps);
+        }
+        return error("'" + op->getName().getStringRef() +
+                     "' with an int8 result has no INT8 kernel in the interpreter");
+      });
+}
+
+} // namespace
+
+KernelOrError translateOp(Operation *op, const std::shared_ptr<CustomOpRegistry> &customOps,
+                          const IntegerArrayLookup &integerArrays) {
+  bool int8Layer = hasInt8Result(op) && !isa<tpu::InputOp, tpu::QuantOp, tpu::LutOp>(op);
+  if (int8Layer || (isa<tpu::CustomOp>(op) && tpu::detail::getQuantMode(op) == "INT8"))
+    return translateInt8(op, customOps, integerArrays);
+  return translateFp32(op, customOps);
+}
+
+double int8Step(Operation *op) {
+  if (!hasInt8Result(op))
+    return 0.0;
+  if (std::optional<double> threshold = tpu::detail::getThreshold(op); threshold && *threshold > 0)
+    return *threshold / 127.0;
+  if (auto quant = dyn_cast<tpu::QuantOp>(op))
+    if (float scale = quant.getScale().convertToFloat(); scale > 0)
+      return 1.0 / double(scale);
+  return 0.0;
 }
 
 } // namespace tpuc::interpreter

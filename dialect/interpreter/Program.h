@@ -13,6 +13,7 @@
 #include "dialect/interpreter/Status.h"
 #include "dialect/interpreter/Tensor.h"
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -53,6 +54,9 @@ public:
                Shape resultShape, bool dumped, int &resultId) noexcept;
   /// Marks `value` as a result of the function, reported under `name`.
   void addOutput(int value, std::string name) noexcept;
+  /// Marks `value` as int8 codes of step `step` (threshold / 127; ignored unless positive):
+  /// dumps and outputs report it with NamedTensor::int8Step.
+  void markInt8(int value, double step) noexcept;
 
   const std::vector<ProgramInput> &inputs() const { return inputs_; }
   Shape valueShape(int value) const;
@@ -77,9 +81,20 @@ private:
   std::unique_ptr<Execution> execution_; // buffer pool and fused kernels, shared by runs
 };
 
+/// Exact values of integer arrays, by name.
+using IntegerArrays = std::map<std::string, std::vector<int64_t>>;
+
 /// Reads every array of an npz file as fp32 (numeric arrays of any element type are converted).
-Status readTensorFile(const std::string &path, TensorList &tensors) noexcept;
-/// Writes the tensors to an npz file as float32 arrays.
+/// With `integers`, the arrays of integer element type are also stored there exactly.
+Status readTensorFile(const std::string &path, TensorList &tensors,
+                      IntegerArrays *integers = nullptr) noexcept;
+/// Writes the tensors to an npz file as float32 arrays; an INT8 tensor (int8Step > 0) is written
+/// as an int8 array plus a float32 scalar `<name>_scale` holding its step (threshold / 127);
+/// see docs/quantization.md "Tensor dumps".
 Status writeTensorFile(const std::string &path, const TensorList &tensors) noexcept;
+
+/// The name of the scale entry of INT8 tensor `name` in dumps: `<name>_scale`, with "_" appended
+/// until it is not the name of another tensor in `tensors`.
+std::string int8ScaleName(const std::string &name, const TensorList &tensors);
 
 } // namespace tpuc::interpreter

@@ -58,6 +58,9 @@ struct Tensor {
 struct NamedTensor {
   std::string name;
   Tensor tensor;
+  /// 0: the values are real numbers. > 0: they are the int8 codes of an INT8 tensor, whose real
+  /// values are code * int8Step (threshold / 127).
+  double int8Step = 0.0;
 };
 using TensorList = std::vector<NamedTensor>;
 

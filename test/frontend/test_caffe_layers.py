@@ -381,3 +381,28 @@ def test_input_shapes_override_and_errors(tmp_path: Path) -> None:
         CaffeConverter(
             "r", prototxt, caffemodel, tmp_path / "r.mlir", input_shapes={"x": [1]}
         ).run()
+
+
+@pytest.mark.parametrize(
+    ("gate_shape", "axis", "op"),
+    [
+        ([1, 4], 0, "tpu.broadcast_mul"),
+        ([4], 1, "tpu.broadcast_mul"),
+        ([1, 4, 3, 3], 0, "tpu.eltwise_mul"),
+        ([4, 3, 3], 1, "tpu.eltwise_mul"),
+    ],
+)
+def test_scale_by_a_second_bottom(
+    gate_shape: list[int], axis: int, op: str, tmp_path: Path
+) -> None:
+    net = CaffeNetBuilder("se", {"x": [1, 4, 3, 3], "gate": gate_shape})
+    net.layer("scale", "Scale", ["x", "gate"], ["out"], scale_param={"axis": axis})
+    converter, _, _ = convert_and_compare(net, tmp_path)
+    assert op in op_names(converter.module)
+
+
+def test_scale_bottom_must_match_caffe_shapes(tmp_path: Path) -> None:
+    net = CaffeNetBuilder("se", {"x": [1, 4, 3, 3], "gate": [1, 4, 1, 1]})
+    net.layer("scale", "Scale", ["x", "gate"], ["out"], scale_param={"axis": 0})
+    with pytest.raises(ConversionError, match=r"does not match the input \[1, 4, 3, 3\]"):
+        convert(net, tmp_path)

@@ -29,6 +29,7 @@ struct Program::Value {
   int uses = 0;      // number of operands referring to it
   int producer = -1; // the step computing it
   bool isOutput = false;
+  double int8Step = 0.0; // > 0: int8 codes of this step (threshold / 127)
 };
 
 // State shared by the runs of a program. Without the all-tensors dump, a relu / clip whose operand
@@ -112,6 +113,11 @@ void Program::addOutput(int value, std::string name) noexcept {
   if (value >= 0 && size_t(value) < values_.size())
     values_[value].isOutput = true;
   outputs_.emplace_back(value, std::move(name));
+}
+
+void Program::markInt8(int value, double step) noexcept {
+  if (value >= 0 && size_t(value) < values_.size() && step > 0)
+    values_[value].int8Step = step;
 }
 
 void Program::planFusion() {
@@ -217,7 +223,8 @@ Status Program::run(const TensorList &inputs, TensorList &outputs,
           std::fprintf(stderr, "%10.3f ms  %s\n", elapsed.count(), step.origin.describe().c_str());
       }
       if (allTensors && step.dumped)
-        allTensors->push_back({step.origin.name, values[step.result]});
+        allTensors->push_back(
+            {step.origin.name, values[step.result], values_[step.result].int8Step});
       for (int operand : step.operands) {
         const Value &value = values_[operand];
         if (value.lastUse == int(s) && !value.isOutput && !value.constant)
@@ -229,7 +236,7 @@ Status Program::run(const TensorList &inputs, TensorList &outputs,
                    entry.first);
     outputs.clear();
     for (const auto &[value, name] : outputs_)
-      outputs.push_back({name, values[value]});
+      outputs.push_back({name, values[value], values_[value].int8Step});
     for (Tensor &tensor : values) // what the caller does not hold is reused by the next run
       execution_->pool.give(std::move(tensor.data));
     return Status::success();

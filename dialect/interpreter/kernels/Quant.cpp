@@ -5,6 +5,8 @@
 //   fp32 -> int8/uint8: saturate(round_half_away(x * scale) + zero_point) (the CPU "quant" routine
 //                       of cv183x-isa.md 5.6 for fp32 model inputs)
 //   int8/uint8 -> fp32: (q - zero_point) / scale
+//   int8 -> fp32 at a function result (bf16OutputCast): bf16(q * bf16(threshold / 127)), the
+//                       TPU's output cast (arith::dequantInt8Bf16)
 //   fp32 -> bf16:       round to nearest even;  bf16 -> fp32: exact
 //
 //===----------------------------------------------------------------------===//
@@ -73,6 +75,8 @@ private:
 };
 
 float quantizeTo8Bit(float x, float scale, int64_t zeroPoint, bool isSigned) {
+  if (isSigned && zeroPoint == 0)
+    return float(arith::quantizeFp32ToInt8(x, scale));
   float scaled = std::round(x * scale);
   if (std::isnan(scaled))
     scaled = 0.0f;
@@ -107,6 +111,10 @@ public:
                    p.to == NumberFormat::Int8 || p.to == NumberFormat::Uint8;
     if (integer && (!(p.scale > 0.0f) || !std::isfinite(p.scale)))
       fail("scale must be positive and finite, got ", p.scale);
+    if (p.bf16OutputCast &&
+        (p.from != NumberFormat::Int8 || p.to != NumberFormat::Fp32 || p.zeroPoint != 0 ||
+         !(p.outputStep > 0.0f) || !std::isfinite(p.outputStep)))
+      fail("the bf16 output cast converts INT8 (zero point 0) to FP32 with a positive step");
   }
 
   Tensor run(const std::vector<const Tensor *> &operands, const Shape &result) override {
@@ -116,6 +124,15 @@ public:
     int64_t count = out.count();
     float scale = p.scale;
     float zeroPoint = float(p.zeroPoint);
+    if (p.bf16OutputCast) {
+      for (int64_t i = 0; i < count; ++i) {
+        float q = in[i];
+        if (!(q >= -128.0f && q <= 127.0f) || q != std::trunc(q))
+          fail("the input holds ", q, " at element ", i, ", which is not an int8 value");
+        dst[i] = arith::dequantInt8Bf16(int32_t(q), p.outputStep);
+      }
+      return out;
+    }
     for (int64_t i = 0; i < count; ++i) {
       float x = in[i];
       if (p.from == NumberFormat::Int8 || p.from == NumberFormat::Uint8)

@@ -74,12 +74,65 @@ std::vector<float> toFloats(const runtime::NpyArray &array, const std::string &w
   fail(what, ": unsupported element type '", d, "'");
 }
 
+template <typename T>
+std::vector<int64_t> convertInts(const std::vector<uint8_t> &bytes, size_t count) {
+  std::vector<int64_t> values(count);
+  for (size_t i = 0; i < count; ++i) {
+    T v;
+    std::memcpy(&v, bytes.data() + i * sizeof(T), sizeof(T));
+    values[i] = int64_t(v);
+  }
+  return values;
+}
+
+// The exact values of an integer array (descr of an integer type); false for other arrays.
+bool toIntegers(const runtime::NpyArray &array, std::vector<int64_t> &values) {
+  const std::string &d = array.descr;
+  size_t count = array.count();
+  if (d == "|i1")
+    values = convertInts<int8_t>(array.data, count);
+  else if (d == "|u1" || d == "|b1")
+    values = convertInts<uint8_t>(array.data, count);
+  else if (d == "<i2")
+    values = convertInts<int16_t>(array.data, count);
+  else if (d == "<u2")
+    values = convertInts<uint16_t>(array.data, count);
+  else if (d == "<i4")
+    values = convertInts<int32_t>(array.data, count);
+  else if (d == "<u4")
+    values = convertInts<uint32_t>(array.data, count);
+  else if (d == "<i8")
+    values = convertInts<int64_t>(array.data, count);
+  else
+    return false;
+  return true;
+}
+
 } // namespace
 
-Status readTensorFile(const std::string &path, TensorList &tensors) noexcept {
+std::string int8ScaleName(const std::string &name, const TensorList &tensors) {
+  std::string scaleName = name + "_scale";
+  auto taken = [&](const std::string &candidate) {
+    for (const NamedTensor &t : tensors)
+      if (t.name == candidate)
+        return true;
+    return false;
+  };
+  while (taken(scaleName))
+    scaleName += "_";
+  return scaleName;
+}
+
+Status readTensorFile(const std::string &path, TensorList &tensors,
+                      IntegerArrays *integers) noexcept {
   try {
     tensors.clear();
     for (runtime::NpzEntry &entry : runtime::readNpzFile(path)) {
+      if (integers && entry.array.data.size() == entry.array.count() * entry.array.elementSize()) {
+        std::vector<int64_t> values;
+        if (toIntegers(entry.array, values))
+          (*integers)[entry.name] = std::move(values);
+      }
       Tensor tensor;
       tensor.shape = entry.array.shape;
       tensor.data = std::make_shared<std::vector<float>>(
@@ -98,6 +151,26 @@ Status writeTensorFile(const std::string &path, const TensorList &tensors) noexc
     for (const NamedTensor &named : tensors) {
       runtime::NpzEntry entry;
       entry.name = named.name;
+      if (named.int8Step > 0) {
+        // int8 codes, and their step as `<name>_scale`.
+        entry.array.descr = "|i1";
+        entry.array.shape = named.tensor.shape;
+        const float *values = named.tensor.values();
+        for (int64_t i = 0; i < named.tensor.count(); ++i) {
+          if (!(values[i] >= -128.0f && values[i] <= 127.0f) || values[i] != std::trunc(values[i]))
+            fail("tensor '", named.name, "' holds ", values[i], ", which is not an int8 value");
+          entry.array.data.push_back(uint8_t(int8_t(values[i])));
+        }
+        entries.push_back(std::move(entry));
+        runtime::NpzEntry scale;
+        scale.name = int8ScaleName(named.name, tensors);
+        scale.array.descr = "<f4";
+        float step = float(named.int8Step);
+        scale.array.data.resize(sizeof(float));
+        std::memcpy(scale.array.data.data(), &step, sizeof(float));
+        entries.push_back(std::move(scale));
+        continue;
+      }
       entry.array.descr = "<f4";
       entry.array.shape = named.tensor.shape;
       size_t bytes = size_t(named.tensor.count()) * sizeof(float);

@@ -106,6 +106,142 @@ class PoolMask:
         }
 
 
+@dataclass
+class CaffeNet:
+    """A parsed Caffe model: the text net, the binary weights (or None) and the TEST-phase
+    layers with their weight blobs (matched by layer name, as Caffe does)."""
+
+    prototxt: Path
+    caffemodel: Path | None
+    net: Message
+    weights: Message | None
+    layers: list[CaffeLayer]
+
+    def declared_inputs(self) -> dict[str, list[int] | None]:
+        """Input blob -> declared shape (None when undeclared): input + input_shape or
+        input_dim, and Input layers."""
+        net = self.net
+        declared: dict[str, list[int] | None] = {}
+        names = list(net.input)
+        if net.input_shape:
+            if len(net.input_shape) != len(names):
+                raise ConversionError(
+                    f"'{self.prototxt}': {len(names)} inputs but {len(net.input_shape)} "
+                    "input_shape entries"
+                )
+            for name, shape in zip(names, net.input_shape, strict=True):
+                declared[name] = [int(d) for d in shape.dim]
+        elif net.input_dim:
+            if len(net.input_dim) != 4 * len(names):
+                raise ConversionError(
+                    f"'{self.prototxt}': input_dim has {len(net.input_dim)} values for "
+                    f"{len(names)} inputs (4 per input expected)"
+                )
+            for i, name in enumerate(names):
+                declared[name] = [int(d) for d in net.input_dim[4 * i : 4 * i + 4]]
+        else:
+            for name in names:
+                declared[name] = None
+        for layer in self.layers:
+            if layer.type in DATA_LAYERS:
+                raise UnsupportedOpError(
+                    f"{layer.describe()}: data layers read training data; replace it with an "
+                    "Input layer (or input + input_shape) to convert the net for inference"
+                )
+            if layer.type != "Input":
+                continue
+            shapes = layer.input_param.shape
+            if shapes and len(shapes) not in (1, len(layer.top)):
+                raise ConversionError(
+                    f"{layer.describe()}: {len(shapes)} shapes for {len(layer.top)} tops"
+                )
+            for i, top in enumerate(layer.top):
+                if shapes:
+                    declared[top] = [int(d) for d in shapes[i if len(shapes) > 1 else 0].dim]
+                else:
+                    declared[top] = None
+        return declared
+
+    def outputs(self) -> list[str]:
+        """Caffe's net outputs: blobs produced and not consumed by a later layer."""
+        inputs = set(self.declared_inputs())
+        available: dict[str, None] = {}
+        for layer in self.layers:
+            for bottom in layer.bottom:
+                available.pop(bottom, None)
+            for top in layer.top:
+                if top not in inputs:
+                    available[top] = None
+        return list(available)
+
+
+DATA_LAYERS = (
+    "Data",
+    "ImageData",
+    "MemoryData",
+    "HDF5Data",
+    "DummyData",
+    "WindowData",
+    "VideoData",
+    "AnnotatedData",
+)
+
+
+def _in_test_phase(layer: Message) -> bool:
+    def matches(rule: Message) -> bool:
+        return not rule.has("phase") or rule.phase == PHASE_TEST
+
+    if layer.include and not any(matches(r) for r in layer.include):
+        return False
+    return not any(r.has("phase") and matches(r) for r in layer.exclude)
+
+
+def load_caffe_net(prototxt: str | Path, caffemodel: str | Path | None) -> CaffeNet:
+    """Parses the .prototxt (and the .caffemodel when given); ConversionError naming the file
+    and position when one cannot be read."""
+    prototxt = Path(prototxt)
+    caffemodel = None if caffemodel is None else Path(caffemodel)
+    try:
+        net = read_prototxt(prototxt)
+        weights = None if caffemodel is None else read_caffemodel(caffemodel)
+    except CaffeFormatError as error:
+        raise ConversionError(str(error)) from None
+    if net.has("layers"):
+        raise UnsupportedOpError(
+            f"'{prototxt}' uses the V1 'layers' format; upgrade it to 'layer' "
+            "(Caffe's upgrade_net_proto_text tool)"
+        )
+    if weights is not None and weights.has("layers") and not weights.has("layer"):
+        raise UnsupportedOpError(
+            f"'{caffemodel}' uses the V1 'layers' format; upgrade it with Caffe's "
+            "upgrade_net_proto_binary tool"
+        )
+    blobs: dict[str, list[np.ndarray]] = {}
+    for layer in [] if weights is None else weights.layer:
+        if not layer.blobs:
+            continue
+        arrays = []
+        for i, blob in enumerate(layer.blobs):
+            try:
+                arrays.append(blob_array(blob))
+            except CaffeFormatError as error:
+                raise ConversionError(
+                    f"'{caffemodel}': layer '{layer.name}' blob {i}: {error}"
+                ) from None
+        blobs[layer.name] = arrays
+    layers = [
+        CaffeLayer(proto, index, blobs.get(proto.name, []), str(prototxt))
+        for index, proto in enumerate(net.layer)
+        if _in_test_phase(proto)
+    ]
+    seen: set[str] = set()
+    for layer in layers:
+        if layer.name in seen:
+            raise ConversionError(f"'{prototxt}': two layers are named '{layer.name}'")
+        seen.add(layer.name)
+    return CaffeNet(prototxt, caffemodel, net, weights, layers)
+
+
 Handler = Callable[[CaffeLayer], None]
 
 
@@ -164,25 +300,9 @@ class CaffeConverter:
         self.model_name = model_name
         self.prototxt = Path(prototxt)
         self.caffemodel = None if caffemodel is None else Path(caffemodel)
-        try:
-            self.net = read_prototxt(self.prototxt)
-            self.weights_net = None if self.caffemodel is None else read_caffemodel(self.caffemodel)
-        except CaffeFormatError as error:
-            raise ConversionError(str(error)) from None
-        if self.net.has("layers"):
-            raise UnsupportedOpError(
-                f"'{self.prototxt}' uses the V1 'layers' format; upgrade it to 'layer' "
-                "(Caffe's upgrade_net_proto_text tool)"
-            )
-        if (
-            self.weights_net is not None
-            and self.weights_net.has("layers")
-            and not (self.weights_net.has("layer"))
-        ):
-            raise UnsupportedOpError(
-                f"'{self.caffemodel}' uses the V1 'layers' format; upgrade it with Caffe's "
-                "upgrade_net_proto_binary tool"
-            )
+        self.caffe_net = load_caffe_net(self.prototxt, self.caffemodel)
+        self.net = self.caffe_net.net
+        self.layers: list[CaffeLayer] = self.caffe_net.layers
         self.mlir_file = Path(mlir_file)
         self.weight_file = (
             Path(weight_file)
@@ -197,7 +317,6 @@ class CaffeConverter:
         self.valueMap: dict[str, Operand] = {}  # noqa: N815 (vendor spelling)
         self.tensors: dict[str, np.ndarray] = {}
         self.pool_masks: dict[str, PoolMask] = {}
-        self.layers: list[CaffeLayer] = []
         self.input_names: list[str] = []
         self.output_names: list[str] = []
         self.caffeop_factory: dict[str, Handler] = {
@@ -234,7 +353,6 @@ class CaffeConverter:
     def run(self) -> Module:
         """Converts, verifies and writes the .mlir and weight files; returns the module."""
         with self.ctx, Location.unknown():
-            self.layers = self._test_phase_layers()
             input_shapes = self._resolve_input_shapes()
             self.mlir = MLIRImporter(
                 self.model_name, input_shapes, input_preprocess=self._preprocess_dicts(input_shapes)
@@ -243,7 +361,7 @@ class CaffeConverter:
                 self.addOperand(name, value, list(input_shapes[name]), TensorType.ACTIVATION)
             for layer in self.layers:
                 self.convert_layer(layer)
-            self.output_names = self._net_outputs()
+            self.output_names = self.caffe_net.outputs()
             if not self.output_names:
                 raise ConversionError(f"'{self.prototxt}': the net has no output blob")
             self.mlir.set_outputs([self._output_value(name) for name in self.output_names])
@@ -409,79 +527,8 @@ class CaffeConverter:
     # Net-level preparation
     # ------------------------------------------------------------------------------------
 
-    def _weight_blobs(self) -> dict[str, list[np.ndarray]]:
-        result: dict[str, list[np.ndarray]] = {}
-        if self.weights_net is None:
-            return result
-        for layer in self.weights_net.layer:
-            if not layer.blobs:
-                continue
-            arrays = []
-            for i, blob in enumerate(layer.blobs):
-                try:
-                    arrays.append(blob_array(blob))
-                except CaffeFormatError as error:
-                    raise ConversionError(
-                        f"'{self.caffemodel}': layer '{layer.name}' blob {i}: {error}"
-                    ) from None
-            result[layer.name] = arrays
-        return result
-
-    @staticmethod
-    def _rule_matches(rule: Message) -> bool:
-        return not rule.has("phase") or rule.phase == PHASE_TEST
-
-    def _test_phase_layers(self) -> list[CaffeLayer]:
-        blobs = self._weight_blobs()
-        layers = []
-        for index, proto in enumerate(self.net.layer):
-            if proto.include and not any(self._rule_matches(r) for r in proto.include):
-                continue
-            if any(self._rule_matches(r) and r.has("phase") for r in proto.exclude):
-                continue
-            layers.append(CaffeLayer(proto, index, blobs.get(proto.name, []), str(self.prototxt)))
-        return layers
-
-    def _declared_inputs(self) -> dict[str, list[int] | None]:
-        net = self.net
-        declared: dict[str, list[int] | None] = {}
-        names = list(net.input)
-        if net.input_shape:
-            if len(net.input_shape) != len(names):
-                raise ConversionError(
-                    f"'{self.prototxt}': {len(names)} inputs but {len(net.input_shape)} "
-                    "input_shape entries"
-                )
-            for name, shape in zip(names, net.input_shape, strict=True):
-                declared[name] = [int(d) for d in shape.dim]
-        elif net.input_dim:
-            if len(net.input_dim) != 4 * len(names):
-                raise ConversionError(
-                    f"'{self.prototxt}': input_dim has {len(net.input_dim)} values for "
-                    f"{len(names)} inputs (4 per input expected)"
-                )
-            for i, name in enumerate(names):
-                declared[name] = [int(d) for d in net.input_dim[4 * i : 4 * i + 4]]
-        else:
-            for name in names:
-                declared[name] = None
-        for layer in self.layers:
-            if layer.type != "Input":
-                continue
-            shapes = layer.input_param.shape
-            if shapes and len(shapes) not in (1, len(layer.top)):
-                raise ConversionError(
-                    f"{layer.describe()}: {len(shapes)} shapes for {len(layer.top)} tops"
-                )
-            for i, top in enumerate(layer.top):
-                if shapes:
-                    declared[top] = [int(d) for d in shapes[i if len(shapes) > 1 else 0].dim]
-                else:
-                    declared[top] = None
-        return declared
-
     def _resolve_input_shapes(self) -> dict[str, list[int]]:
-        declared = self._declared_inputs()
+        declared = self.caffe_net.declared_inputs()
         if not declared:
             raise ConversionError(
                 f"'{self.prototxt}': the net declares no input (input/input_shape or an Input "
@@ -539,16 +586,6 @@ class CaffeConverter:
                 )
             result[name] = pre.with_input_shape(shape).to_dict()
         return result
-
-    def _net_outputs(self) -> list[str]:
-        """Caffe's net outputs: blobs produced and not consumed by a later layer."""
-        available: dict[str, None] = {name: None for name in self.input_names}
-        for layer in self.layers:
-            for bottom in layer.bottom:
-                available.pop(bottom, None)
-            for top in layer.top:
-                available[top] = None
-        return [name for name in available if name not in self.input_names]
 
     def _output_value(self, blob: str) -> Value:
         if blob in self.pool_masks:
@@ -697,41 +734,15 @@ class CaffeConverter:
         value, shape = self.activation(layer)
         p = layer.scale_param
         axis = self._axis(layer, p.axis, len(shape))
+        if len(layer.bottom) == 2:
+            self._scale_by_bottom(layer, value, shape, axis)
+            return
         if len(shape) < 2 or axis != 1:
             raise UnsupportedOpError(
                 f"{layer.describe()}: only a scale along axis 1 (channels) is supported, got "
                 f"axis {p.axis} for shape {shape}"
             )
         channels = shape[1]
-        if len(layer.bottom) == 2:
-            gate, gate_shape = self.activation(layer, 1)
-            if p.bias_term:
-                raise UnsupportedOpError(
-                    f"{layer.describe()}: a scale bottom with bias_term is not supported"
-                )
-            if (
-                gate_shape[:2] != shape[:2]
-                or any(d != 1 for d in gate_shape[2:])
-                and (gate_shape != shape)
-            ):
-                raise UnsupportedOpError(
-                    f"{layer.describe()}: scale bottom of shape {gate_shape} is not per channel "
-                    f"of {shape}"
-                )
-            if gate_shape == shape:
-                self.emit(layer, "tpu.eltwise_mul", [value, gate], shape)
-                return
-            if len(gate_shape) != len(shape):
-                gate = self.emit(
-                    layer,
-                    "tpu.reshape",
-                    [gate],
-                    shape[:2] + [1] * (len(shape) - 2),
-                    name=f"{layer.name}_gate",
-                    top="",
-                )
-            self.emit(layer, "tpu.broadcast_mul", [value, gate], shape, {"axis": 1})
-            return
         if p.num_axes not in (0, 1) and not (p.num_axes == -1 and len(shape) == 2):
             raise UnsupportedOpError(
                 f"{layer.describe()}: num_axes {p.num_axes}; only per-channel (1) or scalar (0) "
@@ -751,6 +762,35 @@ class CaffeConverter:
                 )
             operands.append(self.weight(f"{layer.name}_1", np.broadcast_to(bias, (channels,))))
         self.emit(layer, "tpu.scale", operands, shape)
+
+    def _scale_by_bottom(
+        self, layer: CaffeLayer, value: Value, shape: list[int], axis: int
+    ) -> None:
+        """Scale with a second bottom: its shape equals the input's dims from `axis` on (Caffe's
+        rule); it broadcasts over the rest."""
+        gate, gate_shape = self.activation(layer, 1)
+        if layer.scale_param.bias_term:
+            raise UnsupportedOpError(
+                f"{layer.describe()}: a scale bottom with bias_term is not supported"
+            )
+        if list(shape[axis : axis + len(gate_shape)]) != list(gate_shape):
+            raise ConversionError(
+                f"{layer.describe()}: scale bottom of shape {gate_shape} does not match the "
+                f"input {shape} from axis {axis}"
+            )
+        full = [1] * axis + list(gate_shape) + [1] * (len(shape) - axis - len(gate_shape))
+        if full == list(shape):
+            self.emit(layer, "tpu.eltwise_mul", [value, gate], shape)
+            return
+        if len(shape) < 2 or any(d != 1 for i, d in enumerate(full) if i > 1) or full[1] == 1:
+            raise UnsupportedOpError(
+                f"{layer.describe()}: a scale bottom of shape {gate_shape} at axis {axis} "
+                f"broadcasts over {shape} beyond the channels; only per-channel scales are "
+                "supported"
+            )
+        if full != list(gate_shape):
+            gate = self.emit(layer, "tpu.reshape", [gate], full, name=f"{layer.name}_gate", top="")
+        self.emit(layer, "tpu.broadcast_mul", [value, gate], shape, {"axis": 1})
 
     def convert_relu_op(self, layer: CaffeLayer) -> None:
         slope = float(layer.relu_param.negative_slope)

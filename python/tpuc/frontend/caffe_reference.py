@@ -29,6 +29,7 @@ from .caffe_converter import (
     caffe_permute_order,
     caffe_reshape,
     caffe_upsample_size,
+    load_caffe_net,
 )
 from .onnx_converter import ConversionError, UnsupportedOpError
 
@@ -209,9 +210,8 @@ class CaffeReference:
     """Runs the TEST-phase layers of a net (parsed as CaffeConverter parses it) in numpy."""
 
     def __init__(self, prototxt: str | Path, caffemodel: str | Path | None) -> None:
-        # The converter parses the files and selects the TEST-phase layers; nothing is built.
-        self._net = CaffeConverter("reference", prototxt, caffemodel, "reference.mlir")
-        self.layers = self._net._test_phase_layers()
+        self.net = load_caffe_net(prototxt, caffemodel)
+        self.layers = self.net.layers
         self.functions: dict[str, LayerFunction] = {
             "BatchNorm": self.batch_norm,
             "Concat": self.concat,
@@ -236,8 +236,7 @@ class CaffeReference:
         }
 
     def forward(self, inputs: Mapping[str, np.ndarray]) -> CaffeForward:
-        self._net.layers = self.layers
-        declared = self._net._declared_inputs()
+        declared = self.net.declared_inputs()
         missing = [name for name in declared if name not in inputs]
         if missing:
             raise ValueError(f"missing input(s) {missing}; given {sorted(inputs)}")
@@ -302,15 +301,13 @@ class CaffeReference:
     def scale(self, layer: CaffeLayer, x: list[np.ndarray]) -> list[np.ndarray]:
         p = layer.scale_param
         axis = _axis(p.axis, x[0].ndim)
-        if len(x) == 2:
-            s = x[1]
-        else:
-            s = layer.blobs[0]
-        s = s.reshape(list(s.shape) + [1] * (x[0].ndim - axis - s.ndim))
-        s = s.reshape([1] * axis + list(s.shape)) if s.ndim < x[0].ndim else s
-        y = x[0].astype(np.float64) * s
+        s = x[1] if len(x) == 2 else layer.blobs[0]
+        if s.size == 1:
+            s = s.reshape(())
+        full = [1] * axis + list(s.shape) + [1] * (x[0].ndim - axis - s.ndim)
+        y = x[0].astype(np.float64) * s.reshape(full)
         if p.bias_term and len(x) == 1:
-            y = y + layer.blobs[1].reshape(s.shape)
+            y = y + layer.blobs[1].reshape(full)
         return [_f32(y)]
 
     def relu(self, layer: CaffeLayer, x: list[np.ndarray]) -> list[np.ndarray]:

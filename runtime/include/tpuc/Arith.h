@@ -233,6 +233,25 @@ inline uint16_t int8ToBf16(int32_t v) { return floatToBf16(static_cast<float>(v)
 /// int8 / uint8 -> fp32 (exact).
 inline float int8ToFloat(int32_t v) { return static_cast<float>(v); }
 
+/// fp32 -> int8 of the CPU "quant" routine (§5.6) that feeds a model's fp32 input to the TPU:
+/// saturate(round_half_away(x * scale)) with the product rounded to fp32; NaN gives 0.
+inline int32_t quantizeFp32ToInt8(float x, float scale) {
+  float scaled = std::round(x * scale);
+  if (std::isnan(scaled))
+    return 0;
+  scaled = scaled < -1e9f ? -1e9f : (scaled > 1e9f ? 1e9f : scaled);
+  return saturateInt8(static_cast<int64_t>(scaled));
+}
+
+/// int8 -> fp32 output cast of the TPU (the vendor's tpu.Cast int8 -> f32 at a model output,
+/// checked bit-exact against the vendor's cvimodels): the TPU has no fp32 ALU, so the dequant step
+/// `step` (threshold / 127) is rounded to bf16, the product q * step (exact in fp32: 8 x 8
+/// significant bits) is rounded to bf16 again (nearest even), and widened to fp32.
+inline float dequantInt8Bf16(int32_t q, float step) {
+  float s = bf16ToFloat(floatToBf16(step));
+  return bf16ToFloat(floatToBf16(static_cast<float>(q) * s));
+}
+
 /// Rounding of bf16 -> 8-bit conversions (TDMA int8_rnd_mode, §5.6).
 enum class Bf16ToIntRound : uint8_t { NearestEven = 0, TowardZero = 1 };
 

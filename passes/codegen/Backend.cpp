@@ -1,0 +1,145 @@
+//===- Backend.cpp - facts shared by the backend passes and codegen -------===//
+#include "passes/codegen/Backend.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+using namespace mlir;
+
+namespace tpuc::backend {
+
+std::string layerName(Operation *op) {
+  if (auto name = op->getAttrOfType<StringAttr>("name"))
+    return name.getValue().str();
+  return op->getName().getStringRef().str();
+}
+
+std::optional<int64_t> getI64(Operation *op, StringRef name) {
+  if (auto attr = op->getAttrOfType<IntegerAttr>(name))
+    return attr.getInt();
+  return std::nullopt;
+}
+
+static bool allUsersReturn(Operation *op) {
+  if (op->use_empty())
+    return false;
+  for (Operation *user : op->getUsers())
+    if (!isa<func::ReturnOp>(user))
+      return false;
+  return true;
+}
+
+static bool isInt8(Type type) {
+  auto shaped = dyn_cast<ShapedType>(type);
+  return shaped && shaped.getElementType().isInteger(8);
+}
+
+std::optional<Placement> placementOf(Operation *op, std::string *why) {
+  auto fail = [&](const std::string &message) -> std::optional<Placement> {
+    if (why)
+      *why = message;
+    return std::nullopt;
+  };
+  if (isa<tpu::InputOp, tpu::LoadWeightOp, func::ReturnOp, func::CallOp>(op))
+    return Placement::None;
+  if (auto quant = dyn_cast<tpu::QuantOp>(op)) {
+    StringRef from = quant.getFrom(), to = quant.getTo();
+    bool fromF32 = from == "FP32" || from == "NONE";
+    bool toF32 = to == "FP32" || to == "NONE";
+    if (fromF32 && to == "INT8")
+      return Placement::Cpu; // the runtime's `quant` function, as vendor models do it
+    if (from == "INT8" && toF32)
+      return allUsersReturn(op) ? Placement::Tpu : Placement::Cpu;
+    return fail(("quant from " + from + " to " + to + " has no kernel").str());
+  }
+  if (auto custom = dyn_cast<tpu::CustomOp>(op)) {
+    if (!custom.getTpu())
+      return Placement::Cpu;
+    return fail("custom op '" + custom.getPluginOpName().str() +
+                "' runs on the TPU, and TPU code generation through custom-op plugins "
+                "(codeGenInt8) is not available in this backend");
+  }
+  if (isa<tpu::SoftmaxOp, tpu::DetectionOutputOp>(op))
+    return Placement::Cpu;
+
+  // Everything else needs an INT8 layer kernel (runtime/include/tpuc/kernel/Layers.h).
+  bool int8 = op->getNumResults() == 1 && isInt8(op->getResult(0).getType());
+  bool known =
+      isa<tpu::Conv2DOp, tpu::FullyConnectedOp, tpu::MatMulOp, tpu::PoolMax2DOp,
+          tpu::PoolAvg2DOp, tpu::ReluOp, tpu::EltwiseAddOp, tpu::EltwiseMaxOp, tpu::EltwiseMinOp,
+          tpu::EltwiseMulOp, tpu::LutOp, tpu::LeakyReluOp, tpu::PReluOp, tpu::ConcatOp,
+          tpu::UpsampleOp, tpu::PermuteOp, tpu::ReshapeOp, tpu::SliceOp, tpu::CropOp, tpu::PadOp>(
+          op);
+  if (known && int8)
+    return Placement::Tpu;
+  if (known)
+    return fail("only INT8 layers have TPU kernels; this one is not INT8 (run --tpu-quant first)");
+  return fail("no INT8 TPU kernel and no runtime CPU function implements it");
+}
+
+std::string cpuFunctionName(Operation *op) {
+  if (isa<tpu::QuantOp>(op))
+    return "quant";
+  if (auto custom = dyn_cast<tpu::CustomOp>(op))
+    return custom.getPluginOpName().str();
+  if (isa<tpu::SoftmaxOp>(op))
+    return "softmax";
+  if (isa<tpu::DetectionOutputOp>(op))
+    return "detectionoutput";
+  return op->getName().stripDialect().str();
+}
+
+std::string tensorName(Operation *op) {
+  if (auto quant = dyn_cast<tpu::QuantOp>(op)) {
+    if (quant.getFrom() == "INT8" && allUsersReturn(op))
+      if (Operation *producer = quant.getInput().getDefiningOp())
+        return layerName(producer) + "_f32";
+  }
+  return layerName(op);
+}
+
+std::optional<std::array<int64_t, 4>> shape4(ShapedType type) {
+  if (!type.hasStaticShape())
+    return std::nullopt;
+  ArrayRef<int64_t> dims = type.getShape();
+  std::array<int64_t, 4> out{1, 1, 1, 1};
+  size_t rank = dims.size();
+  size_t skip = 0;
+  while (rank - skip > 4) {
+    if (dims[skip] != 1)
+      return std::nullopt;
+    ++skip;
+  }
+  for (size_t i = skip; i < rank; ++i)
+    out[i - skip] = dims[i];
+  return out;
+}
+
+unsigned elementBytes(Type type) {
+  if (type.isF32() || type.isInteger(32))
+    return 4;
+  if (type.isBF16() || type.isInteger(16))
+    return 2;
+  if (type.isInteger(8))
+    return 1;
+  return 0;
+}
+
+std::string dtypeName(Type type) {
+  if (type.isF32())
+    return "fp32";
+  if (type.isBF16())
+    return "bf16";
+  if (type.isUnsignedInteger(8))
+    return "uint8";
+  if (type.isInteger(8))
+    return "int8";
+  if (type.isInteger(16))
+    return "int16";
+  if (type.isInteger(32))
+    return "int32";
+  return "unknown";
+}
+
+} // namespace tpuc::backend
