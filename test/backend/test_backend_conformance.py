@@ -81,8 +81,9 @@ def _interpreter() -> Path:
 
 
 def _run(cmd: list[str | Path], cwd: Path) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run([str(c) for c in cmd], cwd=cwd, capture_output=True, text=True,
-                          timeout=600)
+    proc = subprocess.run(
+        [str(c) for c in cmd], cwd=cwd, capture_output=True, text=True, timeout=600
+    )
     if proc.returncode != 0:
         raise AssertionError(f"{' '.join(map(str, cmd))} failed:\n{proc.stdout}\n{proc.stderr}")
     return proc
@@ -112,23 +113,75 @@ def compile_model(model: str, work: Path) -> dict[str, Path]:
     from tpuc.tools import model_convert
 
     fp32_raw = work / f"{model}.mlir"
-    assert model_convert.main(["--model_path", str(onnx_path), "--model_name", model,
-                               "--mlir_file_path", str(fp32_raw)]) == 0
+    assert (
+        model_convert.main(
+            [
+                "--model_path",
+                str(onnx_path),
+                "--model_name",
+                model,
+                "--mlir_file_path",
+                str(fp32_raw),
+            ]
+        )
+        == 0
+    )
     opt = _tool("tpuc-opt")
-    _run([opt, fp32_raw, "--assign-layer-id", "--convert-bn-to-scale", "--canonicalize",
-          "--eltwise-early-stride", "-o", "fp32.mlir"], work)
+    _run(
+        [
+            opt,
+            fp32_raw,
+            "--assign-layer-id",
+            "--convert-bn-to-scale",
+            "--canonicalize",
+            "--eltwise-early-stride",
+            "-o",
+            "fp32.mlir",
+        ],
+        work,
+    )
     _ours_table(src / f"{model}_cali_table", work / "cali_table")
-    _run([opt, "fp32.mlir", "--import-calibration-table", "--calibration-table", "cali_table",
-          "--assign-chip-name", "--chipname", "cv183x", "--tpu-quant", "-o", "int8.mlir"], work)
+    _run(
+        [
+            opt,
+            "fp32.mlir",
+            "--import-calibration-table",
+            "--calibration-table",
+            "cali_table",
+            "--assign-chip-name",
+            "--chipname",
+            "cv183x",
+            "--tpu-quant",
+            "-o",
+            "int8.mlir",
+        ],
+        work,
+    )
     _run([opt, "int8.mlir", *BACKEND_FLAGS, "-o", "opt.mlir"], work)
     env = dict(os.environ, SOURCE_DATE_EPOCH="1700000000")
-    proc = subprocess.run([str(_tool("tpuc-translate")), "--mlir-to-cvimodel", "--weight-file",
-                           "weight.bin", "opt.mlir", "-o", "model.cvimodel"], cwd=work,
-                          capture_output=True, text=True, env=env, timeout=600)
+    proc = subprocess.run(
+        [
+            str(_tool("tpuc-translate")),
+            "--mlir-to-cvimodel",
+            "--weight-file",
+            "weight.bin",
+            "opt.mlir",
+            "-o",
+            "model.cvimodel",
+        ],
+        cwd=work,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
     if proc.returncode != 0:
         raise AssertionError(f"mlir-to-cvimodel failed:\n{proc.stderr}")
-    return {"int8": work / "int8.mlir", "cvimodel": work / "model.cvimodel",
-            "input": src / f"{model}_in_f32.npz"}
+    return {
+        "int8": work / "int8.mlir",
+        "cvimodel": work / "model.cvimodel",
+        "input": src / f"{model}_in_f32.npz",
+    }
 
 
 @pytest.fixture(scope="module")
@@ -153,8 +206,20 @@ def _compiled(model: str, cache: dict, tmp_path_factory: pytest.TempPathFactory)
 
 def _ours(files: dict, work: Path) -> dict[str, np.ndarray]:
     out = work / "ours.npz"
-    _run([_tool("model_runner"), "--input", files["input"], "--model", files["cvimodel"],
-          "--output", out, "--dump-all-tensors", "--out-fixed"], work)
+    _run(
+        [
+            _tool("model_runner"),
+            "--input",
+            files["input"],
+            "--model",
+            files["cvimodel"],
+            "--output",
+            out,
+            "--dump-all-tensors",
+            "--out-fixed",
+        ],
+        work,
+    )
     return dict(np.load(out))
 
 
@@ -163,9 +228,9 @@ def _vendor_available() -> bool:
 
 
 @pytest.mark.parametrize("model", MODELS)
-def test_cvimodel_ours_vs_vendor_runtime(model: str, compiled: dict,
-                                         tmp_path_factory: pytest.TempPathFactory,
-                                         tmp_path: Path) -> None:
+def test_cvimodel_ours_vs_vendor_runtime(
+    model: str, compiled: dict, tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
+) -> None:
     files = _compiled(model, compiled, tmp_path_factory)
     if model in RUNNER_XFAIL:
         pytest.xfail(RUNNER_XFAIL[model])
@@ -173,31 +238,53 @@ def test_cvimodel_ours_vs_vendor_runtime(model: str, compiled: dict,
         pytest.skip("vendor runner not available")
     ours = _ours(files, tmp_path)
     vendor_out = tmp_path / "vendor.npz"
-    proc = subprocess.run([sys.executable, str(VENDOR_RUNNER), str(files["cvimodel"]),
-                           str(files["input"]), str(vendor_out), "--all-tensors"],
-                          capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(VENDOR_RUNNER),
+            str(files["cvimodel"]),
+            str(files["input"]),
+            str(vendor_out),
+            "--all-tensors",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     if proc.returncode != 0 and "libcvi" in proc.stderr + proc.stdout and not vendor_out.exists():
         pytest.skip(f"vendor runtime unavailable: {proc.stderr[-300:]}")
     assert proc.returncode == 0, proc.stderr
     vendor = dict(np.load(vendor_out))
     assert set(vendor) == set(ours), (sorted(vendor), sorted(ours))
-    differing = [name for name in vendor
-                 if vendor[name].dtype != ours[name].dtype
-                 or vendor[name].tobytes() != ours[name].tobytes()]
+    differing = [
+        name
+        for name in vendor
+        if vendor[name].dtype != ours[name].dtype or vendor[name].tobytes() != ours[name].tobytes()
+    ]
     assert not differing, f"tensors differing between model_runner and vendor runtime: {differing}"
 
 
 @pytest.mark.parametrize("model", MODELS)
-def test_cvimodel_vs_int8_interpreter(model: str, compiled: dict,
-                                      tmp_path_factory: pytest.TempPathFactory,
-                                      tmp_path: Path) -> None:
+def test_cvimodel_vs_int8_interpreter(
+    model: str, compiled: dict, tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
+) -> None:
     files = _compiled(model, compiled, tmp_path_factory)
     if model in RUNNER_XFAIL:
         pytest.xfail(RUNNER_XFAIL[model])
     ours = _ours(files, tmp_path)
     dump = tmp_path / "interp_all.npz"
-    _run([_interpreter(), files["int8"], "--tensor-in", files["input"], "--tensor-out",
-          tmp_path / "interp_out.npz", f"--dump-all-tensor={dump}"], tmp_path)
+    _run(
+        [
+            _interpreter(),
+            files["int8"],
+            "--tensor-in",
+            files["input"],
+            "--tensor-out",
+            tmp_path / "interp_out.npz",
+            f"--dump-all-tensor={dump}",
+        ],
+        tmp_path,
+    )
     interp = dict(np.load(dump))
     compared, differing = [], []
     for name, value in ours.items():
