@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pytest
 
-from .kernel_harness import SIMS, Simulators
+from .kernel_harness import SIMS, EmitError, Simulators
 from .layer_harness import (
     LayerProgram,
     chan_param_records,
@@ -155,3 +155,21 @@ TILED = {
 def test_conv_tiled(sims: Simulators, sim: str, name: str) -> None:
     prog, want = build_conv(TILED[name], 7)
     run(sims, sim, prog, want)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_conv_plan_within_budget(seed: int) -> None:
+    """The tile plan's local-memory estimate matches the allocations: for random layers and
+    budgets, either the layer fits (peak within the budget) or it fails with 'no tiling fits'."""
+    rng = np.random.default_rng(500 + seed)
+    for _ in range(15):
+        c = rand_case(rng)
+        c.ic = c.ic * int(rng.choice([1, 1, 8, 40])) if c.group == 1 else c.ic
+        c.budget = int(rng.integers(256, 12000))
+        prog, _ = build_conv(c, seed)
+        try:
+            _, stats = prog.emit()
+        except EmitError as e:
+            assert "no tiling fits" in str(e), str(e)
+            continue
+        assert stats["lmem_peak"] <= c.budget

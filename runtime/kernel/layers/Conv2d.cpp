@@ -39,8 +39,19 @@ uint32_t inRows(const ConvDims &d, uint32_t ohT) {
   return std::min<uint64_t>(d.h, uint64_t{ohT - 1} * d.sh + d.dkh);
 }
 
+/// Input channels as convolved: the double-rate convolution (double_conv) needs an even count of
+/// at least 4, so fewer or odd input channels within one lane round are padded (the extra ifmap
+/// channels hold whatever the buffer holds and meet zero weights).
+uint32_t paddedIc(const ConvDims &d, uint32_t lanes, uint32_t icT, bool split) {
+  uint32_t pad = std::max(4u, icT + icT % 2);
+  if (!d.depthwise && !split && (icT < 4 || icT % 2) && ceilDiv(pad, lanes) == ceilDiv(icT, lanes))
+    return pad;
+  return icT;
+}
+
 uint32_t laneCost(const ConvDims &d, uint32_t lanes, uint32_t ocT, uint32_t icT, uint32_t ohT,
                   uint32_t nT, uint32_t bufs, bool split) {
+  icT = paddedIc(d, lanes, icT, split);
   uint32_t ifm = laneBytes8(lanes, nT, icT, inRows(d, ohT), d.w);
   uint32_t ofm = laneBytes8(lanes, nT * (split ? 4 : 1), ocT, ohT, d.ow);
   uint32_t rounds = ceilDiv(ocT, lanes);
@@ -169,14 +180,7 @@ bool emitConvGroup(Scope &S, const Conv2dLayer &L, const GlobalTensor &input,
                   std::to_string(d.kw) + ", input row width " + std::to_string(d.w) + ")");
   const uint32_t B = plan.bufs;
   const bool split = plan.split;
-  // The double-rate convolution (double_conv) needs an even input-channel count of at least 4.
-  // Fewer or odd input channels within one lane round are padded: the extra ifmap channels hold
-  // whatever the buffer holds and meet zero weights.
-  const uint32_t lanes32 = ctx.lanes();
-  uint32_t icPad = plan.icT;
-  if (!d.depthwise && !split && (plan.icT < 4 || plan.icT % 2) &&
-      ceilDiv(std::max(4u, plan.icT + plan.icT % 2), lanes32) == ceilDiv(plan.icT, lanes32))
-    icPad = std::max(4u, plan.icT + plan.icT % 2);
+  const uint32_t icPad = paddedIc(d, ctx.lanes(), plan.icT, split);
 
   // Buffers.
   LocalTensor inBuf[2], outBuf[2], wBuf[2], pBuf[2];
