@@ -184,3 +184,52 @@ def test_mask_consumed_by_another_layer_is_an_error(tmp_path: Path) -> None:
     prototxt, caffemodel = net.save(tmp_path / "m.prototxt", tmp_path / "m.caffemodel")
     with pytest.raises(UnsupportedOpError, match="'mask' is the argmax mask of Pooling 'pool'"):
         CaffeConverter("m", prototxt, caffemodel, tmp_path / "m.mlir").run()
+
+
+CONVERTER_SOURCE = """
+from tpuc.frontend import CaffeConverter, TensorType
+
+
+class UnpoolingConverter(CaffeConverter):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.caffeop_factory["Upsample"] = self.convert_unpooling_op
+
+    def convert_unpooling_op(self, layer):
+        op, shape, _ = self.getOperand(layer.bottom[0])
+        mask_op, _, _ = self.getOperand(layer.bottom[1])
+        out = self.upsample_output_shape(layer, shape)
+        new_op = self.CVI.add_custom_op(
+            f"{layer.name}_{layer.type}", [op, mask_op], out, operation_name="unpooling",
+            param={"scale": 2, "unpool_h": out[2], "unpool_w": out[3]})
+        self.addOperand(layer.top[0], new_op, out, TensorType.ACTIVATION)
+"""
+
+
+def test_cli_with_a_caffe_converter_subclass_and_preprocess(
+    segnet: tuple[Path, Path], tmp_path: Path
+) -> None:
+    from tpuc.frontend import preprocess_of
+    from tpuc.tools.model_convert import main
+
+    source = tmp_path / "my_converter.py"
+    source.write_text(CONVERTER_SOURCE)
+    mlir = tmp_path / "cli.mlir"
+    common = ["--model_type", "caffe", "--model_def", str(segnet[0]), "--model_name", "seg"]
+    args = [*common, "--model_data", str(segnet[1]), "--mlir_file_path", str(mlir)]
+    assert main(args) == 1  # Upsample with a mask needs the subclass
+    extra = ["--mean", "0.5,0.5,0.5", "--std", "0.25,0.25,0.25", "--raw_scale", "1.0"]
+    assert main([*args, "--converter", f"{source}:UnpoolingConverter", *extra]) == 0
+    text = mlir.read_text()
+    assert text.count('operation_name = "unpooling"') == 2
+    pre = preprocess_of(str(mlir))["data"]
+    assert list(pre.mean) == [0.5, 0.5, 0.5] and list(pre.std) == [0.25, 0.25, 0.25]
+    assert main([*args, "--converter", "tpuc.frontend:OnnxConverter"]) == 1
+
+
+def test_generator_command(tmp_path: Path) -> None:
+    from tpuc.frontend.caffe_models import main
+
+    assert main([str(tmp_path), "--name", "seg", "--input_shape", "1,3,16,16"]) == 0
+    assert "dim: 16" in (tmp_path / "seg.prototxt").read_text()
+    assert (tmp_path / "seg.caffemodel").stat().st_size > 1000

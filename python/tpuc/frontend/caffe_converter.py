@@ -584,7 +584,20 @@ class CaffeConverter:
                     f"preprocess of input '{name}' makes {pre.channels}-channel NCHW images but "
                     f"the input shape is {list(shape)}"
                 )
-            result[name] = pre.with_input_shape(shape).to_dict()
+            if pre.crop is not None and list(pre.crop) != list(shape[2:]):
+                raise ConversionError(
+                    f"preprocess of input '{name}': crop {list(pre.crop)} differs from the input "
+                    f"size {list(shape[2:])}"
+                )
+            pre = pre.with_input_shape(shape)
+            if isinstance(pre.resize, tuple) and any(
+                r < c for r, c in zip(pre.resize, shape[2:], strict=True)
+            ):
+                raise ConversionError(
+                    f"preprocess of input '{name}': resize {list(pre.resize)} is smaller than the "
+                    f"input size {list(shape[2:])} it is cropped to"
+                )
+            result[name] = pre.to_dict()
         return result
 
     def _output_value(self, blob: str) -> Value:

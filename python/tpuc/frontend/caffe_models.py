@@ -180,3 +180,24 @@ def make_segnet(
     net = segnet_builder(**kwargs)
     net.net.name = name
     return net.save(out / f"{name}.prototxt", out / f"{name}.caffemodel")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """python -m tpuc.frontend.caffe_models OUT_DIR [--seed N] [--input_shape 1,3,22,30]:
+    writes the SegNet-shaped model."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m tpuc.frontend.caffe_models")
+    parser.add_argument("out_dir")
+    parser.add_argument("--name", default="segnet_mini")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--input_shape", default="1,3,22,30")
+    args = parser.parse_args(argv)
+    shape = [int(d) for d in args.input_shape.split(",")]
+    prototxt, caffemodel = make_segnet(args.out_dir, args.name, input_shape=shape, seed=args.seed)
+    print(f"wrote {prototxt} and {caffemodel}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
