@@ -160,6 +160,12 @@ CASES: dict[str, Callable[[], CaffeNetBuilder]] = {
         [normal(6, 4)],
         inner_product_param={"num_output": 4, "transpose": True, "bias_term": False},
     ),
+    "inner_product_axis2": lambda: one_layer(
+        "InnerProduct",
+        [2, 3, 4],
+        [normal(5, 4), normal(5)],
+        inner_product_param={"num_output": 5, "axis": 2},
+    ),
     "eltwise_sum_coeff": lambda: one_layer(
         "Eltwise",
         [1, 3, 4, 4],
@@ -339,6 +345,12 @@ def test_missing_weights_name_the_caffemodel(tmp_path: Path) -> None:
             "use_global_stats",
         ),
         ("Reshape", [], {"reshape_param": {"shape": {"dim": [7, -1]}}}, "cannot reshape"),
+        (
+            "Pooling",
+            [],
+            {"pooling_param": {"pool": "MAX", "kernel_size": 1, "stride": 2}},
+            "wholly outside the input",
+        ),
         (
             "Upsample",
             [],

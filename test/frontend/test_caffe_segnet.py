@@ -233,3 +233,32 @@ def test_generator_command(tmp_path: Path) -> None:
     assert main([str(tmp_path), "--name", "seg", "--input_shape", "1,3,16,16"]) == 0
     assert "dim: 16" in (tmp_path / "seg.prototxt").read_text()
     assert (tmp_path / "seg.caffemodel").stat().st_size > 1000
+
+
+def test_reference_command(segnet: tuple[Path, Path], tmp_path: Path) -> None:
+    from tpuc.frontend.caffe_reference import main
+
+    x = np.random.default_rng(0).normal(size=(1, 3, 22, 30)).astype(np.float32)
+    np.savez(tmp_path / "in.npz", data=x)
+    out, dump = tmp_path / "out.npz", tmp_path / "all.npz"
+    args = ["--model_def", str(segnet[0]), "--pretrained", str(segnet[1])]
+    assert (
+        main(
+            [
+                *args,
+                "--input_file",
+                str(tmp_path / "in.npz"),
+                "--output_file",
+                str(out),
+                "--dump_blobs",
+                str(dump),
+            ]
+        )
+        == 0
+    )
+    expected = caffe_forward(*segnet, {"data": x})
+    with np.load(out) as data:
+        assert data.files == ["prob"]
+        np.testing.assert_array_equal(data["prob"], expected.blobs["prob"])
+    with np.load(dump) as data:
+        assert "conv1_1_bn" in data.files and "upsample1" in data.files

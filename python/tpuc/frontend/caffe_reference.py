@@ -433,3 +433,38 @@ def compare_with_caffe(
             ours[layer.name] = ours.pop(alias)
     order = list(reference.inputs) + reference.order
     return compare_npz(ours, expected, names=order, tolerance=tolerance)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """python -m tpuc.frontend.caffe_reference --model_def m.prototxt --pretrained m.caffemodel
+    --input_file in.npz [--output_file out.npz] [--dump_blobs all.npz]: runs the numpy
+    reference; out.npz holds the net outputs, all.npz every layer's output by layer name (the
+    names the fp32 interpreter's dump uses) plus the inputs."""
+    import argparse
+
+    from .caffe_converter import load_caffe_net
+
+    parser = argparse.ArgumentParser(prog="python -m tpuc.frontend.caffe_reference")
+    parser.add_argument("--model_def", required=True)
+    parser.add_argument("--pretrained", "--model_data", dest="model_data")
+    parser.add_argument("--input_file", required=True, help="npz of the input blobs")
+    parser.add_argument("--output_file")
+    parser.add_argument("--dump_blobs")
+    args = parser.parse_args(argv)
+    try:
+        with np.load(args.input_file) as data:
+            inputs = {name: data[name] for name in data.files}
+        result = caffe_forward(args.model_def, args.model_data, inputs)
+        if args.output_file:
+            outputs = load_caffe_net(args.model_def, None).outputs()
+            np.savez(args.output_file, **{name: result.blobs[name] for name in outputs})
+        if args.dump_blobs:
+            np.savez(args.dump_blobs, **result.by_layer())
+    except (ConversionError, ValueError, OSError) as error:
+        print(f"error: {error}")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
