@@ -4,6 +4,8 @@ tpuc's engine."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -184,3 +186,38 @@ def test_concat(sims: Simulators, sim: str, axis: int) -> None:
     p(f"layer_concat inputs=x0,x1,x2 output=y axis={axis} m={','.join(map(str, ms))} "
       f"rshifts={','.join(map(str, rs))} relu={int(relu)} budget=1024")
     run(sims, sim, p, {"y": want})
+
+
+CONFORMANCE = Path("/work/shared/conformance")
+
+
+@pytest.mark.parametrize("sim", SIMS)
+@pytest.mark.parametrize("model,tensor", [("m01_conv_relu", "output_Relu"),
+                                          ("r18_half_112", "output_Gemm")])
+def test_dequant_vendor_outputs(sims: Simulators, sim: str, model: str, tensor: str) -> None:
+    """The dequant layer reproduces the fp32 outputs of vendor models from their int8 results
+    (vendor runner outputs of the conformance vectors)."""
+    d = CONFORMANCE / model
+    if not d.is_dir():
+        pytest.skip(f"vendor conformance vectors not found at {d}")
+    thr = None
+    for line in (d / f"{model}_cali_table").read_text().splitlines():
+        parts = line.split()
+        if parts and parts[0] == tensor:
+            thr = float(parts[1])
+    assert thr is not None
+    out = np.load(d / f"{model}_cv183x_int8_runner_out.npz")
+    deq = out[tensor] / (np.float32(thr) / np.float32(127))
+    q = np.round(deq).astype(np.int8)
+    assert np.abs(deq - q).max() < 1e-3
+    want = out[f"{tensor}_f32"].astype(np.float32)
+    shape = tuple(q.shape) + (1,) * (4 - q.ndim)
+    rng = np.random.default_rng(0)
+    p = LayerProgram(rng)
+    p.gtensor("x", shape, "int8", q.reshape(shape))
+    n, c, h, w = shape
+    y = p.gtensor("y", (n, c, h, 2 * w), "bf16", None, region=3)
+    p(f"layer_dequant input=x output=3:{y.offset} threshold={thr!r}")
+    bits = want.reshape(shape).view(np.uint32)
+    pairs = np.stack([bits & 0xFFFF, bits >> 16], axis=-1).astype(np.uint16)
+    run(sims, sim, p, {"y": pairs.reshape(n, c, h, 2 * w)})

@@ -1,5 +1,5 @@
-"""Layer kernels: upsample, permute, reshape, slice (with steps) and pad (tpuc/kernel/Layers.h), plus the error
-messages of the layer emitters, on the vendor simulator and tpuc's engine."""
+"""Layer kernels: upsample, permute, reshape, slice (with steps) and pad (tpuc/kernel/Layers.h),
+plus the error messages of the layer emitters, on the vendor simulator and tpuc's engine."""
 
 from __future__ import annotations
 
