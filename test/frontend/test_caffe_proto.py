@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import struct
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -198,3 +199,99 @@ def test_blob_shape_mismatch() -> None:
     blob.mutable("shape").dim = [4, 3]
     with pytest.raises(CaffeFormatError, match=r"blob of shape \[4, 3\] holds 6 values"):
         blob_array(blob)
+
+
+def _protobuf_classes() -> dict[str, Any]:
+    """Message classes of the same Caffe subset built with the protobuf package from
+    descriptors written here, as an independent implementation of the wire format."""
+    descriptor_pb2 = pytest.importorskip("google.protobuf.descriptor_pb2")
+    from google.protobuf import descriptor_pool, message_factory
+
+    fdp = descriptor_pb2.FieldDescriptorProto
+    file = descriptor_pb2.FileDescriptorProto(name="caffe_subset.proto", package="t")
+    file.syntax = "proto2"
+
+    def message(name: str, fields: list[tuple[Any, ...]]) -> None:
+        msg = file.message_type.add(name=name)
+        for number, field_name, kind, label, *rest in fields:
+            field = msg.field.add(name=field_name, number=number, type=kind, label=label)
+            if rest and rest[0] == "packed":
+                field.options.packed = True
+            elif rest:
+                field.type_name = f".t.{rest[0]}"
+
+    opt, rep = fdp.LABEL_OPTIONAL, fdp.LABEL_REPEATED
+    message("BlobShape", [(1, "dim", fdp.TYPE_INT64, rep, "packed")])
+    message(
+        "BlobProto",
+        [
+            (7, "shape", fdp.TYPE_MESSAGE, opt, "BlobShape"),
+            (5, "data", fdp.TYPE_FLOAT, rep, "packed"),
+            (1, "num", fdp.TYPE_INT32, opt),
+        ],
+    )
+    message(
+        "ConvolutionParameter",
+        [
+            (1, "num_output", fdp.TYPE_UINT32, opt),
+            (2, "bias_term", fdp.TYPE_BOOL, opt),
+            (3, "pad", fdp.TYPE_UINT32, rep),
+            (4, "kernel_size", fdp.TYPE_UINT32, rep),
+            (16, "axis", fdp.TYPE_INT32, opt),
+        ],
+    )
+    message("ReLUParameter", [(1, "negative_slope", fdp.TYPE_FLOAT, opt)])
+    message(
+        "LayerParameter",
+        [
+            (1, "name", fdp.TYPE_STRING, opt),
+            (2, "type", fdp.TYPE_STRING, opt),
+            (3, "bottom", fdp.TYPE_STRING, rep),
+            (4, "top", fdp.TYPE_STRING, rep),
+            (7, "blobs", fdp.TYPE_MESSAGE, rep, "BlobProto"),
+            (106, "convolution_param", fdp.TYPE_MESSAGE, opt, "ConvolutionParameter"),
+            (123, "relu_param", fdp.TYPE_MESSAGE, opt, "ReLUParameter"),
+        ],
+    )
+    message(
+        "NetParameter",
+        [
+            (1, "name", fdp.TYPE_STRING, opt),
+            (100, "layer", fdp.TYPE_MESSAGE, rep, "LayerParameter"),
+        ],
+    )
+    pool = descriptor_pool.DescriptorPool()
+    pool.Add(file)
+    return {
+        name: message_factory.GetMessageClass(pool.FindMessageTypeByName(f"t.{name}"))
+        for name in ("NetParameter",)
+    }
+
+
+def test_wire_format_agrees_with_the_protobuf_package() -> None:
+    net_class = _protobuf_classes()["NetParameter"]
+    weights = np.random.default_rng(1).normal(size=(2, 3, 1, 1)).astype(np.float32)
+    ours = parse_text(
+        'name: "x" layer { name: "c" type: "Convolution" bottom: "a" top: "b" '
+        "convolution_param { num_output: 2 bias_term: false pad: [1, 2] kernel_size: 1 "
+        "axis: -1 } } "
+        'layer { name: "r" type: "ReLU" bottom: "b" top: "b" relu_param { negative_slope: 0.25 } }'
+    )
+    ours.layer[0].blobs = [make_blob(weights)]
+    theirs = net_class.FromString(encode(ours))
+    conv = theirs.layer[0]
+    assert (theirs.name, conv.name, list(conv.bottom), list(conv.top)) == ("x", "c", ["a"], ["b"])
+    p = conv.convolution_param
+    assert (p.num_output, p.bias_term, list(p.pad), list(p.kernel_size), p.axis) == (
+        2,
+        False,
+        [1, 2],
+        [1],
+        -1,
+    )
+    assert list(conv.blobs[0].shape.dim) == [2, 3, 1, 1]
+    np.testing.assert_array_equal(np.asarray(conv.blobs[0].data, np.float32), weights.ravel())
+    assert theirs.layer[1].relu_param.negative_slope == 0.25
+    # and back: protobuf's serialization read by ours
+    again = decode(theirs.SerializeToString(), source="protobuf")
+    assert again == ours

@@ -415,6 +415,7 @@ class CaffeConverter:
     ) -> None:
         """Records the MLIR value of blob `op_name` (an in-place layer overwrites it)."""
         self.valueMap[op_name] = (as_value(op), [int(d) for d in shape], tensor_type)
+        self.pool_masks.pop(op_name, None)  # a blob written again is no longer a mask
 
     def getOperand(self, op_name: str) -> Operand:  # noqa: N802
         """(value, shape, TensorType) of a blob, or of a constant added with addTensor."""
@@ -910,6 +911,7 @@ class CaffeConverter:
             if len(layer.top) > 2:
                 raise ConversionError(f"{layer.describe()}: {len(layer.top)} tops (at most 2)")
             mask = layer.top[1]
+            self.addOperand(mask, value, shape, TensorType.ACTIVATION)
             self.pool_masks[mask] = PoolMask(
                 layer.name,
                 layer.bottom[0],
@@ -920,7 +922,6 @@ class CaffeConverter:
                 (pad[0], pad[1]),
                 p.round_mode == 0,
             )
-            self.addOperand(mask, value, shape, TensorType.ACTIVATION)
 
     def convert_lrn_op(self, layer: CaffeLayer) -> None:
         p = layer.lrn_param
