@@ -19,6 +19,9 @@ Stages, each keeping its files in the work folder under the vendor guide's names
 7. backend      `tpuc-opt` lowering, tiling and memory assignment -> `<name>_int8_tg_func.mlir`,
                 `<name>_weight_map.csv`, `<name>_neuron_map.csv`, `weight.bin`.
 8. translate    `tpuc-translate --mlir-to-cvimodel` -> the .cvimodel.
+9. simulate     the cvimodel on the CV183x simulator with the test input: `<name>_profile.json`
+                (cycle model), `<name>_trace.json` (Perfetto), `<name>_out_cvimodel.npz`; its
+                outputs must match the INT8 interpreter's (cosine >= 0.99).
 
 A check stops the compilation at the first layer below its tolerance (name, metric, value,
 threshold). A stage this build cannot run raises `StageUnavailable` naming it; the files of the
@@ -83,7 +86,11 @@ STAGES = (
     "int8 check",
     "backend",
     "translate",
+    "simulate",
 )
+SIMULATOR_COSINE = 0.99
+"""The cvimodel's outputs on the simulator against the INT8 interpreter's, at least (the same
+INT8 arithmetic; the final dequantization may round differently)."""
 BACKEND_PASSES = ("--tpu-lower", "--assign-weight-address", "--assign-neuron-address")
 """Passes the backend stage needs from tpuc-opt (the guide's lowering and memory assignment)."""
 
@@ -151,6 +158,7 @@ class CompileResult:
     int8_check: CheckResult | None = None
     stages: list[StageRecord] = field(default_factory=list)
     custom_op_plugins: list[str] = field(default_factory=list)
+    simulation: dict[str, Any] | None = None
 
     @property
     def cvimodel(self) -> Path | None:
@@ -213,6 +221,7 @@ class CompileResult:
             "stages": [s.__dict__ for s in self.stages],
             "fp32_check": self.fp32_check.to_json() if self.fp32_check else None,
             "int8_check": self.int8_check.to_json() if self.int8_check else None,
+            "simulation": self.simulation,
         }
 
 
@@ -466,6 +475,16 @@ def compile(
     kinds: dict[str, str] = {}
     state: dict[str, Any] = {}
 
+    def plugin_flags() -> list[str]:
+        """--custom-op-plugin for tpuc-opt when it takes it (custom ops quantized by plugins)."""
+        if not plugins:
+            return []
+        if not has_flag("tpuc-opt", "--custom-op-plugin"):
+            raise StageUnavailable(
+                "custom-op plugins are not available: this tpuc-opt has no --custom-op-plugin flag"
+            )
+        return [f"--custom-op-plugin={p}" for p in plugins]
+
     def convert() -> str:
         from ..frontend import ConversionError, OnnxConverter, preprocess_of
 
@@ -604,6 +623,7 @@ def compile(
                 "--print-tpu-op-info",
                 "--tpu-op-info-filename",
                 op_info,
+                *plugin_flags(),
                 "-o",
                 quant,
             ],
@@ -692,6 +712,7 @@ def compile(
                 files["quant_int8_mlir"],
                 "--tpu-lower",
                 "--reorder-op",
+                "--tg-fuse-leakyrelu",
                 "--conv-ic-alignment",
                 "--group-ops",
                 "--dce",
@@ -707,13 +728,14 @@ def compile(
                 "--tpu-neuron-address-align=64",
                 f"--tpu-neuron-map-filename={files['neuron_map']}",
                 "--divide-ops-to-func",
+                *plugin_flags(),
                 "-o",
                 tg,
             ],
             "the backend passes",
         )
         files["int8_tg_func_mlir"] = tg
-        return ""
+        return f"weights {files['weight_bin'].stat().st_size} bytes"
 
     def translate() -> str:
         if not has_flag("tpuc-translate", "--mlir-to-cvimodel"):
@@ -735,10 +757,68 @@ def compile(
         files["cvimodel"] = out.resolve()
         return f"{out.stat().st_size} bytes"
 
+    def simulate() -> str:
+        from .. import interpreter
+        from ..tools.npz_compare import similarity
+        from .run import run_model
+
+        run = run_model(
+            out,
+            state["feeds"],
+            profile=True,
+            profile_json=work / f"{name}_profile.json",
+            trace_json=work / f"{name}_trace.json",
+        )
+        files["profile"], files["trace"] = run.files["profile"], run.files["trace"]
+        files["out_cvimodel"] = work / f"{name}_out_cvimodel.npz"
+        np.savez(files["out_cvimodel"], **run.outputs)
+        expected = dequantize_outputs(
+            interpreter.run(files["quant_int8_mlir"], state["feeds"], custom_op_plugins=plugins)
+        )
+        ours, theirs = list(run.outputs.items()), list(expected.items())
+        if len(ours) != len(theirs):
+            raise CompileError(
+                f"the cvimodel has {len(ours)} outputs, the INT8 module {len(theirs)}"
+            )
+        worst = 1.0
+        for (name_a, a), (name_b, b) in zip(ours, theirs, strict=True):
+            if a.size != b.size:
+                raise CompileError(
+                    f"cvimodel output '{name_a}' has shape {list(a.shape)}, "
+                    f"the INT8 module's '{name_b}' {list(b.shape)}"
+                )
+            cosine = similarity(a, b).cosine
+            worst = min(worst, cosine)
+            if cosine < SIMULATOR_COSINE:
+                raise CompileError(
+                    f"the cvimodel on the simulator differs from the INT8 interpreter: output "
+                    f"'{name_a}' cosine {cosine:.6f} < {SIMULATOR_COSINE} (see "
+                    f"{files['out_cvimodel']})"
+                )
+        result.simulation = {
+            "cycles": run.cycles,
+            "latency_ms": run.latency_ms,
+            "output_cosine_vs_int8_interpreter": worst,
+        }
+        return (
+            f"{run.cycles} cycles = {run.latency_ms:.3f} ms at 650 MHz; outputs vs INT8 "
+            f"interpreter cosine {worst:.6f}"
+        )
+
     try:
         for stage_name, fn in zip(
             STAGES,
-            (convert, optimize, fp32_check, calibrate, quantize, int8_check, backend, translate),
+            (
+                convert,
+                optimize,
+                fp32_check,
+                calibrate,
+                quantize,
+                int8_check,
+                backend,
+                translate,
+                simulate,
+            ),
             strict=True,
         ):
             stages.run(stage_name, fn)
@@ -769,6 +849,7 @@ def load_result(workdir: str | os.PathLike[str]) -> CompileResult:
     result.files = {k: Path(v) for k, v in data.get("files", {}).items()}
     result.preprocess = data.get("preprocess", {})
     result.custom_op_plugins = data.get("custom_op_plugins", [])
+    result.simulation = data.get("simulation")
     result.stages = [StageRecord(**s) for s in data.get("stages", [])]
     for key in ("fp32_check", "int8_check"):
         raw = data.get(key)
