@@ -8,7 +8,11 @@ from typing import Any
 
 import numpy as np
 import pytest
-from tpuc.frontend.caffe_proto import (
+from caffe_util import require_caffe_frontend
+
+require_caffe_frontend()
+
+from tpuc.frontend.caffe_proto import (  # noqa: E402
     CaffeFormatError,
     Message,
     blob_array,
