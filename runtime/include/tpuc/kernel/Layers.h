@@ -140,8 +140,8 @@ enum class PoolKind : uint8_t { Max, Avg };
 
 /// INT8 pool_max_2d / pool_avg_2d. Max: window maximum, padding reads -128. Avg:
 /// y = sat8(relu(rshift_up(multiplier * Σ_window q, rshift))), padded positions count 0.
-/// A global average pool is kh = H, kw = W (windows larger than the hardware's are split into
-/// partial sums).
+/// A global average pool is kh = H, kw = W. Tiles: channel groups of the lanes, output rows (with
+/// the window's input rows), batches; the input rows of one output row must fit local memory.
 struct Pool2dLayer : LayerBase {
   PoolKind kind = PoolKind::Max;
   GlobalTensor input;  ///< (N, C, H, W) int8
@@ -161,9 +161,11 @@ bool emitPool2d(Context &ctx, const Pool2dLayer &layer, const EmitOptions &opts 
 
 enum class EltwiseKind : uint8_t { Add, Max, Min };
 
-/// eltwise_add / eltwise_max / eltwise_min with 2 or more inputs of one shape
+/// eltwise_add / eltwise_max / eltwise_min with 1 or more inputs of one shape (relu alone is
+/// kind Max with one input, multiplier 1, rshift 0 and doRelu)
 /// (docs/quantization.md): multipliers m_i (int8, one per input) and one rshift r.
-///  add: y = sat8(relu(rshift_up(Σ_i q_i * m_i, r)))
+///  add: y = sat8(relu(rshift_up(Σ_i q_i * m_i, r))), accumulated in 16 bits like the hardware
+///       (exact for two inputs; with more, partial sums saturate at 16 bits)
 ///  max/min: y = relu(max_i / min_i sat8(rshift_up(q_i * m_i, r)))
 struct EltwiseLayer : LayerBase {
   EltwiseKind kind = EltwiseKind::Add;
