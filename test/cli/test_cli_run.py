@@ -78,3 +78,47 @@ def test_labels_file(r18: Path, tmp_path: Path) -> None:
 
     with pytest.raises(CliError, match="has 2 names, the output has 1000"):
         format_result(result, str(short))
+
+
+class _FakeModel:
+    """The part of tpuc.runtime.Model that model_feeds reads: the input tensors."""
+
+    def __init__(self, name: str, shape: tuple[int, ...]) -> None:
+        from tpuc.runtime import TensorInfo
+
+        self.inputs = [TensorInfo(name, "fp32", shape, 1.0, 0.0, "io_mem0", 0, 0, False)]
+
+
+def test_image_preprocessed_as_the_compile_recorded(tmp_path: Path) -> None:
+    """An image given to `tpuc run --workdir` is preprocessed as recorded on the compiled
+    module's tpu.input (resize, crop, mean, std)."""
+    pytest.importorskip("PIL")
+    import tpuc
+    from cli_helpers import calibration_folder, tiny_onnx
+    from PIL import Image
+    from tpuc.cli import StageUnavailable
+    from tpuc.cli.run import model_feeds
+    from tpuc.frontend import Preprocess
+
+    pre = Preprocess(mean=(120.0, 110.0, 100.0), std=(60.0, 50.0, 40.0), resize=20)
+    work = tmp_path / "w"
+    try:
+        tpuc.compile(
+            tiny_onnx(tmp_path / "tiny.onnx"),
+            calibration_folder(tmp_path / "cali", 2),
+            workdir=work,
+            preprocess=pre,
+            input_num=1,
+        )
+    except StageUnavailable:
+        pass
+    rng = np.random.default_rng(3)
+    pixels = rng.integers(0, 256, (30, 40, 3), dtype=np.uint8)
+    image = tmp_path / "photo.png"
+    Image.fromarray(pixels).save(image)
+    model = tmp_path / "tiny.cvimodel"
+    model.write_bytes(b"")
+    feeds = model_feeds(model, _FakeModel("input", (1, 3, 16, 16)), image, work)
+    expected = pre.with_input_shape([1, 3, 16, 16]).apply(pixels)
+    np.testing.assert_allclose(feeds["input"], expected, rtol=1e-6, atol=1e-5)
+    assert feeds["input"].shape == (1, 3, 16, 16)

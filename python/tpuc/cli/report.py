@@ -191,7 +191,9 @@ def plot_check(check: Check) -> str:
             s=30,
             label="below tolerance",
         )
-    low = min([r["euclidean"] for r in rows] + [r["cosine"] for r in rows] + [1.0])
+    low = min(
+        [r["euclidean"] for r in rows] + [r["cosine"] for r in rows] + list(check.tolerance or ())
+    )
     ax.set_ylim(max(-1.0, min(low, 0.9) - 0.02), 1.005)
     ax.set_ylabel("similarity")
     ax.set_title(check.title)
