@@ -118,23 +118,31 @@ struct Packer {
     return false;
   }
 
-  LogicalResult conv(tpu::Conv2DOp op) {
-    if (failed(checkWeight(op, op.getFilter(), "the filter")))
+  /// conv_2d, and scale as the depthwise 1x1 convolution it is (filter [C] = [C][1][1][1]).
+  LogicalResult conv(Operation *op, Value filterValue, Value biasValue) {
+    if (failed(checkWeight(op, filterValue, "the filter")))
       return failure();
-    auto ftype = cast<ShapedType>(op.getFilter().getType());
-    if (ftype.getRank() != 4)
-      return op.emitError("assign-weight-address: conv_2d filter must be 4-D");
-    auto oc = uint32_t(ftype.getDimSize(0)), icg = uint32_t(ftype.getDimSize(1)),
-         kh = uint32_t(ftype.getDimSize(2)), kw = uint32_t(ftype.getDimSize(3));
-    std::string fname = weightName(op.getFilter());
+    auto ftype = cast<ShapedType>(filterValue.getType());
+    uint32_t oc = 0, icg = 1, kh = 1, kw = 1;
+    if (isa<tpu::Conv2DOp>(op)) {
+      if (ftype.getRank() != 4)
+        return op->emitError("assign-weight-address: conv_2d filter must be 4-D");
+      oc = uint32_t(ftype.getDimSize(0));
+      icg = uint32_t(ftype.getDimSize(1));
+      kh = uint32_t(ftype.getDimSize(2));
+      kw = uint32_t(ftype.getDimSize(3));
+    } else {
+      oc = uint32_t(ftype.getNumElements());
+    }
+    std::string fname = weightName(filterValue);
     auto filter = array(op, fname, "|i1", size_t(oc) * icg * kh * kw);
     if (failed(filter))
       return failure();
     std::vector<uint8_t> packed((*filter)->data.size());
     layers::packConvFilter(reinterpret_cast<const int8_t *>((*filter)->data.data()), oc, icg, kh,
                            kw, reinterpret_cast<int8_t *>(packed.data()));
-    std::string packedName = fname + "_reordered";
-    if (failed(setAddress(op, op.getFilter(), packedName, place(packedName, packed))))
+    std::string packedName = kh * kw * icg == 1 ? fname : fname + "_reordered";
+    if (failed(setAddress(op, filterValue, packedName, place(packedName, packed))))
       return failure();
 
     if (perChannel(op)) {
@@ -152,14 +160,14 @@ struct Packer {
                                    backend::makeGaddr(backend::Weight, offset)));
       return success();
     }
-    if (Value bias = op.getBias()) {
-      if (failed(checkWeight(op, bias, "the bias")))
+    if (biasValue) {
+      if (failed(checkWeight(op, biasValue, "the bias")))
         return failure();
-      std::string bname = weightName(bias);
+      std::string bname = weightName(biasValue);
       auto b = array(op, bname, "<i2", oc);
       if (failed(b))
         return failure();
-      return setAddress(op, bias, bname, place(bname, (*b)->data));
+      return setAddress(op, biasValue, bname, place(bname, (*b)->data));
     }
     return success();
   }
@@ -248,7 +256,9 @@ struct AssignWeightAddressPass : tpuc::impl::AssignWeightAddressBase<AssignWeigh
         return WalkResult::advance();
       LogicalResult r = success();
       if (auto conv = dyn_cast<tpu::Conv2DOp>(op))
-        r = packer.conv(conv);
+        r = packer.conv(op, conv.getFilter(), conv.getBias());
+      else if (auto scale = dyn_cast<tpu::ScaleOp>(op))
+        r = packer.conv(op, scale.getScale(), scale.getBias());
       else if (auto fc = dyn_cast<tpu::FullyConnectedOp>(op))
         r = packer.fc(fc);
       else if (auto lut = dyn_cast<tpu::LutOp>(op))

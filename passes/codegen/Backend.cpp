@@ -66,7 +66,7 @@ std::optional<Placement> placementOf(Operation *op, std::string *why) {
   // Everything else needs an INT8 layer kernel (runtime/include/tpuc/kernel/Layers.h).
   bool int8 = op->getNumResults() == 1 && isInt8(op->getResult(0).getType());
   bool known =
-      isa<tpu::Conv2DOp, tpu::FullyConnectedOp, tpu::MatMulOp, tpu::PoolMax2DOp,
+      isa<tpu::Conv2DOp, tpu::ScaleOp, tpu::FullyConnectedOp, tpu::MatMulOp, tpu::PoolMax2DOp,
           tpu::PoolAvg2DOp, tpu::ReluOp, tpu::EltwiseAddOp, tpu::EltwiseMaxOp, tpu::EltwiseMinOp,
           tpu::EltwiseMulOp, tpu::LutOp, tpu::LeakyReluOp, tpu::PReluOp, tpu::ConcatOp,
           tpu::UpsampleOp, tpu::PermuteOp, tpu::ReshapeOp, tpu::SliceOp, tpu::CropOp, tpu::PadOp>(

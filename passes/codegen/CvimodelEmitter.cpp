@@ -37,6 +37,8 @@ struct Tensor {
   uint32_t bytes = 0;
   float qscale = 1.0f;
   bool int8 = false;
+  size_t order = 0;            ///< when it is written (program order)
+  const Tensor *root = nullptr; ///< the tensor whose buffer a reshape shares (else itself)
 };
 
 std::optional<rt::DType> runtimeDType(Type t) {
@@ -146,6 +148,8 @@ FailureOr<Tensor *> Emitter::tensorFor(Operation *op) {
     }
     t->qscale = float(*threshold / 127.0);
   }
+  t->order = tensors.size();
+  t->root = t.get();
   Tensor *raw = t.get();
   byName[name] = raw;
   tensors.push_back(std::move(t));
@@ -235,50 +239,60 @@ LogicalResult Emitter::emitLayer(Operation *op, kernel::Context &ctx) {
   };
   ctx.setLayerId(layerId);
 
-  if (auto conv = dyn_cast<tpu::Conv2DOp>(op)) {
+  if (isa<tpu::Conv2DOp, tpu::ScaleOp>(op)) {
+    // scale is the depthwise 1x1 convolution x * scale[c] + bias[c].
+    auto conv = dyn_cast<tpu::Conv2DOp>(op);
+    auto scale = dyn_cast<tpu::ScaleOp>(op);
+    Value filterValue = conv ? conv.getFilter() : scale.getScale();
+    Value biasValue = conv ? conv.getBias() : scale.getBias();
     kl::Conv2dLayer l;
     base(l);
-    auto in = global(conv.getInput(), op);
-    auto filter = weightAddr(conv.getFilter(), op);
+    auto in = global(op->getOperand(0), op);
+    auto filter = weightAddr(filterValue, op);
     if (failed(in) || failed(filter))
       return failure();
-    auto ftype = cast<ShapedType>(conv.getFilter().getType());
     l.input = *in;
     l.output = out;
     l.filter = *filter;
-    l.group = u32(conv.getGroup());
-    l.kh = u32(ftype.getDimSize(2));
-    l.kw = u32(ftype.getDimSize(3));
-    l.strideH = u32(conv.getStrides()[0]);
-    l.strideW = u32(conv.getStrides()[1]);
-    l.dilationH = u32(conv.getDilations()[0]);
-    l.dilationW = u32(conv.getDilations()[1]);
-    l.padTop = u32(conv.getPads()[0]);
-    l.padLeft = u32(conv.getPads()[1]);
-    l.padBottom = u32(conv.getPads()[2]);
-    l.padRight = u32(conv.getPads()[3]);
-    l.doRelu = conv.getDoRelu();
+    uint32_t oc = outShape.c;
+    if (conv) {
+      auto ftype = cast<ShapedType>(filterValue.getType());
+      l.group = u32(conv.getGroup());
+      l.kh = u32(ftype.getDimSize(2));
+      l.kw = u32(ftype.getDimSize(3));
+      l.strideH = u32(conv.getStrides()[0]);
+      l.strideW = u32(conv.getStrides()[1]);
+      l.dilationH = u32(conv.getDilations()[0]);
+      l.dilationW = u32(conv.getDilations()[1]);
+      l.padTop = u32(conv.getPads()[0]);
+      l.padLeft = u32(conv.getPads()[1]);
+      l.padBottom = u32(conv.getPads()[2]);
+      l.padRight = u32(conv.getPads()[3]);
+    } else {
+      l.group = oc;
+    }
+    l.doRelu = relu();
     if (auto chan = getI64(op, kChanParamAttr)) {
       l.perChannel = true;
       l.chanParam = GlobalAddr::fromGaddr(uint64_t(*chan));
       l.chanParamHasBias = true;
-      rt::WeightInfo w;
       if (weightOffsets.insert(*chan).second) {
+        rt::WeightInfo w;
         w.name = name + "_quant_chan_param";
         w.offset = int64_t(gaddrOffset(*chan));
-        w.size = u32(ftype.getDimSize(0) * 9);
-        w.shape = {1, ftype.getDimSize(0), 1, 9};
+        w.size = oc * 9;
+        w.shape = {1, int64_t(oc), 1, 9};
         w.type = rt::DType::UINT8;
         weightInfos.push_back(std::move(w));
       }
     } else {
       if (quantString(op, "param_type") != "RSHIFT_ONLY")
-        return fail("per-channel conv_2d without its parameter records; run "
+        return fail("per-channel layer without its parameter records; run "
                     "--assign-weight-address first");
       l.perChannel = false;
       l.rshift = u32(r0());
-      if (Value bias = conv.getBias()) {
-        auto b = weightAddr(bias, op);
+      if (biasValue) {
+        auto b = weightAddr(biasValue, op);
         if (failed(b))
           return failure();
         l.bias = *b;
@@ -524,8 +538,10 @@ LogicalResult Emitter::emitLayer(Operation *op, kernel::Context &ctx) {
     auto inT = lookup(reshape.getInput(), op);
     if (failed(inT))
       return failure();
-    if ((*inT)->gaddr == (*outT)->gaddr)
+    if ((*inT)->gaddr == (*outT)->gaddr) {
+      (*outT)->root = (*inT)->root;
       return success(); // shares its input's buffer
+    }
     kl::ReshapeLayer l;
     base(l);
     auto in = global(reshape.getInput(), op);
@@ -814,7 +830,19 @@ LogicalResult Emitter::run(llvm::raw_ostream &os) {
     return emitError(module.getLoc(),
                      "mlir-to-cvimodel: main has no routine calls; run --divide-ops-to-func");
 
-  // Tensor map, in order of first appearance.
+  // Tensor map, in order of first appearance. A tensor whose bytes a later tensor reuses
+  // (neuron memory reuse) is marked `overwrote`: its contents do not survive the run.
+  auto overwritten = [&](const Tensor &t) {
+    for (auto &o : tensors) {
+      if (o->order <= t.order || o->root == t.root ||
+          gaddrRegion(o->gaddr) != gaddrRegion(t.gaddr))
+        continue;
+      uint64_t a = gaddrOffset(t.gaddr), b = gaddrOffset(o->gaddr);
+      if (a < b + o->bytes && b < a + t.bytes)
+        return true;
+    }
+    return false;
+  };
   uint32_t id = 0;
   for (auto &t : tensors) {
     rt::TensorInfo info;
@@ -830,6 +858,7 @@ LogicalResult Emitter::run(llvm::raw_ostream &os) {
     q.minValue = -q.maxValue;
     info.quant = q;
     info.size = t->bytes;
+    info.overwrote = overwritten(*t);
     program.tensors.push_back(std::move(info));
   }
   model.programs.push_back(std::move(program));

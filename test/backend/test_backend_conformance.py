@@ -44,8 +44,6 @@ MODELS = [
 # Models the backend cannot compile yet, with the reason (the compile step is then xfail, strict:
 # a model that starts compiling must be moved out of this table).
 COMPILE_XFAIL: dict[str, str] = {
-    "m06_add_mul_concat": "Mul by a constant becomes an INT8 tpu.scale, which has no layer kernel "
-    "(the vendor turns it into a lookup table)",
     "m13_gemm_argmax": "the ONNX frontend does not convert ArgMax",
 }
 # Models whose cvimodel our runtime cannot run (a CPU function it does not implement).
@@ -306,3 +304,36 @@ def test_cvimodel_bytes_are_deterministic(tmp_path_factory: pytest.TempPathFacto
     first = compile_model("m01_conv_relu", tmp_path_factory.mktemp("det_a"))
     second = compile_model("m01_conv_relu", tmp_path_factory.mktemp("det_b"))
     assert first["cvimodel"].read_bytes() == second["cvimodel"].read_bytes()
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_cvimodel_vs_vendor_compiled_model(
+    model: str, compiled: dict, tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
+) -> None:
+    """Our cvimodel's tensors against the vendor-compiled cvimodel's run (runner_out*.npz of the
+    conformance set): the vendor names them `<onnx output>_<OpType>[_f32]`."""
+    files = _compiled(model, compiled, tmp_path_factory)
+    if model in RUNNER_XFAIL:
+        pytest.xfail(RUNNER_XFAIL[model])
+    src = CONFORMANCE / model
+    ref = dict(np.load(src / f"{model}_cv183x_int8_runner_out.npz"))
+    fixed_path = src / f"{model}_cv183x_int8_runner_out_fixed.npz"
+    ref.update(dict(np.load(fixed_path)) if fixed_path.is_file() else {})
+    ours = _ours(files, tmp_path)
+    compared, differing = [], []
+    for name, value in ref.items():
+        f32 = name.endswith("_f32")
+        base = name[:-4] if f32 else name
+        if "_" not in base or base == "input":
+            continue
+        ours_name = base.rsplit("_", 1)[0] + ("_f32" if f32 else "")
+        if ours_name not in ours:
+            continue
+        mine = ours[ours_name]
+        compared.append(ours_name)
+        if mine.shape != value.shape or not np.array_equal(
+            mine.astype(np.float64), value.astype(np.float64)
+        ):
+            differing.append(ours_name)
+    assert compared, "no tensor in common with the vendor model's run"
+    assert not differing, f"differing from the vendor-compiled model: {differing}"
