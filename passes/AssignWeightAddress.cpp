@@ -141,7 +141,8 @@ struct Packer {
     std::vector<uint8_t> packed((*filter)->data.size());
     layers::packConvFilter(reinterpret_cast<const int8_t *>((*filter)->data.data()), oc, icg, kh,
                            kw, reinterpret_cast<int8_t *>(packed.data()));
-    std::string packedName = kh * kw * icg == 1 ? fname : fname + "_reordered";
+    // A 1x1 filter has the same layout in both orders.
+    std::string packedName = kh * kw == 1 ? fname : fname + "_reordered";
     if (failed(setAddress(op, filterValue, packedName, place(packedName, packed))))
       return failure();
 

@@ -1,0 +1,53 @@
+// RUN: tpuc-opt %s -split-input-file -verify-diagnostics --tpu-lower | FileCheck %s
+
+// Tests that a quantized module whose every op has a kernel or a CPU function passes unchanged.
+// CHECK-LABEL: func.func @ok
+// CHECK: tpu.quant {{.*}}name = "in_quant"
+// CHECK: tpu.conv_2d
+// CHECK: tpu.softmax
+func.func @ok(%arg0: tensor<1x3x4x4xf32>) -> tensor<1x2x4x4xf32> {
+  %0 = tpu.input %arg0 {name = "in"} : (tensor<1x3x4x4xf32>) -> tensor<1x3x4x4xf32>
+  %1 = tpu.quant %0 {from = "FP32", to = "INT8", scale = 1.0 : f32, name = "in_quant"} : (tensor<1x3x4x4xf32>) -> tensor<1x3x4x4xi8>
+  %w = tpu.load_weight {name = "w"} : tensor<2x3x1x1xi8>
+  %2 = tpu.conv_2d %1, %w {name = "conv", strides = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>} : (tensor<1x3x4x4xi8>, tensor<2x3x1x1xi8>) -> tensor<1x2x4x4xi8>
+  %3 = tpu.quant %2 {from = "INT8", to = "FP32", scale = 1.0 : f32, name = "sm_in0_dequant"} : (tensor<1x2x4x4xi8>) -> tensor<1x2x4x4xf32>
+  %4 = tpu.softmax %3 {name = "sm", axis = 1 : i64} : (tensor<1x2x4x4xf32>) -> tensor<1x2x4x4xf32>
+  return %4 : tensor<1x2x4x4xf32>
+}
+
+// -----
+
+// Tests that an INT8 layer without a kernel is an error naming the op and the layer.
+func.func @deconv(%arg0: tensor<1x2x4x4xi8>, %w: tensor<2x2x2x2xi8>) -> tensor<1x2x8x8xi8> {
+  // expected-error @+1 {{tpu-lower: tpu.deconv_2d 'up': no INT8 TPU kernel and no runtime CPU function implements it}}
+  %0 = tpu.deconv_2d %arg0, %w {name = "up", strides = array<i64: 2, 2>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>} : (tensor<1x2x4x4xi8>, tensor<2x2x2x2xi8>) -> tensor<1x2x8x8xi8>
+  return %0 : tensor<1x2x8x8xi8>
+}
+
+// -----
+
+// Tests that a layer that was not quantized is an error: only INT8 layers have kernels.
+func.func @fp32(%arg0: tensor<1x2x4x4xf32>) -> tensor<1x2x4x4xf32> {
+  // expected-error @+1 {{tpu-lower: tpu.relu 'r': only INT8 layers have TPU kernels; this one is not INT8 (run --tpu-quant first)}}
+  %0 = tpu.relu %arg0 {name = "r"} : (tensor<1x2x4x4xf32>) -> tensor<1x2x4x4xf32>
+  return %0 : tensor<1x2x4x4xf32>
+}
+
+// -----
+
+// Tests that a TPU custom op is refused (plugin code generation is not available).
+func.func @custom(%arg0: tensor<4xi8>) -> tensor<4xi8> {
+  // expected-error @+1 {{tpu-lower: tpu.custom_op 'c': custom op 'my_op' runs on the TPU, and TPU code generation through custom-op plugins (codeGenInt8) is not available in this backend}}
+  %0 = tpu.custom_op %arg0 {name = "c", operation_name = "my_op", param = {}, tpu = true, do_quant = true, quant = {}} : (tensor<4xi8>) -> tensor<4xi8>
+  return %0 : tensor<4xi8>
+}
+
+// -----
+
+// Tests that a CPU custom op is accepted.
+// CHECK-LABEL: func.func @cpu_custom
+// CHECK: tpu.custom_op
+func.func @cpu_custom(%arg0: tensor<4xf32>) -> tensor<4xf32> {
+  %0 = tpu.custom_op %arg0 {name = "c", operation_name = "my_op", param = {}, tpu = false, do_quant = false, quant = {}} : (tensor<4xf32>) -> tensor<4xf32>
+  return %0 : tensor<4xf32>
+}
