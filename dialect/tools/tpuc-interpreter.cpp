@@ -1,4 +1,4 @@
-//===- tpuc-interpreter.cpp - run tpu IR in fp32 ---------------------------===//
+//===- tpuc-interpreter.cpp - run tpu IR (fp32 and INT8) -------------------===//
 //
 // The fp32 interpreter on the command line (the vendor's mlir-tpu-interpreter):
 //
@@ -6,7 +6,9 @@
 //       [--dump-all-tensor=all.npz] [--weight-file w.npz] [--custom-op-plugin lib.so]
 //
 // Inputs are matched to the function's tpu.input names (or by position); out.npz holds the
-// function's results under their op names, all.npz every op's result under its `name`.
+// function's results under their op names, all.npz every op's result under its `name`. INT8
+// modules (--tpu-quant) run bit-exactly with the integer formulas of docs/quantization.md; their
+// int8 tensors are written as int8 codes plus a float32 `<name>_scale` (threshold / 127).
 //
 //===----------------------------------------------------------------------===//
 
@@ -50,7 +52,7 @@ static int fail(const Status &status) {
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
   cl::HideUnrelatedOptions(category);
-  cl::ParseCommandLineOptions(argc, argv, "tpuc fp32 interpreter of tpu IR\n");
+  cl::ParseCommandLineOptions(argc, argv, "tpuc interpreter of tpu IR (fp32 and INT8)\n");
 
   InterpreterOptions options;
   options.weightFile = weightFile;

@@ -1,4 +1,4 @@
-"""The fp32 interpreter of tpu IR.
+"""The interpreter of tpu IR: fp32 modules, and the INT8 modules of ``--tpu-quant``.
 
 ``run(module_or_path, inputs)`` parses a module (a .mlir path, MLIR text or a ``tpuc.ir.Module``),
 runs its function on numpy inputs and returns the results by op name::
@@ -13,6 +13,10 @@ npz named by the module's ``tpu.weight_file`` attribute (relative to the .mlir f
 ``weight_file`` is given. ``tpu.custom_op`` ops are implemented by ``custom_ops`` callables
 ``fn(inputs: list[np.ndarray], params: dict, output_shape: tuple) -> np.ndarray`` keyed by
 ``operation_name``, or by plugin libraries.
+
+INT8 layers run the integer formulas of docs/quantization.md bit-exactly. Their tensors are
+returned as ``np.int8`` codes with a ``np.float32`` entry ``<name>_scale`` (threshold / 127, so
+``real = code * scale``; ``<name>_scale_`` when that name is taken); fp32 tensors as float32.
 """
 
 from __future__ import annotations
@@ -50,7 +54,8 @@ class Program:
     def run(self, inputs: Mapping[str, np.ndarray], *, dump_all: bool = False
             ) -> dict[str, np.ndarray]:
         """Runs the function. Returns its results by op name, or with ``dump_all`` every tpu
-        op's result by its ``name`` (the results included)."""
+        op's result by its ``name`` (the results included). INT8 tensors come as int8 codes
+        plus their ``<name>_scale``."""
         arrays = {str(name): np.ascontiguousarray(value, dtype=np.float32)
                   for name, value in inputs.items()}
         try:
