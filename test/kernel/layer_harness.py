@@ -119,8 +119,9 @@ def chan_param_records(bias: np.ndarray | None, mult: np.ndarray, rshift: np.nda
 
 def conv_ref(x: np.ndarray, w: np.ndarray, group: int, stride: tuple[int, int],
              dil: tuple[int, int], pads: tuple[int, int, int, int], pad_value: int, oh: int,
-             ow: int) -> np.ndarray:
-    """int64 accumulator of a grouped convolution; w is [OC][IC/g][kh][kw]."""
+             ow: int, ins: tuple[int, int] = (0, 0)) -> np.ndarray:
+    """int64 accumulator of a grouped convolution (zeros = pad_value inserted between input
+    rows/columns); w is [OC][IC/g][kh][kw]."""
     n, ic, _, _ = x.shape
     oc = w.shape[0]
     icg, ocg = ic // group, oc // group
@@ -128,7 +129,7 @@ def conv_ref(x: np.ndarray, w: np.ndarray, group: int, stride: tuple[int, int],
     for g in range(group):
         acc[:, g * ocg:(g + 1) * ocg] = conv_acc(
             x[:, g * icg:(g + 1) * icg], w[g * ocg:(g + 1) * ocg], stride, dil, pads,
-            (0, 0, 0, 0), pad_value, oh, ow)
+            (ins[0], ins[1], 0, 0), pad_value, oh, ow)
     return acc
 
 

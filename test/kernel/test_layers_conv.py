@@ -41,14 +41,17 @@ class ConvCase:
     budget: int = 0
     db: bool = True
     in_pad: tuple[int, int, int] = (0, 0, 0)
+    ins: tuple[int, int] = (0, 0)  # zeros inserted between input rows / columns
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
     def out_hw(self) -> tuple[int, int]:
         kh, kw = self.k
         pt, pb, pl, pr = self.pads
-        oh = (self.h + pt + pb - self.dil[0] * (kh - 1) - 1) // self.stride[0] + 1
-        ow = (self.w + pl + pr - self.dil[1] * (kw - 1) - 1) // self.stride[1] + 1
+        he = (self.h - 1) * (self.ins[0] + 1) + 1
+        we = (self.w - 1) * (self.ins[1] + 1) + 1
+        oh = (he + pt + pb - self.dil[0] * (kh - 1) - 1) // self.stride[0] + 1
+        ow = (we + pl + pr - self.dil[1] * (kw - 1) - 1) // self.stride[1] + 1
         return oh, ow
 
 
@@ -59,7 +62,7 @@ def build_conv(c: ConvCase, seed: int) -> tuple[LayerProgram, dict[str, np.ndarr
     kh, kw = c.k
     x = rand_i8(rng, (c.n, c.ic, c.h, c.w))
     w = rand_i8(rng, (c.oc, c.ic // c.group, kh, kw))
-    acc = conv_ref(x, w, c.group, c.stride, c.dil, c.pads, c.pad_value, oh, ow)
+    acc = conv_ref(x, w, c.group, c.stride, c.dil, c.pads, c.pad_value, oh, ow, c.ins)
     spread = max(1.0, float(np.std(acc)))
     p.gtensor("x", (c.n, c.ic, c.h, c.w), "int8", x, region=0, pad=c.in_pad)
     p.gtensor("y", (c.n, c.oc, oh, ow), "int8", None, region=2)
@@ -67,7 +70,8 @@ def build_conv(c: ConvCase, seed: int) -> tuple[LayerProgram, dict[str, np.ndarr
     opts = [f"input=x output=y filter={fil} group={c.group} kh={kh} kw={kw}",
             f"sh={c.stride[0]} sw={c.stride[1]} dh={c.dil[0]} dw={c.dil[1]}",
             "pt={} pb={} pl={} pr={}".format(*c.pads), f"pad={c.pad_value}",
-            f"relu={int(c.relu)} budget={c.budget} db={int(c.db)} name=conv_t id=7"]
+            f"relu={int(c.relu)} budget={c.budget} db={int(c.db)} name=conv_t id=7",
+            f"ih={c.ins[0]} iw={c.ins[1]}"]
     if c.per_channel:
         bias = rng.integers(-4 * int(spread), 4 * int(spread) + 1, c.oc) if c.bias else None
         # rshift so that the outputs spread over the int8 range (some saturate).
@@ -114,6 +118,8 @@ def rand_case(rng: np.random.Generator) -> ConvCase:
                      pad_value=int(rng.integers(-5, 6)) if rng.random() < 0.2 else 0,
                      budget=int(rng.choice([0, 0, 2048, 4096])),
                      in_pad=(0, int(rng.integers(0, 2)) * 16, int(rng.integers(0, 2)) * 3))
+        if rng.random() < 0.25:
+            c.ins = (int(rng.integers(0, 3)), int(rng.integers(0, 3)))
         oh, ow = c.out_hw
         if oh >= 1 and ow >= 1:
             return c
@@ -145,6 +151,12 @@ TILED = {
                              budget=3072),
     "dw_rows": ConvCase(1, 96, 40, 40, 96, (3, 3), pads=(1, 1, 1, 1), group=96, relu=True,
                         budget=2048),
+    # Deconvolutions as convolutions over zero-inserted inputs: the depthwise 2x2 / 2 resize of
+    # m07_leaky_resize, and a 3x3 / 2 deconvolution tiled over rows.
+    "deconv_dw_2x2_s2": ConvCase(1, 8, 16, 16, 8, (2, 2), pads=(1, 1, 1, 1), group=8,
+                                 ins=(1, 1)),
+    "deconv_3x3_s2_rows": ConvCase(1, 40, 20, 20, 24, (3, 3), pads=(1, 2, 1, 2), ins=(1, 1),
+                                   relu=True, budget=2048),
     "serial_buffers": ConvCase(1, 48, 20, 20, 40, (3, 3), pads=(1, 1, 1, 1), budget=4096,
                                db=False),
 }

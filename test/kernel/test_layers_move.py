@@ -82,12 +82,14 @@ def test_reshape_slice_pad(sims: Simulators, sim: str) -> None:
     # An error of a Context operation inside the layer carries the layer's name too.
     ("layer_conv2d input=x output=w filter=1:0 kh=1 kw=1 sw=2 pad=0 dw=20 name=d",
      "conv2d 'd': conv: dilation w 20 is out of range"),
+    ("layer_conv2d input=x output=z filter=1:0 kh=1 kw=1 pt=7 sh=13 chan_param=1:0 name=p",
+     "conv2d 'p': some output rows see only padding"),
     ("layer_slice input=x output=y offsets=0,0,0,2 steps=1,1,1,2 name=s",
      "slice 's': output (1, 8, 6, 3) with offset 2 and step 2 reaches beyond input"),
 ])
 def test_layer_errors(line: str, message: str) -> None:
     script = ("global x 0 0 1 8 6 6 int8\nglobal y 2 0 1 8 6 6 int8\n"
-              "global w 2 4096 1 8 6 3 int8\n" + line + "\n")
+              "global w 2 4096 1 8 6 3 int8\nglobal z 2 8192 1 8 1 6 int8\n" + line + "\n")
     if "slice" in line:
         script = script.replace("global y 2 0 1 8 6 6", "global y 2 0 1 8 6 3")
     with pytest.raises(EmitError) as e:

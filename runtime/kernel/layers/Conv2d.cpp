@@ -22,6 +22,8 @@ namespace {
 struct ConvDims {
   uint32_t n, ic, h, w, oc, oh, ow; // ic, oc per group
   uint32_t kh, kw, dkh;             // dkh: dilated kernel height
+  uint32_t insH;                    // zeros inserted between input rows (deconvolution)
+  uint32_t he;                      // input height with the inserted rows
   uint32_t sh;
   bool depthwise;
   uint32_t rec; // bytes per channel-parameter record (0: per tensor)
@@ -36,7 +38,24 @@ struct ConvPlan {
 
 /// Input rows needed for `ohT` output rows.
 uint32_t inRows(const ConvDims &d, uint32_t ohT) {
-  return std::min<uint64_t>(d.h, uint64_t{ohT - 1} * d.sh + d.dkh);
+  uint64_t expanded = std::min<uint64_t>(d.he, uint64_t{ohT - 1} * d.sh + d.dkh);
+  if (d.insH == 0)
+    return static_cast<uint32_t>(expanded);
+  return static_cast<uint32_t>(std::min<uint64_t>(d.h, ceilDiv(expanded, d.insH + 1) + 1));
+}
+
+/// Whether every row tile of `ohT` output rows reads at least one input row (tiles whose windows
+/// see only padding or inserted zeros cannot be expressed).
+bool rowTilesRead(const ConvDims &d, uint32_t ohT, uint32_t padTop) {
+  const int64_t step = int64_t{d.insH} + 1;
+  for (uint32_t oh0 = 0; oh0 < d.oh; oh0 += ohT) {
+    uint32_t rows = std::min(ohT, d.oh - oh0);
+    int64_t e0 = std::max<int64_t>(0, int64_t{oh0} * d.sh - padTop);
+    int64_t e1 = std::min<int64_t>(d.he, int64_t{oh0 + rows - 1} * d.sh - padTop + d.dkh);
+    if (e1 <= e0 || (e0 + step - 1) / step > (e1 - 1) / step)
+      return false;
+  }
+  return true;
 }
 
 /// Input channels as convolved: the double-rate convolution (double_conv) needs an even count of
@@ -62,7 +81,7 @@ uint32_t laneCost(const ConvDims &d, uint32_t lanes, uint32_t ocT, uint32_t icT,
 }
 
 bool planConv(const ConvDims &d, uint32_t lanes, uint32_t budget, bool doubleBuffer,
-              ConvPlan &best) {
+              uint32_t padTop, ConvPlan &best) {
   const uint32_t maxC = 4064, maxHW = 4000;
   bool found = false;
   for (uint32_t bufs : {2u, 1u}) {
@@ -103,6 +122,16 @@ bool planConv(const ConvDims &d, uint32_t lanes, uint32_t budget, bool doubleBuf
             if (t < lo && t != ohCands.back())
               ohCands.push_back(t);
           }
+          // Padding wider than the kernel or rows of inserted zeros wider than the kernel leave
+          // windows without input rows; only tilings whose every tile reads a row qualify.
+          std::vector<uint32_t> valid;
+          for (uint32_t t : ohCands)
+            if (rowTilesRead(d, t, padTop))
+              valid.push_back(t);
+          for (uint32_t t = lo; valid.empty() && t > 0; --t)
+            if (rowTilesRead(d, t, padTop))
+              valid.push_back(t);
+          ohCands = valid;
           for (uint32_t ohT : ohCands) {
             uint32_t nT = 1;
             if (ohT == d.oh)
@@ -174,7 +203,10 @@ bool emitConvGroup(Scope &S, const Conv2dLayer &L, const GlobalTensor &input,
   Context &ctx = S.ctx;
   const uint32_t lanes = ctx.lanes();
   ConvPlan plan;
-  if (!planConv(d, lanes, S.budget(), S.options().doubleBuffer, plan))
+  if (!rowTilesRead(d, d.oh, L.padTop))
+    return S.fail("some output rows see only padding or inserted zeros (no input row); such "
+                  "windows are not supported");
+  if (!planConv(d, lanes, S.budget(), S.options().doubleBuffer, L.padTop, plan))
     return S.fail("no tiling fits " + std::to_string(S.budget()) +
                   " bytes of local memory per lane (kernel " + std::to_string(d.kh) + "x" +
                   std::to_string(d.kw) + ", input row width " + std::to_string(d.w) + ")");
@@ -207,12 +239,16 @@ bool emitConvGroup(Scope &S, const Conv2dLayer &L, const GlobalTensor &input,
       uint32_t nT = std::min(plan.nT, d.n - n0);
       for (uint32_t oh0 = 0; oh0 < d.oh; oh0 += plan.ohT) {
         uint32_t ohT = std::min(plan.ohT, d.oh - oh0);
-        int64_t ihRaw0 = int64_t{oh0} * d.sh - L.padTop;
-        int64_t ihRaw1 = int64_t{oh0 + ohT - 1} * d.sh - L.padTop + d.dkh; // exclusive
-        uint32_t ih0 = static_cast<uint32_t>(std::max<int64_t>(0, ihRaw0));
-        uint32_t ih1 = static_cast<uint32_t>(std::min<int64_t>(d.h, ihRaw1));
-        uint32_t padT = static_cast<uint32_t>(std::max<int64_t>(0, -ihRaw0));
-        uint32_t padB = static_cast<uint32_t>(std::max<int64_t>(0, ihRaw1 - int64_t{d.h}));
+        // Rows of the (zero-inserted) input the tile's windows cover, the real input rows among
+        // them, and the padding / inserted rows before the first and after the last of those.
+        const int64_t step = int64_t{d.insH} + 1;
+        int64_t eRaw0 = int64_t{oh0} * d.sh - L.padTop;
+        int64_t eRaw1 = int64_t{oh0 + ohT - 1} * d.sh - L.padTop + d.dkh; // exclusive
+        int64_t e0 = std::max<int64_t>(0, eRaw0), e1 = std::min<int64_t>(d.he, eRaw1);
+        int64_t r0 = (e0 + step - 1) / step, r1 = e1 > 0 ? (e1 - 1) / step + 1 : 0; // exclusive
+        uint32_t ih0 = static_cast<uint32_t>(r0), ih1 = static_cast<uint32_t>(std::max(r0, r1));
+        uint32_t padT = static_cast<uint32_t>(r0 * step - eRaw0);
+        uint32_t padB = ih1 > ih0 ? static_cast<uint32_t>(eRaw1 - ((r1 - 1) * step + 1)) : 0;
         if (ih1 <= ih0)
           return S.fail("output rows " + std::to_string(oh0) + ".." + std::to_string(oh0 + ohT) +
                         " read no input row");
@@ -317,6 +353,7 @@ bool emitConvGroup(Scope &S, const Conv2dLayer &L, const GlobalTensor &input,
       p.dilationH = L.dilationH, p.dilationW = L.dilationW;
       p.padTop = s.padTop, p.padBottom = s.padBottom, p.padLeft = L.padLeft,
       p.padRight = L.padRight;
+      p.insH = L.insH, p.insW = L.insW;
       p.padValue = L.padValue;
       p.rshift = d.rec ? 0 : L.rshift;
       p.relu = L.doRelu;
@@ -332,6 +369,7 @@ bool emitConvGroup(Scope &S, const Conv2dLayer &L, const GlobalTensor &input,
       p.dilationH = L.dilationH, p.dilationW = L.dilationW;
       p.padTop = s.padTop, p.padBottom = s.padBottom, p.padLeft = L.padLeft,
       p.padRight = L.padRight;
+      p.insH = L.insH, p.insW = L.insW;
       p.padValue = L.padValue;
       p.rshift = (quant && !d.rec) ? L.rshift : 0;
       p.relu = quant && L.doRelu;
@@ -376,8 +414,12 @@ bool emitConv2d(Context &ctx, const Conv2dLayer &L, const EmitOptions &opts) {
   if (L.kh == 0 || L.kw == 0 || L.strideH == 0 || L.strideW == 0 || L.dilationH == 0 ||
       L.dilationW == 0)
     return S.fail("kernel, stride and dilation must be positive");
-  uint32_t oh = windowOutputSize(in.h, L.kh, L.strideH, L.dilationH, L.padTop, L.padBottom);
-  uint32_t ow = windowOutputSize(in.w, L.kw, L.strideW, L.dilationW, L.padLeft, L.padRight);
+  if (L.insH > 15 || L.insW > 15)
+    return S.fail("zero insertion " + std::to_string(L.insH) + " x " + std::to_string(L.insW) +
+                  " is out of range (0..15)");
+  const uint32_t he = (in.h - 1) * (L.insH + 1) + 1, we = (in.w - 1) * (L.insW + 1) + 1;
+  uint32_t oh = windowOutputSize(he, L.kh, L.strideH, L.dilationH, L.padTop, L.padBottom);
+  uint32_t ow = windowOutputSize(we, L.kw, L.strideW, L.dilationW, L.padLeft, L.padRight);
   if (out.n != in.n || out.h != oh || out.w != ow)
     return S.fail("output shape " + shapeStr(out) + " does not match the input " + shapeStr(in) +
                   " and window (expected (" + std::to_string(in.n) + ", " + std::to_string(out.c) +
@@ -392,6 +434,7 @@ bool emitConv2d(Context &ctx, const Conv2dLayer &L, const EmitOptions &opts) {
   d.ic = depthwise ? in.c : in.c / L.group;
   d.oc = depthwise ? out.c : out.c / L.group;
   d.kh = L.kh, d.kw = L.kw, d.dkh = L.dilationH * (L.kh - 1) + 1, d.sh = L.strideH;
+  d.insH = L.insH, d.he = he;
   d.depthwise = depthwise;
   d.rec = L.perChannel ? (L.chanParamHasBias ? 9 : 5) : 0;
   uint32_t groups = depthwise ? 1 : L.group;

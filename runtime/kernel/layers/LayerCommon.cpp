@@ -178,6 +178,20 @@ void packConvFilter(const int8_t *oihw, uint32_t oc, uint32_t icPerGroup, uint32
               oihw[((uint64_t{o} * icPerGroup + i) * kh + y) * kw + x];
 }
 
+void packDeconvFilter(const int8_t *iohw, uint32_t ic, uint32_t ocPerGroup, uint32_t group,
+                      uint32_t kh, uint32_t kw, int8_t *out) {
+  const uint32_t icg = ic / group;
+  for (uint32_t g = 0; g < group; ++g)
+    for (uint32_t o = 0; o < ocPerGroup; ++o)
+      for (uint32_t i = 0; i < icg; ++i)
+        for (uint32_t y = 0; y < kh; ++y)
+          for (uint32_t x = 0; x < kw; ++x) {
+            uint64_t src = ((uint64_t{g * icg + i} * ocPerGroup + o) * kh + y) * kw + x;
+            uint64_t oc = uint64_t{g} * ocPerGroup + o;
+            out[((oc * kh + (kh - 1 - y)) * kw + (kw - 1 - x)) * icg + i] = iohw[src];
+          }
+}
+
 void packFcBiasInt32(const int32_t *bias, uint32_t n, uint8_t *out) {
   for (uint32_t i = 0; i < n; ++i) {
     uint32_t v = static_cast<uint32_t>(bias[i]);

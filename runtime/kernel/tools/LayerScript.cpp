@@ -125,6 +125,7 @@ bool runLayerCommand(Context &ctx, const std::string &cmd, std::map<std::string,
     l.dilationH = a.u32("dh", 1), l.dilationW = a.u32("dw", 1);
     l.padTop = a.u32("pt", 0), l.padBottom = a.u32("pb", 0);
     l.padLeft = a.u32("pl", 0), l.padRight = a.u32("pr", 0);
+    l.insH = a.u32("ih", 0), l.insW = a.u32("iw", 0);
     l.padValue = static_cast<int32_t>(a.i64("pad", 0));
     l.doRelu = a.flag("relu", false);
     l.perChannel = a.flag("per_channel", true);

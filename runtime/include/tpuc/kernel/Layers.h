@@ -56,7 +56,8 @@ struct LayerBase {
 //===----------------------------------------------------------------------===//
 
 /// INT8 2-D convolution. input (N, IC, H, W) int8, output (N, OC, OH, OW) int8 with
-///   OH = (H + padTop + padBottom - dilationH * (kh - 1) - 1) / strideH + 1 (same for OW).
+///   OH = (H' + padTop + padBottom - dilationH * (kh - 1) - 1) / strideH + 1 (same for OW),
+///   H' = (H - 1) * (insH + 1) + 1 the input height with inserted zeros.
 /// Filter in DDR: int8 [OC][kh][kw][IC / group] (packConvFilter converts from the npz's
 /// [OC][IC/group][kh][kw]). For depthwise (group == IC == OC) that is the same as [C][kh][kw].
 ///
@@ -78,7 +79,12 @@ struct Conv2dLayer : LayerBase {
   uint32_t strideH = 1, strideW = 1;
   uint32_t dilationH = 1, dilationW = 1;
   uint32_t padTop = 0, padBottom = 0, padLeft = 0, padRight = 0;
-  int32_t padValue = 0; ///< int8 value of padded positions
+  /// Zeros inserted between input rows / columns (0..15): a deconvolution (deconv_2d) with
+  /// stride s is this convolution with insH = insW = s - 1, stride 1, pads kernel - 1 - pad (plus
+  /// the output padding at the bottom / right) and the filter flipped in kh and kw with input and
+  /// output channels exchanged per group (packDeconvFilter).
+  uint32_t insH = 0, insW = 0;
+  int32_t padValue = 0; ///< int8 value of padded and inserted positions
   bool doRelu = false;
 
   bool perChannel = true;
@@ -297,6 +303,11 @@ bool emitDequant(Context &ctx, const DequantLayer &layer, const EmitOptions &opt
 /// kh * kw bytes.
 void packConvFilter(const int8_t *oihw, uint32_t oc, uint32_t icPerGroup, uint32_t kh, uint32_t kw,
                     int8_t *out);
+/// deconv_2d filter [IC][OC/g][kh][kw] (the npz layout) -> the Conv2dLayer filter of the
+/// equivalent convolution: [OC][kh][kw][IC/g] with the kernel flipped, output channel
+/// g * OC/g + o reading input channels g * IC/g + i. `out` has ic * ocPerGroup * kh * kw bytes.
+void packDeconvFilter(const int8_t *iohw, uint32_t ic, uint32_t ocPerGroup, uint32_t group,
+                      uint32_t kh, uint32_t kw, int8_t *out);
 /// int32 [N] -> four byte planes [4][N] (byte k of bias n at k * N + n).
 void packFcBiasInt32(const int32_t *bias, uint32_t n, uint8_t *out);
 /// int16 [N] -> two byte planes [2][N].
