@@ -185,3 +185,58 @@ def test_conv_plan_within_budget(seed: int) -> None:
             assert "no tiling fits" in str(e), str(e)
             continue
         assert stats["lmem_peak"] <= c.budget
+
+
+def pack_deconv_filter(w: np.ndarray, group: int) -> np.ndarray:
+    """packDeconvFilter: deconv filter [IC][OC/g][kh][kw] -> [OC][kh][kw][IC/g], kernel flipped."""
+    ic, ocg, kh, kw = w.shape
+    icg = ic // group
+    out = np.empty((group * ocg, kh, kw, icg), np.int8)
+    for g in range(group):
+        blk = w[g * icg:(g + 1) * icg]  # [IC/g][OC/g][kh][kw]
+        out[g * ocg:(g + 1) * ocg] = np.transpose(blk[:, :, ::-1, ::-1], (1, 2, 3, 0))
+    return out
+
+
+def deconv_direct(x: np.ndarray, w: np.ndarray, group: int, s: int, p: int, op: int) -> np.ndarray:
+    """ConvTranspose2d accumulator, straight from its definition."""
+    n, ic, h, wd = x.shape
+    _, ocg, kh, kw = w.shape
+    icg = ic // group
+    oh, ow = (h - 1) * s - 2 * p + kh + op, (wd - 1) * s - 2 * p + kw + op
+    full = np.zeros((n, group * ocg, (h - 1) * s + kh + op, (wd - 1) * s + kw + op), np.int64)
+    for i in range(ic):
+        g = i // icg
+        for ky in range(kh):
+            for kx in range(kw):
+                contrib = np.einsum("nhw,o->nohw", x[:, i].astype(np.int64),
+                                    w[i, :, ky, kx].astype(np.int64))
+                full[:, g * ocg:(g + 1) * ocg, ky:ky + (h - 1) * s + 1:s,
+                     kx:kx + (wd - 1) * s + 1:s] += contrib
+    return full[:, :, p:p + oh, p:p + ow]
+
+
+@pytest.mark.parametrize("sim", SIMS)
+@pytest.mark.parametrize("group,s,k,p,op", [(1, 2, 3, 1, 1), (2, 2, 4, 1, 0), (4, 3, 3, 0, 0)])
+def test_deconv_mapping(sims: Simulators, sim: str, group: int, s: int, k: int, p: int,
+                        op: int) -> None:
+    """A deconvolution through the documented mapping (insertion s - 1, pads k - 1 - p plus the
+    output padding, packDeconvFilter) equals ConvTranspose2d computed from its definition."""
+    rng = np.random.default_rng(s * 10 + k + group)
+    n, ic, h, wd, ocg = 1, 4 * group, 7, 6, 3
+    x = rand_i8(rng, (n, ic, h, wd))
+    w = rand_i8(rng, (ic, ocg, k, k))
+    acc = deconv_direct(x, w, group, s, p, op)
+    oc = group * ocg
+    prog = LayerProgram(rng)
+    prog.gtensor("x", x.shape, "int8", x)
+    prog.gtensor("y", acc.shape, "int8", None, region=2)
+    fil = prog.blob(pack_deconv_filter(w, group), region=1)
+    mult = rng.integers(1 << 30, 1 << 31, oc)
+    rsh = np.full(oc, max(0, int(np.round(np.log2(max(1.0, float(np.std(acc))) / 48)))))
+    rec = prog.blob(chan_param_records(None, mult, rsh), region=1)
+    pa = k - 1 - p
+    prog(f"layer_conv2d input=x output=y filter={fil} group={group} kh={k} kw={k} ih={s - 1} "
+         f"iw={s - 1} pt={pa} pb={pa + op} pl={pa} pr={pa + op} chan_param={rec} chan_bias=0 "
+         "budget=1024")
+    run(sims, sim, prog, {"y": qdm_out(acc, mult, rsh, False)})
