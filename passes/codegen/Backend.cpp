@@ -49,8 +49,11 @@ std::optional<Placement> placementOf(Operation *op, std::string *why) {
     bool toF32 = to == "FP32" || to == "NONE";
     if (fromF32 && to == "INT8")
       return Placement::Cpu; // the runtime's `quant` function, as vendor models do it
+    // int8 -> fp32 runs on the TPU in bf16 precision (as the vendor's Cast does), also when an
+    // fp32 CPU layer reads the result: the vendor runtime's `quant` function spells fp32 "NONE"
+    // where tpuc's runtime expects "FP32", so a CPU dequantization would run on only one of them.
     if (from == "INT8" && toF32)
-      return allUsersReturn(op) ? Placement::Tpu : Placement::Cpu;
+      return Placement::Tpu;
     return fail(("quant from " + from + " to " + to + " has no kernel").str());
   }
   if (auto custom = dyn_cast<tpu::CustomOp>(op)) {

@@ -51,7 +51,7 @@ private:
 REGISTER_OP_RUNTIME_FUNCS({"mysoftmax", MySoftmax::open});
 """
 
-# input -> quant (CPU) -> relu (TPU) -> dequant (CPU, it feeds a CPU op) -> mysoftmax (CPU)
+# input -> quant (CPU) -> relu, dequant (TPU, bf16 precision) -> mysoftmax (CPU)
 MODEL = """
 module attributes {tpu.chip = "cv183x", tpu.model_name = "cpu_ops"} {
   func.func @main(%arg0: tensor<1x5x3x1xf32>) -> tensor<1x5x3x1xf32> {
@@ -72,6 +72,13 @@ module attributes {tpu.chip = "cv183x", tpu.model_name = "cpu_ops"} {
   }
 }
 """
+
+
+def _bf16(x: np.ndarray | np.float32) -> np.ndarray:
+    """Round float32 to bfloat16 (nearest even), returned as float32."""
+    bits = np.asarray(x, np.float32).view(np.uint32).astype(np.uint64)
+    bits = (bits + 0x7FFF + ((bits >> 16) & 1)) & 0xFFFF0000
+    return bits.astype(np.uint32).view(np.float32)
 
 
 def _run(cmd: list, cwd: Path, **kw) -> subprocess.CompletedProcess[str]:
@@ -119,7 +126,7 @@ def test_cpu_routines_and_embedded_custom_function(divided: Path, plugin: Path) 
     assert info.returncode == 0, info.stderr
     text = info.stdout
     assert "function quant (from=FP32, scale=63.500000, to=INT8)" in text
-    assert "function quant (from=INT8, scale=0.015748, to=FP32)" in text
+    assert "from=INT8" not in text  # dequantization runs on the TPU
     assert "function mysoftmax (axis=1)" in text
     assert "func_x86      libmysoftmax_x86.so" in text
 
@@ -134,7 +141,9 @@ def test_cpu_routines_and_embedded_custom_function(divided: Path, plugin: Path) 
     out = np.load(divided / "out.npz")["sm"]
     q = np.clip(np.sign(x * np.float32(63.5)) * np.floor(np.abs(x * np.float32(63.5)) + 0.5),
                 -128, 127)  # fmt: skip
-    deq = np.maximum(q, 0).astype(np.float32) * np.float32(1 / np.float32(63.5))
+    # TPU dequantization: bf16_rne(q * bf16_rne(threshold / 127)) (the vendor's Cast).
+    step = _bf16(np.float32(2.0 / 127))
+    deq = _bf16(np.maximum(q, 0).astype(np.float32) * step)
     e = np.exp(deq - deq.max(axis=1, keepdims=True))
     np.testing.assert_allclose(out, e / e.sum(axis=1, keepdims=True), rtol=1e-6)
 

@@ -1,31 +1,30 @@
 // RUN: tpuc-opt %s -split-input-file -verify-diagnostics --divide-ops-to-func | FileCheck %s
 
 // Tests the routines of a model with an fp32 layer: the input `quant` and each CPU layer are
-// routines of their own, each run of TPU layers is one routine; weights are cloned into the
+// routines of their own, each run of TPU layers is one routine (int8 -> fp32 dequantization
+// included); weights are cloned into the
 // routine that reads them; main keeps its inputs and calls the routines in order.
 // CHECK-LABEL: func.func private @subfunc_0(%arg0: tensor<1x3x4x4xf32>) -> tensor<1x3x4x4xi8> attributes {tpu.cpu_function = "quant", tpu.routine = "cpu"}
 // CHECK-NEXT:    tpu.quant %arg0 {{.*}}name = "in_quant"
 // CHECK-NEXT:    return
-// CHECK-LABEL: func.func private @subfunc_1(%arg0: tensor<1x3x4x4xi8>) -> tensor<1x2x4x4xi8> attributes {tpu.routine = "tpu"}
+// CHECK-LABEL: func.func private @subfunc_1(%arg0: tensor<1x3x4x4xi8>) -> tensor<1x2x4x4xf32> attributes {tpu.routine = "tpu"}
 // CHECK-NEXT:    %[[W:.*]] = tpu.load_weight {name = "w"}
 // CHECK-NEXT:    %[[C:.*]] = tpu.conv_2d %arg0, %[[W]]
 // CHECK-NEXT:    %[[R:.*]] = tpu.relu %[[C]] {gaddr = 64 : i64, name = "r"}
-// CHECK-NEXT:    return %[[R]]
-// CHECK-LABEL: func.func private @subfunc_2({{.*}}) -> tensor<1x2x4x4xf32> attributes {tpu.cpu_function = "quant", tpu.routine = "cpu"}
-// CHECK:         name = "sm_in0_dequant"
-// CHECK-LABEL: func.func private @subfunc_3({{.*}}) -> tensor<1x2x4x4xf32> attributes {tpu.cpu_function = "softmax", tpu.routine = "cpu"}
-// CHECK-LABEL: func.func private @subfunc_4({{.*}}) -> tensor<1x2x4x4xi8> attributes {tpu.cpu_function = "quant", tpu.routine = "cpu"}
-// CHECK-LABEL: func.func private @subfunc_5({{.*}}) -> tensor<1x2x4x4xf32> attributes {tpu.routine = "tpu"}
+// CHECK-NEXT:    %[[D:.*]] = tpu.quant %[[R]] {{.*}}name = "sm_in0_dequant"
+// CHECK-NEXT:    return %[[D]]
+// CHECK-LABEL: func.func private @subfunc_2({{.*}}) -> tensor<1x2x4x4xf32> attributes {tpu.cpu_function = "softmax", tpu.routine = "cpu"}
+// CHECK-LABEL: func.func private @subfunc_3({{.*}}) -> tensor<1x2x4x4xi8> attributes {tpu.cpu_function = "quant", tpu.routine = "cpu"}
+// CHECK-LABEL: func.func private @subfunc_4({{.*}}) -> tensor<1x2x4x4xf32> attributes {tpu.routine = "tpu"}
 // CHECK-NEXT:    tpu.relu
 // CHECK-NEXT:    tpu.quant {{.*}}name = "out"
 // CHECK-LABEL: func.func @main
 // CHECK-NEXT:    %[[IN:.*]] = tpu.input
 // CHECK-NEXT:    %[[Q:.*]] = call @subfunc_0(%[[IN]])
 // CHECK-NEXT:    %[[T:.*]] = call @subfunc_1(%[[Q]])
-// CHECK-NEXT:    %[[D:.*]] = call @subfunc_2(%[[T]])
-// CHECK-NEXT:    %[[S:.*]] = call @subfunc_3(%[[D]])
-// CHECK-NEXT:    %[[SQ:.*]] = call @subfunc_4(%[[S]])
-// CHECK-NEXT:    %[[O:.*]] = call @subfunc_5(%[[SQ]])
+// CHECK-NEXT:    %[[S:.*]] = call @subfunc_2(%[[T]])
+// CHECK-NEXT:    %[[SQ:.*]] = call @subfunc_3(%[[S]])
+// CHECK-NEXT:    %[[O:.*]] = call @subfunc_4(%[[SQ]])
 // CHECK-NEXT:    return %[[O]]
 module {
   func.func @main(%arg0: tensor<1x3x4x4xf32>) -> tensor<1x2x4x4xf32> {
