@@ -218,13 +218,15 @@ def TpuQuant : Pass<"tpu-quant", "::mlir::ModuleOp"> {
     Activations become `i8` tensors. After each `tpu.input` (which stays f32, mode NONE) comes
     `tpu.quant` `<input>_quant` FP32 -> INT8 with scale = 127 / T: q = sat8(round_half_away(x *
     scale)). Every i8 value returned by a function goes through `tpu.quant` `<name>_dequant`
-    INT8 -> FP32 (x = q / scale). New weights are added to a new npz (`weight-output`, else
-    `<stem>_int8.npz`), and `tpu.weight_file` points at it. Quantized layers get quant
+    INT8 -> FP32 (the TPU's bf16 output cast x = bf16(q * bf16(T / 127))). New weights are
+    added to a new npz (`weight-output`, else `<stem>_int8.npz`), and `tpu.weight_file`
+    points at it. Quantized layers get quant
     `mode = "INT8"`, `param_type`, and `multiplier` / `rshift` (i64 arrays), `is_perchannel`:
 
     - conv_2d, deconv_2d, fully_connected, scale (per channel, default): filter ->
-      `<name>_quant_filter` (i8, same shape, w_q = sat8(round(w * 127 / max|w_c|))), bias ->
-      `<name>_quant_bias` (i32 [C], round(b * 127 / max|w_c| * 127 / Ti)), packed record
+      `<name>_quant_filter` (i8, same shape, w_q ~= w * 127 / max|w_c|), bias ->
+      `<name>_quant_bias` (i32 [C], ~= b * 127 / max|w_c| * 127 / Ti), both computed from the
+      channel's (multiplier, rshift) in float32 as the vendor toolchain does, packed record
       `<name>_quant_chan_param` (ui8 [C, 9]: bias i32, multiplier u32, rshift u8, little-endian,
       the hardware's per-channel parameter). param_type RSHIFT_AND_M_I32, is_perchannel = true,
       y = arith::requantQdm(sum x*w + bias, multiplier[c], rshift[c], do_relu, true), with
