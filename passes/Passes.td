@@ -258,8 +258,15 @@ def TpuQuant : Pass<"tpu-quant", "::mlir::ModuleOp"> {
     - every other layer (softmax, lrn, normalize, detection_output, interp bilinear,
       reduce_mean, custom ops with do_quant = false, ...) stays fp32 with mode NONE: its int8
       operands go through `<name>_in<k>_dequant` INT8 -> FP32 and its result, for int8 users,
-      through `<name>_quant` FP32 -> INT8. A custom op with do_quant = true is an error
-      (plugin quantization is not available to this pass).
+      through `<name>_quant` FP32 -> INT8.
+    - custom_op with do_quant = true: quantized by its plugin (`custom-op-plugin`, or the tool
+      flag `--custom-op-plugin`): `quantizeInt8()` of the `cvi::CustomOp` registered under its
+      `operation_name` sees getPrevOpThreshold(i) = Ti of operand i and getOpThreshold() = To
+      (after `threshold_overwrite`, applied by --import-calibration-table; a forward/backward op
+      whose To differs from Ti of operand 0 is an error); the op's `param` becomes the plugin's
+      param (entries it added included), quant gets mode INT8, `param_type` (setOpQuantParamType,
+      NONE when not called) and `is_perchannel`; the result is i8. A missing plugin, op or hook,
+      or an error reported by the plugin, is an error naming the plugin, the layer and the hook.
   }];
   let options = [
     Option<"quantMode", "quant-mode", "std::string", /*default=*/"\"int8\"",
@@ -268,6 +275,9 @@ def TpuQuant : Pass<"tpu-quant", "::mlir::ModuleOp"> {
            "Per-channel QDM for conv/deconv/fc/scale (false: per-tensor rshift only)">,
     Option<"weightOutput", "weight-output", "std::string", /*default=*/"\"\"",
            "npz file to write the weights to (default: <stem>_int8.npz)">,
+    ListOption<"customOpPlugin", "custom-op-plugin", "std::string",
+               "Custom-op plugin libraries quantizing do_quant custom ops (default: the tool "
+               "flag --custom-op-plugin)">,
   ];
   let dependentDialects = ["::tpuc::tpu::TpuDialect"];
 }

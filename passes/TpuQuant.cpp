@@ -8,6 +8,8 @@
 #include "passes/Passes.h"
 #include "passes/TpuQuantParams.h"
 #include "passes/support/ModuleWeights.h"
+#include "sdk/CustomOpAttributes.h"
+#include "sdk/PluginHost.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
@@ -89,6 +91,13 @@ private:
   LogicalResult dequantizeResults(func::FuncOp func);
   LogicalResult requireActivations(Operation *op);
 
+public:
+  /// Plugin libraries implementing quantizeInt8 of do_quant custom ops (loaded on first use).
+  std::vector<std::string> customOpPlugins;
+
+private:
+  bool customOpPluginsLoaded = false;
+  sdk::CustomOpLibraries customOpLibraries;
   ModuleOp module;
   WeightEdit &edit;
   bool perChannel;
@@ -550,14 +559,56 @@ LogicalResult Quantizer::keepFp32(Operation *op) {
   return success();
 }
 
-// Hook for plugin quantization: a custom op with do_quant = true needs its plugin's
-// quantizeInt8, which this pass has no access to.
+// Plugin quantization: a custom op with do_quant = true is quantized by its plugin's
+// quantizeInt8 (cvi/CustomOp.h) from the thresholds of its operands' producers and its own
+// (threshold_overwrite was applied to them by --import-calibration-table). The plugin's param,
+// with what quantizeInt8 added, replaces the op's `param`; its param type and per-channel flag
+// go to the quant fields, mode INT8, and the result becomes int8. Other custom ops stay fp32.
 LogicalResult Quantizer::quantizeCustomOp(tpu::CustomOp op) {
-  if (op.getDoQuant())
-    return fail(op, "custom op '" + op.getPluginOpName() +
-                        "' has do_quant = true but no plugin quantization (quantizeInt8) is "
-                        "available to tpu-quant");
-  return keepFp32(op);
+  if (!op.getDoQuant())
+    return keepFp32(op);
+  if (failed(requireActivations(op)))
+    return failure();
+  FailureOr<double> out = ownThreshold(op);
+  if (failed(out))
+    return failure();
+  std::vector<float> inputs;
+  for (Value operand : op.getInputs()) {
+    FailureOr<double> thr = thresholdOf(op, operand);
+    if (failed(thr))
+      return failure();
+    inputs.push_back(static_cast<float>(*thr));
+  }
+  StringRef overwrite = op.getThresholdOverwrite();
+  if (overwrite != "none" && !inputs.empty() &&
+      std::fabs(inputs[0] - *out) > 1e-6 * std::max(double(inputs[0]), *out))
+    return fail(op, "threshold_overwrite = " + overwrite + " but its threshold " +
+                        std::to_string(*out) + " differs from its input's " +
+                        std::to_string(inputs[0]) +
+                        "; import the calibration table with --import-calibration-table");
+  if (!customOpPluginsLoaded) {
+    customOpPluginsLoaded = true;
+    for (const std::string &path : customOpPlugins) {
+      std::string error;
+      if (!customOpLibraries.add(path, error))
+        return fail(op, error);
+    }
+  }
+  cvi::OpParam param;
+  std::string error;
+  if (!sdk::toOpParam(op.getParam(), param, error))
+    return fail(op, error);
+  auto instance = customOpLibraries.create(op.getPluginOpName().str(), op.getName().str(), param,
+                                           error, "--custom-op-plugin");
+  if (!instance)
+    return fail(op, error);
+  sdk::QuantizeResult result;
+  if (!instance->quantizeInt8(static_cast<float>(*out), inputs, result, error))
+    return fail(op, error);
+  op.setParamAttr(sdk::toDictionary(op.getContext(), result.param));
+  setQuant(op, result.paramType.empty() ? "NONE" : result.paramType, {}, {}, result.perchannel);
+  setResultInt8(op);
+  return success();
 }
 
 LogicalResult Quantizer::dequantizeResults(func::FuncOp func) {
@@ -735,6 +786,9 @@ struct TpuQuantPass : tpuc::impl::TpuQuantBase<TpuQuantPass> {
     }
     WeightEdit edit(module);
     Quantizer quantizer(module, edit, perChannel);
+    quantizer.customOpPlugins.assign(customOpPlugin.begin(), customOpPlugin.end());
+    if (quantizer.customOpPlugins.empty())
+      quantizer.customOpPlugins = sdk::commandLinePlugins();
     for (auto func : llvm::to_vector(module.getOps<func::FuncOp>()))
       if (failed(quantizer.run(func)))
         return signalPassFailure();

@@ -3,8 +3,10 @@
 // tpu.custom_op names the plugin op that implements it (`operation_name`) and carries its
 // parameters (`param`). The interpreter asks its CustomOpRegistry for an implementation: each
 // CustomOpProvider (a plugin library, Python callables, a test's C++ class) may supply one for a
-// name. Implementations have the vendor's fp32 signature (cvi::CustomOp::interpretFp32):
-// operands, their shapes, the result buffer (allocated to the result's size) and its shape.
+// name. Implementations have the vendor's signatures (cvi::CustomOp::interpretFp32 and
+// interpretInt8): operands, their shapes, the result buffer (allocated to the result's size) and
+// its shape. interpretInt8 runs quantized ops (quant.mode = "INT8"): the values are int8 codes
+// held in floats.
 //
 // Implementations report errors by throwing (std::exception); the interpreter turns them into an
 // error naming the op.
@@ -29,6 +31,11 @@ public:
                              std::vector<std::vector<int64_t>> &operandShapes,
                              std::shared_ptr<std::vector<float>> &resultTensor,
                              std::vector<int64_t> &resultShape) = 0;
+  /// The INT8 computation; by default an error saying the implementation has none.
+  virtual void interpretInt8(std::vector<std::shared_ptr<std::vector<float>>> &operandTensors,
+                             std::vector<std::vector<int64_t>> &operandShapes,
+                             std::shared_ptr<std::vector<float>> &resultTensor,
+                             std::vector<int64_t> &resultShape);
 };
 
 class CustomOpProvider {

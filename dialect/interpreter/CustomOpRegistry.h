@@ -24,8 +24,9 @@ public:
   /// Providers are asked in the order they were added.
   void addProvider(std::shared_ptr<CustomOpProvider> provider);
 
-  /// Loads a custom-op plugin library (the vendor's libCustomOpPlugin.so): its ops are found by
-  /// their exported factories `CustomOp<operation_name>Create`.
+  /// Loads a custom-op plugin library (the vendor's libCustomOpPlugin.so, see cvi/CustomOp.h):
+  /// its ops are found by their exported factories `CustomOp<operation_name>Create` and run
+  /// through the shared plugin loader (sdk/PluginHost.h). Errors name the library path.
   Status addPluginLibrary(const std::string &path) noexcept;
 
   const std::vector<std::shared_ptr<CustomOpProvider>> &providers() const { return providers_; }

@@ -12,6 +12,16 @@
 #include "mlir/InitAllExtensions.h"
 #include "mlir/InitAllPasses.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
+#include "sdk/PluginHost.h"
+#include "llvm/Support/CommandLine.h"
+
+// The vendor flag of `mlir-opt ... --tpu-quant --custom-op-plugin <lib>`: plugin libraries for
+// the passes that call custom-op plugins (tpu-quant's quantizeInt8), unless their own
+// `custom-op-plugin` option names some.
+static llvm::cl::list<std::string> customOpPlugins(
+    "custom-op-plugin", llvm::cl::desc("Custom-op plugin library (libCustomOpPlugin.so)"),
+    llvm::cl::value_desc("library"),
+    llvm::cl::callback([](const std::string &path) { tpuc::sdk::addCommandLinePlugin(path); }));
 
 int main(int argc, char **argv) {
   mlir::registerAllPasses();

@@ -46,7 +46,8 @@ def tpuc_interpreter() -> None:
     _exec("tpuc-interpreter")
 
 
-PACKAGE_DIR = Path(__file__).resolve().parent
+# Not resolve(): a build tree links the sources into its package folder.
+PACKAGE_DIR = Path(os.path.abspath(os.path.dirname(__file__)))
 
 
 def cmake_dir() -> Path:

@@ -132,12 +132,14 @@ def test_plugin_library_without_the_op(interp: Any, tmp_path: Path,
         interp.compile(net.save(tmp_path, [y]), custom_op_plugins=[plugin_library])
 
 
-def test_plugin_factory_is_found_but_not_callable_yet(interp: Any, tmp_path: Path,
-                                                      plugin_library: Path) -> None:
+def test_plugin_factory_without_the_sdk_is_refused(interp: Any, tmp_path: Path,
+                                                   plugin_library: Path) -> None:
+    # Real plugins are exercised in test/plugin.
     net, y = custom_net("leaky_relu")
     with pytest.raises(interp.InterpreterError,
-                       match=r"exports CustomOpleaky_reluCreate, but the interpreter cannot call "
-                             r"cvi::CustomOp factories yet"):
+                       match=r"exports CustomOpleaky_reluCreate but not "
+                             r"CustomOpleaky_reluAbiVersion: it was not built with tpuc's "
+                             r"cvi/CustomOp.h"):
         interp.compile(net.save(tmp_path, [y]), custom_op_plugins=[plugin_library])
 
 

@@ -27,6 +27,15 @@ def run(*args: Any, check: bool = False, env: dict[str, str] | None = None,
     return result
 
 
+def import_interpreter() -> Any:
+    """tpuc.interpreter, or a skip when its native module is not built."""
+    try:
+        from tpuc import interpreter
+    except ImportError as error:
+        pytest.skip(f"tpuc.interpreter is not built: {error}")
+    return interpreter
+
+
 def tpuc_package_dir() -> Path | None:
     try:
         import tpuc
@@ -150,8 +159,9 @@ def softmax_module(axis: int = 1, do_quant: bool = False,
     return f"""module {{
 func.func @main(%arg0: {ttype()}) -> {ttype()} {{
   %0 = tpu.input %arg0 {{name = "in", {quant(t_in)}}} : ({ttype()}) -> {ttype()}
-  %1 = tpu.custom_op %0 {{name = "prob", operation_name = "mysoftmax", param = {{axis = {axis} : i32}},
-         tpu = false, do_quant = {str(do_quant).lower()}, {quant(t_out)}}} : ({ttype()}) -> {ttype()}
+  %1 = tpu.custom_op %0 {{name = "prob", operation_name = "mysoftmax",
+         param = {{axis = {axis} : i32}}, tpu = false, do_quant = {str(do_quant).lower()},
+         {quant(t_out)}}} : ({ttype()}) -> {ttype()}
   return %1 : {ttype()}
 }}
 }}

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from conftest import (
     Plugin,
+    import_interpreter,
     interpret,
     leaky_relu_module,
     rand,
@@ -40,7 +41,7 @@ def test_fp32_softmax(interpreter_cli: Path, plugin: Plugin, tmp_path: Path, axi
 
 
 def test_python_interpreter(plugin: Plugin) -> None:
-    interp = pytest.importorskip("tpuc.interpreter")
+    interp = import_interpreter()
     x = rand(seed=2)
     out = interp.run(leaky_relu_module(), {"in": x}, custom_op_plugins=[plugin.library])
     np.testing.assert_array_equal(out["lrelu"], np.where(x >= 0, x, np.float32(0.1) * x))

@@ -1,4 +1,9 @@
 //===- CustomOpKernel.cpp - tpu.custom_op through the registry -------------===//
+//
+// fp32 ops call the implementation's interpretFp32; quantized ones (CustomOpParams::int8) its
+// interpretInt8 on the int8 codes.
+//
+//===----------------------------------------------------------------------===//
 
 #include "dialect/interpreter/CustomOp.h"
 #include "dialect/interpreter/Kernels.h"
@@ -10,6 +15,14 @@
 namespace tpuc::interpreter {
 
 CustomOpInterpreter::~CustomOpInterpreter() = default;
+
+void CustomOpInterpreter::interpretInt8(std::vector<std::shared_ptr<std::vector<float>>> &,
+                                        std::vector<std::vector<int64_t>> &,
+                                        std::shared_ptr<std::vector<float>> &,
+                                        std::vector<int64_t> &) {
+  fail("this implementation has no INT8 computation (interpretInt8)");
+}
+
 CustomOpProvider::~CustomOpProvider() = default;
 
 CustomOpRegistry::CustomOpRegistry() = default;
@@ -111,11 +124,21 @@ public:
     std::vector<int64_t> outputShape = result;
     {
       std::lock_guard<std::mutex> lock(mutex); // implementations need not be reentrant
-      implementation->interpretFp32(tensors, shapes, output, outputShape);
+      if (params.int8)
+        implementation->interpretInt8(tensors, shapes, output, outputShape);
+      else
+        implementation->interpretFp32(tensors, shapes, output, outputShape);
     }
     if (!output || int64_t(output->size()) != elementCount(result))
       fail("operation '", params.operationName, "' produced ", output ? output->size() : 0,
            " values, the result ", result, " has ", elementCount(result));
+    if (params.int8)
+      for (size_t i = 0; i < output->size(); ++i) {
+        float v = (*output)[i];
+        if (!(v >= -128.0f && v <= 127.0f) || v != float(int(v)))
+          fail("operation '", params.operationName, "': interpretInt8 produced ", v,
+               " at index ", i, ", which is not an int8 value");
+      }
     Tensor out;
     out.shape = result;
     out.data = std::move(output);

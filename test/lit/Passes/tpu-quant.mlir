@@ -255,10 +255,10 @@ func.func @no_threshold(%arg0: tensor<1x4xf32>) -> tensor<1x4xf32> {
 
 // -----
 
-// Tests that a custom op asking for plugin quantization is an error.
+// Tests that a custom op asking for plugin quantization without a plugin is an error.
 func.func @custom(%arg0: tensor<1x4xf32>) -> tensor<1x4xf32> {
   %0 = tpu.input %arg0 {name = "in", quant = {threshold_max = 4.0 : f64, threshold_min = -4.0 : f64}} : (tensor<1x4xf32>) -> tensor<1x4xf32>
-  // expected-error @+1 {{tpu-quant: layer 'cop': custom op 'leaky_relu' has do_quant = true but no plugin quantization (quantizeInt8) is available to tpu-quant}}
+  // expected-error @+1 {{tpu-quant: layer 'cop': custom op 'cop' (operation_name 'leaky_relu') needs a custom-op plugin, but none is loaded (pass --custom-op-plugin <lib>)}}
   %1 = tpu.custom_op %0 {name = "cop", operation_name = "leaky_relu", param = {negative_slope = 0.1 : f32}, tpu = true, do_quant = true, quant = {mode = "NONE", threshold_max = 1.0 : f64, threshold_min = -1.0 : f64}} : (tensor<1x4xf32>) -> tensor<1x4xf32>
   return %1 : tensor<1x4xf32>
 }
