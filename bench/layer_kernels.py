@@ -18,7 +18,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "test"))
 
 from kernel.kernel_harness import Simulators  # noqa: E402
-from kernel.layer_harness import LayerProgram, rand_i8  # noqa: E402
+from kernel.layer_harness import BIG_MEM, LayerProgram, rand_i8  # noqa: E402
 from kernel.test_layers_conv import ConvCase, build_conv  # noqa: E402
 
 LANES, EUS = 32, 16
@@ -42,7 +42,7 @@ def conv_macs(c: ConvCase) -> int:
 
 def fc_prog(m: int, k: int, n: int) -> LayerProgram:
     rng = np.random.default_rng(0)
-    p = LayerProgram(rng)
+    p = LayerProgram(rng, mem_size=BIG_MEM)
     p.gmatrix("x", m, k, "int8", rand_i8(rng, (m, k)))
     p.gmatrix("y", m, n, "int8", None, region=2)
     fil = p.blob(rand_i8(rng, (n, k)), region=1)
@@ -56,27 +56,27 @@ def stream_progs() -> dict[str, tuple[LayerProgram, int]]:
     out: dict[str, tuple[LayerProgram, int]] = {}
     shape = (1, 64, 56, 56)
     count = int(np.prod(shape))
-    p = LayerProgram(rng)
+    p = LayerProgram(rng, mem_size=BIG_MEM)
     p.gtensor("a", shape, "int8", rand_i8(rng, shape))
     p.gtensor("b", shape, "int8", rand_i8(rng, shape), region=1)
     p.gtensor("y", shape, "int8", None, region=2)
     p("layer_eltwise kind=add inputs=a,b output=y m=90,-70 rshift=7 relu=1")
     out["eltwise_add_64x56x56"] = (p, 3 * count)
-    p = LayerProgram(rng)
+    p = LayerProgram(rng, mem_size=BIG_MEM)
     p.gtensor("a", shape, "int8", rand_i8(rng, shape))
     p.gtensor("y", shape, "int8", None, region=2)
     p("layer_leaky_relu input=a output=y mpos=1 rpos=0 mneg=13 rneg=7")
     out["leaky_relu_64x56x56"] = (p, 2 * count)
-    p = LayerProgram(rng)
+    p = LayerProgram(rng, mem_size=BIG_MEM)
     p.gtensor("a", (1, 64, 112, 112), "int8", rand_i8(rng, (1, 64, 112, 112)))
     p.gtensor("y", shape, "int8", None, region=2)
     p("layer_pool kind=max input=a output=y kh=3 kw=3 sh=2 sw=2 pt=1 pb=1 pl=1 pr=1")
     out["max_pool_64x112x112_3x3s2"] = (p, 5 * count)
-    p = LayerProgram(rng)
+    p = LayerProgram(rng, mem_size=BIG_MEM)
     p.gtensor("a", (1, 1000, 1, 1), "int8", rand_i8(rng, (1, 1000, 1, 1)))
     p("layer_dequant input=a output=3:0 threshold=9.5")
     out["dequant_1000"] = (p, 5 * 1000)
-    p = LayerProgram(rng)
+    p = LayerProgram(rng, mem_size=BIG_MEM)
     p.gtensor("a", shape, "int8", rand_i8(rng, shape))
     p("layer_dequant input=a output=3:0 threshold=9.5")
     out["dequant_64x56x56"] = (p, 5 * count)

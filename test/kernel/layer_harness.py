@@ -24,42 +24,48 @@ from .kernel_harness import (
 )
 from .kernel_refs import conv_acc, requant, requant_qdm, shift_half_up
 
-LAYER_MEM = 1 << 24  # 16 MiB: eight 2 MiB regions
-LAYER_REGION = LAYER_MEM // 8
+LAYER_MEM = 1 << 22  # 4 MiB: eight 512 KiB regions (a smaller image runs faster)
+BIG_MEM = 1 << 24  # 16 MiB for layers with large weights or activations
 
 
 @dataclass
 class LayerProgram(Program):
-    """A Program over LAYER_MEM bytes of global memory."""
+    """A Program over `mem_size` bytes of global memory (eight equal regions)."""
+
+    mem_size: int = LAYER_MEM
 
     def __post_init__(self) -> None:
-        self.mem = self.rng.integers(0, 256, LAYER_MEM, dtype=np.uint8)
+        self.mem = self.rng.integers(0, 256, self.mem_size, dtype=np.uint8)
+
+    @property
+    def region_size(self) -> int:
+        return self.mem_size // 8
 
     @property
     def base_regs(self) -> list[int]:
-        return [r * LAYER_REGION for r in range(8)]
+        return [r * self.region_size for r in range(8)]
 
     def galloc(self, nbytes: int, region: int) -> int:
         off = (self.next_free[region] + 63) // 64 * 64
-        if off + nbytes > LAYER_REGION:
+        if off + nbytes > self.region_size:
             raise MemoryError("test region full")
         self.next_free[region] = off + nbytes + 64 * int(self.rng.integers(0, 3))
         return off
 
     def _byte_index(self, d: GlobalDecl) -> np.ndarray:
-        return d.region * LAYER_REGION + d.offset + elem_offsets(d.shape, d.strides)
+        return d.region * self.region_size + d.offset + elem_offsets(d.shape, d.strides)
 
     def blob(self, data: np.ndarray, region: int = 1) -> str:
         """Writes raw bytes into `region`; returns the address as 'REGION:OFFSET'."""
         raw = np.ascontiguousarray(data).reshape(-1).view(np.uint8)
         off = self.galloc(raw.size, region)
-        base = region * LAYER_REGION + off
+        base = region * self.region_size + off
         self.mem[base:base + raw.size] = raw
         return f"{region}:{off}"
 
     def read_raw(self, mem: np.ndarray, addr: str, nbytes: int) -> np.ndarray:
         region, off = (int(x) for x in addr.split(":"))
-        base = region * LAYER_REGION + off
+        base = region * self.region_size + off
         return mem[base:base + nbytes].copy()
 
     def read(self, mem: np.ndarray, name: str) -> np.ndarray:

@@ -11,6 +11,8 @@ import pytest
 
 from .kernel_harness import SIMS, EmitError, Simulators
 from .layer_harness import (
+    BIG_MEM,
+    LAYER_MEM,
     LayerProgram,
     chan_param_records,
     conv_ref,
@@ -57,8 +59,10 @@ class ConvCase:
 
 def build_conv(c: ConvCase, seed: int) -> tuple[LayerProgram, dict[str, np.ndarray]]:
     rng = np.random.default_rng(seed)
-    p = LayerProgram(rng)
     oh, ow = c.out_hw
+    big = max(c.n * c.ic * c.h * c.w, c.oc * c.ic * c.k[0] * c.k[1] // c.group,
+              c.n * c.oc * oh * ow) > 400_000
+    p = LayerProgram(rng, mem_size=BIG_MEM if big else LAYER_MEM)
     kh, kw = c.k
     x = rand_i8(rng, (c.n, c.ic, c.h, c.w))
     w = rand_i8(rng, (c.oc, c.ic // c.group, kh, kw))

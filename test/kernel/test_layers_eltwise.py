@@ -11,7 +11,7 @@ import pytest
 
 from .kernel_harness import SIMS, Simulators
 from .kernel_refs import f32_to_bf16, requant_qdm, shift_half_up
-from .layer_harness import LayerProgram, rand_i8, rescale, run
+from .layer_harness import BIG_MEM, LayerProgram, rand_i8, rescale, run
 
 SHAPES = [
     (1, 3, 5, 7),  # odd, not a multiple of the lanes
@@ -30,7 +30,7 @@ def shape_id(s: tuple[int, int, int, int]) -> str:
 def test_dequant(sims: Simulators, sim: str, shape: tuple[int, int, int, int],
                  budget: int) -> None:
     rng = np.random.default_rng(sum(shape) + budget)
-    p = LayerProgram(rng)
+    p = LayerProgram(rng, mem_size=BIG_MEM)
     x = rand_i8(rng, shape)
     thr = float(rng.uniform(0.05, 40.0))
     p.gtensor("x", shape, "int8", x, pad=(0, 0, 1 if budget else 0))

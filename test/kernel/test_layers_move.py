@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from .kernel_harness import SIMS, EmitError, Simulators, emit
-from .layer_harness import LayerProgram, rand_i8, run
+from .layer_harness import BIG_MEM, LayerProgram, rand_i8, run
 
 
 @pytest.mark.parametrize("sim", SIMS)
@@ -20,7 +20,7 @@ from .layer_harness import LayerProgram, rand_i8, run
 def test_upsample(sims: Simulators, sim: str, shape: tuple[int, int, int, int],
                   scale: tuple[int, int], budget: int) -> None:
     rng = np.random.default_rng(sum(shape))
-    p = LayerProgram(rng)
+    p = LayerProgram(rng, mem_size=BIG_MEM)
     x = rand_i8(rng, shape)
     n, c, h, w = shape
     p.gtensor("x", shape, "int8", x, pad=(0, 0, 2))

@@ -9,7 +9,7 @@ import pytest
 
 from .kernel_harness import SIMS, Simulators
 from .kernel_refs import expand_input, requant_qdm, shift_half_up, windows
-from .layer_harness import LayerProgram, rand_i8, rshift_out, run
+from .layer_harness import BIG_MEM, LAYER_MEM, LayerProgram, rand_i8, rshift_out, run
 
 POOLS = {
     "max_3x3_s2": ((1, 64, 56, 56), "max", (3, 3), (2, 2), (1, 1, 1, 1), 0),
@@ -74,7 +74,7 @@ FCS = {
 def test_fully_connected(sims: Simulators, sim: str, name: str) -> None:
     m_, k_, n_, qdm, has_bias, transposed, budget = FCS[name]
     rng = np.random.default_rng(len(name) + 100)
-    p = LayerProgram(rng)
+    p = LayerProgram(rng, mem_size=BIG_MEM if n_ * k_ > 400_000 else LAYER_MEM)
     x = rand_i8(rng, (m_, k_))
     w = rand_i8(rng, (n_, k_))
     acc = x.astype(np.int64) @ w.astype(np.int64).T
