@@ -131,3 +131,30 @@ def test_compile_command_line(
         assert "tpuc compile: stopped: stage '" in err and "is not available" in err
     else:
         assert (tmp_path / "tiny.cvimodel").is_file()
+
+
+def test_cvimodel_when_available(tiny_compile: tuple[Any, Any]) -> None:
+    result, stop = tiny_compile
+    if not result.complete:
+        assert stop is not None
+        pytest.skip(f"no cvimodel from this build: {stop}")
+    work = result.workdir
+    for name in (
+        "tiny_int8_tg_func.mlir",
+        "tiny_weight_map.csv",
+        "tiny_neuron_map.csv",
+        "weight.bin",
+        "tiny.cvimodel",
+        "tiny_profile.json",
+        "tiny_trace.json",
+        "tiny_out_cvimodel.npz",
+    ):
+        assert (work / name).is_file(), name
+    assert [s.name for s in result.stages][-3:] == ["backend", "translate", "simulate"]
+    assert result.simulation["output_cosine_vs_int8_interpreter"] >= 0.99
+    run = result.run(result.files["in_fp32"])
+    assert run.cycles == result.simulation["cycles"] > 0
+    (ours,) = run.outputs.values()
+    (theirs,) = result.interpret(result.files["in_fp32"], precision="int8").values()
+    assert ours.size == theirs.size == 10
+    assert int(np.argmax(ours)) == int(np.argmax(theirs))

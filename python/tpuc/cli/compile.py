@@ -132,7 +132,7 @@ class CheckResult:
             "what": self.what,
             "tolerance": list(self.tolerance),
             "passed": self.passed,
-            "csv": str(self.csv) if self.csv else None,
+            "csv": self.csv.name if self.csv else None,
             "layers": [m.__dict__ for m in self.layers],
         }
 
@@ -215,7 +215,7 @@ class CompileResult:
         return {
             "name": self.name,
             "chip": self.chip,
-            "files": {k: str(v) for k, v in self.files.items()},
+            "files": {k: _relative(v, self.workdir) for k, v in self.files.items()},
             "preprocess": self.preprocess,
             "custom_op_plugins": self.custom_op_plugins,
             "stages": [s.__dict__ for s in self.stages],
@@ -223,6 +223,14 @@ class CompileResult:
             "int8_check": self.int8_check.to_json() if self.int8_check else None,
             "simulation": self.simulation,
         }
+
+
+def _relative(path: Path, folder: Path) -> str:
+    """`path` relative to `folder` when inside it (the manifest survives moving the folder)."""
+    try:
+        return Path(path).resolve().relative_to(folder.resolve()).as_posix()
+    except ValueError:
+        return str(Path(path).resolve())
 
 
 def _fmt(value: float | None) -> str:
@@ -846,7 +854,7 @@ def load_result(workdir: str | os.PathLike[str]) -> CompileResult:
     if data is None:
         raise CliError(f"'{workdir}' has no {MANIFEST} (not a tpuc compile work folder)")
     result = CompileResult(data["name"], Path(workdir).resolve(), data.get("chip", "cv183x"))
-    result.files = {k: Path(v) for k, v in data.get("files", {}).items()}
+    result.files = {k: result.workdir / v for k, v in data.get("files", {}).items()}
     result.preprocess = data.get("preprocess", {})
     result.custom_op_plugins = data.get("custom_op_plugins", [])
     result.simulation = data.get("simulation")
@@ -858,7 +866,7 @@ def load_result(workdir: str | os.PathLike[str]) -> CompileResult:
                 raw["what"],
                 tuple(raw["tolerance"]),
                 [LayerMetric(**m) for m in raw["layers"]],
-                Path(raw["csv"]) if raw.get("csv") else None,
+                result.workdir / raw["csv"] if raw.get("csv") else None,
             )
             setattr(result, key, check)
     return result

@@ -87,7 +87,7 @@ def collect(workdir: str | os.PathLike[str]) -> ReportData:
     if not folder.is_dir():
         raise CliError(f"work folder '{folder}' does not exist")
     manifest = read_manifest(folder)
-    files = {k: Path(v) for k, v in (manifest or {}).get("files", {}).items()}
+    files = {k: folder / v for k, v in (manifest or {}).get("files", {}).items()}
     data = ReportData(folder.resolve(), (manifest or {}).get("name", folder.name), manifest)
     for key, title in (
         ("fp32_check", "fp32 (interpreter) vs onnxruntime"),

@@ -77,7 +77,7 @@ def _workdir_mlir(model_path: Path, workdir: str | os.PathLike[str] | None) -> P
             if workdir is not None:
                 raise CliError(f"'{folder}' has no tpuc_compile.json (not a compile work folder)")
             continue
-        files = manifest.get("files", {})
+        files = {k: folder / v for k, v in manifest.get("files", {}).items()}
         made = files.get("cvimodel")
         if workdir is None and (made is None or Path(made).resolve() != model_path.resolve()):
             continue
