@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from .adjust import backward_activation_thresholds
 from .inputs import Item, describe, load_item, select_samples
 from .model import ModelInput, inspect_module, parse_module
 from .statistics import ActivationHistograms, ActivationRanges
@@ -210,6 +211,7 @@ def calibrate(
     custom_op_plugin: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None = None,
     custom_ops: Mapping[str, Callable[..., np.ndarray]] | None = None,
     progress: bool = False,
+    activation_backward: bool = True,
 ) -> CalibrationTable:
     """Calibrates an fp32 tpu module; returns its table (one row per tpu layer, in program order).
 
@@ -229,6 +231,9 @@ def calibrate(
     custom_ops: Python implementations by operation_name, as `tpuc.interpreter` takes them
         (module-level functions when jobs > 1, since they are sent to the workers).
     progress: show a progress bar (tqdm if installed).
+    activation_backward: a requantizing layer whose only user is a relu / clip takes that
+        activation's threshold (`adjust.backward_activation_thresholds`; recorded in the table's
+        metadata). With False every layer keeps the threshold of its own statistics.
     """
     if method not in METHODS:
         raise CalibrationError(
@@ -308,7 +313,12 @@ def calibrate(
         "sample number": str(len(samples)),
         "method": method if method != "percentile" else f"percentile {percentile:g}",
     }
-    return CalibrationTable(rows, metadata)
+    table = CalibrationTable(rows, metadata)
+    if activation_backward:
+        table, changed = backward_activation_thresholds(table, info)
+        metadata["activation backward"] = f"{len(changed)} layers take their relu/clip threshold"
+        table = CalibrationTable(dict(table.items()), metadata)
+    return table
 
 
 def _cpu_count() -> int:

@@ -28,18 +28,22 @@ class ModelInput:
 @dataclass(frozen=True)
 class LayerInfo:
     """A tpu layer op: its tensor name, operation name and (for custom ops) threshold_overwrite
-    plus the name of the layer producing its first operand, if any."""
+    plus the name of the layer producing its first operand, if any, and the names of the layers
+    producing each of its operands (weights and block arguments left out)."""
 
     name: str
     op: str
     threshold_overwrite: str = "none"
     producer: str | None = None
+    operands: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class ModelInfo:
     inputs: tuple[ModelInput, ...]
     layers: tuple[LayerInfo, ...]
+    outputs: tuple[str, ...] = ()
+    """Names of the layers whose results the function returns."""
 
     @property
     def layer_names(self) -> list[str]:
@@ -121,8 +125,12 @@ def inspect_module(module: Any) -> ModelInfo:
 
     operations: list[Any] = []
 
+    returned: list[str] = []
+
     def visit(operation: Any) -> Any:
         op_name = operation.name
+        if op_name in ("func.return", "return"):
+            returned.extend(n for n in (_owner_name(v) for v in operation.operands) if n)
         if op_name.startswith("tpu.") and op_name not in WEIGHT_OPS:
             if "name" in operation.attributes:
                 operations.append(operation)
@@ -143,7 +151,8 @@ def inspect_module(module: Any) -> ModelInfo:
         overwrite = "none"
         if "threshold_overwrite" in attributes:
             overwrite = str(ir.StringAttr(attributes["threshold_overwrite"]).value)
-        layers.append(LayerInfo(name, op_name, overwrite, _producer_name(operation)))
+        operands = tuple(n for n in (_owner_name(v) for v in operation.operands) if n)
+        layers.append(LayerInfo(name, op_name, overwrite, _producer_name(operation), operands))
         if op_name == "tpu.input":
             result_type = ir.RankedTensorType(operation.results[0].type)
             preprocess: dict[str, Any] = {}
@@ -156,7 +165,22 @@ def inspect_module(module: Any) -> ModelInfo:
             )
     if not inputs:
         raise ModelError("the module has no tpu.input op; calibration needs the network inputs")
-    return ModelInfo(tuple(inputs), tuple(layers))
+    return ModelInfo(tuple(inputs), tuple(layers), tuple(returned))
+
+
+def _owner_name(value: Any) -> str | None:
+    """Name of the layer producing `value` (None for a weight or a block argument)."""
+    from .. import ir
+
+    owner = value.owner
+    if not isinstance(owner, ir.Operation | ir.OpView):
+        return None
+    owner = owner.operation if isinstance(owner, ir.OpView) else owner
+    if "name" not in owner.attributes or owner.name in WEIGHT_OPS:
+        return None
+    if not owner.name.startswith("tpu."):
+        return None
+    return str(ir.StringAttr(owner.attributes["name"]).value)
 
 
 def _producer_name(operation: Any) -> str | None:

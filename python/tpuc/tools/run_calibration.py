@@ -72,6 +72,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--no_progress", "--no-progress", action="store_true", help="no progress bar"
     )
+    parser.add_argument(
+        "--no_activation_backward",
+        "--no-activation-backward",
+        action="store_true",
+        help="keep every layer's own threshold (by default a layer feeding only a relu / clip "
+        "takes the activation's threshold)",
+    )
     return parser
 
 
@@ -92,6 +99,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             weight_file=args.weight_file,
             custom_op_plugin=args.custom_op_plugin,
             progress=not args.no_progress,
+            activation_backward=not args.no_activation_backward,
         )
         table.write(args.calibration_table)
     except (
