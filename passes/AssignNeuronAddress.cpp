@@ -63,6 +63,12 @@ struct AssignNeuronAddressPass : tpuc::impl::AssignNeuronAddressBase<AssignNeuro
     }
     auto alignUp = [&](uint64_t v) { return (v + alignment - 1) / alignment * alignment; };
 
+    if (llvm::any_of(module.getOps<func::FuncOp>(),
+                     [](func::FuncOp f) { return f->hasAttr(backend::kRoutineAttr); })) {
+      emitError(module.getLoc(), "assign-neuron-address: the module is already divided into "
+                                 "routines; run this pass before --divide-ops-to-func");
+      return signalPassFailure();
+    }
     uint64_t sharedSize = 0, privateSize = 0;
     std::string csv;
     llvm::raw_string_ostream csvOs(csv);

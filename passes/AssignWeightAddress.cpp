@@ -93,6 +93,7 @@ struct Packer {
     }
     load->setAttr(backend::kWeightAddrAttr,
                   IntegerAttr::get(IntegerType::get(load->getContext(), 64), gaddr));
+    load->setAttr(backend::kWeightNameAttr, StringAttr::get(load->getContext(), packedName));
     return success();
   }
 

@@ -187,7 +187,8 @@ void Emitter::addWeight(Operation *load) {
     return;
   auto type = cast<ShapedType>(load->getResult(0).getType());
   rt::WeightInfo w;
-  w.name = layerName(load);
+  auto mapName = load->getAttrOfType<StringAttr>(kWeightNameAttr);
+  w.name = mapName ? mapName.getValue().str() : layerName(load);
   w.offset = int64_t(gaddrOffset(*gaddr));
   w.size = uint32_t(type.getNumElements() * elementBytes(type.getElementType()));
   auto s = shape4(type);

@@ -1,11 +1,11 @@
 // RUN: rm -rf %t && mkdir -p %t
-// RUN: tpuc-opt %s -split-input-file --assign-neuron-address --tpu-neuron-memory-reuse --tpu-neuron-address-align=64 | FileCheck %s --check-prefix=REUSE
+// RUN: tpuc-opt %s -split-input-file -verify-diagnostics --assign-neuron-address --tpu-neuron-memory-reuse --tpu-neuron-address-align=64 | FileCheck %s --check-prefix=REUSE
 // The neuron map of the first case:
 // RUN: cd %t && %PYTHON -c "import sys; open('first.mlir', 'w').write(open(sys.argv[1]).read().split('// -' + '----')[0])" %s
 // RUN: cd %t && tpuc-opt first.mlir --assign-neuron-address --tpu-neuron-memory-reuse --tpu-neuron-address-align=64 --tpu-neuron-map-filename=neuron_map.csv -o /dev/null
 // RUN: cd %t && FileCheck %s --check-prefix=MAP < neuron_map.csv
-// RUN: tpuc-opt %s -split-input-file --assign-neuron-address | FileCheck %s --check-prefix=NOREUSE
-// RUN: tpuc-opt %s -split-input-file --assign-neuron-address="tpu-neuron-memory-reuse=true tpu-neuron-address-align=16" | FileCheck %s --check-prefix=ALIGN16
+// RUN: tpuc-opt %s -split-input-file -verify-diagnostics --assign-neuron-address | FileCheck %s --check-prefix=NOREUSE
+// RUN: tpuc-opt %s -split-input-file -verify-diagnostics --assign-neuron-address="tpu-neuron-memory-reuse=true tpu-neuron-address-align=16" | FileCheck %s --check-prefix=ALIGN16
 // RUN: not tpuc-opt %s -split-input-file --assign-neuron-address --tpu-neuron-address-align=48 2>&1 | FileCheck %s --check-prefix=BADALIGN
 // BADALIGN: error: assign-neuron-address: alignment 48 is not a power of two
 
@@ -80,5 +80,20 @@ module {
     %10 = tpu.relu %9 {name = "r"} : (tensor<1x16xi8>) -> tensor<1x16xi8>
     %11 = tpu.quant %10 {from = "INT8", to = "FP32", scale = 1.0 : f32, name = "out"} : (tensor<1x16xi8>) -> tensor<1x16xf32>
     return %11 : tensor<1x16xf32>
+  }
+}
+
+// -----
+
+// Tests that a module already divided into routines is refused (addresses are per program).
+// expected-error @below {{assign-neuron-address: the module is already divided into routines; run this pass before --divide-ops-to-func}}
+module {
+  func.func private @subfunc_0(%arg0: tensor<4xi8>) -> tensor<4xi8> attributes {tpu.routine = "tpu"} {
+    %0 = tpu.relu %arg0 {name = "a"} : (tensor<4xi8>) -> tensor<4xi8>
+    return %0 : tensor<4xi8>
+  }
+  func.func @main(%arg0: tensor<4xi8>) -> tensor<4xi8> {
+    %0 = call @subfunc_0(%arg0) : (tensor<4xi8>) -> tensor<4xi8>
+    return %0 : tensor<4xi8>
   }
 }

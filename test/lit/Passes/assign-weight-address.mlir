@@ -30,13 +30,13 @@
 // CHECK-LABEL: module attributes
 // CHECK-SAME: tpu.weight_bin = "weight.bin"
 // CHECK-SAME: tpu.weight_size = 432
-// CHECK: tpu.load_weight {name = "conv_quant_filter", tpu.weight_gaddr = 1099511627776 : i64}
+// CHECK: tpu.load_weight {name = "conv_quant_filter", tpu.weight_gaddr = 1099511627776 : i64, tpu.weight_map_name = "conv_quant_filter_reordered"}
 // CHECK: tpu.conv_2d {{.*}}tpu.chan_param_gaddr = 1099511627840 : i64
-// CHECK: tpu.load_weight {name = "fc_quant_filter", tpu.weight_gaddr = 1099511627872 : i64}
-// CHECK: tpu.load_weight {name = "fc_quant_bias", tpu.weight_gaddr = 1099511627904 : i64}
-// CHECK: tpu.load_weight {name = "sig_quant_lut", tpu.weight_gaddr = 1099511627920 : i64}
-// CHECK: tpu.load_weight {name = "pt_quant_filter", tpu.weight_gaddr = 1099511628176 : i64}
-// CHECK: tpu.load_weight {name = "pt_quant_bias", tpu.weight_gaddr = 1099511628192 : i64}
+// CHECK: tpu.load_weight {name = "fc_quant_filter", tpu.weight_gaddr = 1099511627872 : i64, tpu.weight_map_name = "fc_quant_filter"}
+// CHECK: tpu.load_weight {name = "fc_quant_bias", tpu.weight_gaddr = 1099511627904 : i64, tpu.weight_map_name = "fc_quant_bias_packed"}
+// CHECK: tpu.load_weight {name = "sig_quant_lut", tpu.weight_gaddr = 1099511627920 : i64, tpu.weight_map_name = "sig_quant_lut"}
+// CHECK: tpu.load_weight {name = "pt_quant_filter", tpu.weight_gaddr = 1099511628176 : i64, tpu.weight_map_name = "pt_quant_filter"}
+// CHECK: tpu.load_weight {name = "pt_quant_bias", tpu.weight_gaddr = 1099511628192 : i64, tpu.weight_map_name = "pt_quant_bias"}
 module attributes {tpu.weight_file = "w.npz"} {
   func.func @main(%arg0: tensor<1x3x4x4xi8>) -> (tensor<1x4xi8>, tensor<1x2x4x4xi8>) {
     %w = tpu.load_weight {name = "conv_quant_filter"} : tensor<2x3x3x3xi8>

@@ -15,6 +15,8 @@
 // MODEL: built       : 1970-01-01 00:00:00  (tpuc)
 // MODEL: 0   weight        weight                          160
 // MODEL: 1   cmdbuf        subfunc_1
+// MODEL: 0x0               108  int8   4x3x3x3          c_quant_filter_reordered
+// MODEL: 0x70               36  uint8  1x4x1x9          c_quant_chan_param
 // MODEL: #0 cpu  function quant (from=FP32, scale={{.*}}, to=INT8)
 // MODEL: #1 tpu  section subfunc_1
 // MODEL: io_mem0  fp32   1x3x8x8{{.*}}in
