@@ -22,6 +22,7 @@ namespace {
 struct ConvDims {
   uint32_t n, ic, h, w, oc, oh, ow; // ic, oc per group
   uint32_t kh, kw, dkh;             // dkh: dilated kernel height
+  bool inDense, outDense;           // channels of the input / output contiguous in DDR
   uint32_t insH;                    // zeros inserted between input rows (deconvolution)
   uint32_t he;                      // input height with the inserted rows
   uint32_t sh;
@@ -34,6 +35,7 @@ struct ConvPlan {
   uint32_t bufs = 1;
   bool split = false;
   double cost = 0;
+  bool resident = false; ///< the whole input stays loaded for all output-channel tiles
 };
 
 /// Input rows needed for `ohT` output rows.
@@ -68,8 +70,10 @@ uint32_t paddedIc(const ConvDims &d, uint32_t lanes, uint32_t icT, bool split) {
   return icT;
 }
 
+/// Bytes per lane of a plan; a resident input (the whole input, loaded once for all output-channel
+/// tiles) has one buffer.
 uint32_t laneCost(const ConvDims &d, uint32_t lanes, uint32_t ocT, uint32_t icT, uint32_t ohT,
-                  uint32_t nT, uint32_t bufs, bool split) {
+                  uint32_t nT, uint32_t bufs, bool split, bool resident = false) {
   icT = paddedIc(d, lanes, icT, split);
   uint32_t ifm = laneBytes8(lanes, nT, icT, inRows(d, ohT), d.w);
   uint32_t ofm = laneBytes8(lanes, nT * (split ? 4 : 1), ocT, ohT, d.ow);
@@ -77,7 +81,7 @@ uint32_t laneCost(const ConvDims &d, uint32_t lanes, uint32_t ocT, uint32_t icT,
   uint32_t wgt = d.depthwise ? rounds * align16(uint64_t{d.kh} * d.kw)
                              : align16(uint64_t{rounds} * d.kh * d.kw * icT);
   uint32_t par = d.rec ? align16(uint64_t{rounds} * d.rec) : align16(2 * rounds);
-  return bufs * (ifm + ofm + wgt + par);
+  return (resident ? ifm : bufs * ifm) + bufs * (ofm + wgt + par);
 }
 
 bool planConv(const ConvDims &d, uint32_t lanes, uint32_t budget, bool doubleBuffer,
@@ -132,23 +136,41 @@ bool planConv(const ConvDims &d, uint32_t lanes, uint32_t budget, bool doubleBuf
             if (rowTilesRead(d, t, padTop))
               valid.push_back(t);
           ohCands = valid;
+          struct Option {
+            uint32_t ohT, nT;
+            bool resident;
+          };
+          std::vector<Option> options;
           for (uint32_t ohT : ohCands) {
             uint32_t nT = 1;
             if (ohT == d.oh)
               while (nT < d.n && nT < maxC / 4 &&
                      laneCost(d, lanes, ocT, icT, ohT, nT + 1, bufs, split) <= budget)
                 ++nT;
+            options.push_back({ohT, nT, false});
+            if (ohT == d.oh && !split && !d.depthwise && ocT < d.oc && d.n <= maxC / 4 &&
+                laneCost(d, lanes, ocT, icT, ohT, d.n, bufs, split, true) <= budget)
+              options.push_back({ohT, d.n, true});
+          }
+          for (const Option &opt : options) {
+            const uint32_t ohT = opt.ohT, nT = opt.nT;
             // Estimated cycles (the engine's cycle model: DRAM moves 256-byte bursts at about
             // 11.6 bytes per cycle; convolutions run about 1000 MACs per cycle, depthwise 230).
             auto seg = [](double bytes) { return std::ceil((bytes + 128) / 256) * 256; };
             double rowTiles = ceilDiv(d.oh, ohT), numOc = ceilDiv(d.oc, ocT);
             double numIc = ceilDiv(d.ic, icT), numSp = rowTiles * ceilDiv(d.n, nT);
-            double inTraffic = (d.depthwise ? 1 : numOc) * rowTiles * d.n * d.ic *
-                               seg(double(inRows(d, ohT)) * d.w);
-            double outTraffic = rowTiles * d.n * d.oc * seg(double(ohT) * d.ow);
+            // Whole images of dense tensors move as one run; row tiles as one run per channel.
+            double inTraffic =
+                (d.depthwise || opt.resident ? 1 : numOc) *
+                (rowTiles == 1 && d.inDense
+                     ? ceilDiv(d.n, nT) * ceilDiv(d.ic, icT) * seg(double(nT) * icT * d.h * d.w)
+                     : rowTiles * d.n * d.ic * seg(double(inRows(d, ohT)) * d.w));
+            double outTraffic = rowTiles == 1 && d.outDense
+                                    ? ceilDiv(d.n, nT) * numOc * seg(double(nT) * ocT * d.oh * d.ow)
+                                    : rowTiles * d.n * d.oc * seg(double(ohT) * d.ow);
             double kk = double(d.kh) * d.kw;
-            double wTraffic = d.depthwise   ? d.oc * seg(kk)
-                              : icT == d.ic ? d.oc * seg(kk * d.ic)
+            double wTraffic = d.depthwise   ? numOc * seg(kk * ocT)
+                              : icT == d.ic ? numOc * seg(kk * d.ic * ocT)
                                             : d.oc * kk * numIc * seg(icT);
             wTraffic *= split ? numSp : 1;
             double tdma = (inTraffic + outTraffic + wTraffic) / 11.6;
@@ -172,7 +194,7 @@ bool planConv(const ConvDims &d, uint32_t lanes, uint32_t budget, bool doubleBuf
             double cost = bufs == 2 ? std::max(tdma, tiu) + (tdma + tiu) / tiles : tdma + tiu;
             cost += 60.0 * tiles;
             if (!found || cost < best.cost) {
-              best = {ocT, icT, ohT, nT, bufs, split != 0, cost};
+              best = {ocT, icT, ohT, nT, bufs, split != 0, cost, opt.resident};
               found = true;
             }
           }
@@ -191,7 +213,7 @@ bool planConv(const ConvDims &d, uint32_t lanes, uint32_t budget, bool doubleBuf
 struct Step {
   uint32_t n0, nT, oh0, ohT, oc0, ocT, ic0, icT;
   uint32_t ih0, ihT, padTop, padBottom;
-  bool loadW, loadParams, store;
+  bool loadW, loadParams, loadInput, store;
   uint32_t wBuf, pBuf, inBuf, outBuf;
   PartialSum psum;
 };
@@ -217,7 +239,8 @@ bool emitConvGroup(Scope &S, const Conv2dLayer &L, const GlobalTensor &input,
   // Buffers.
   LocalTensor inBuf[2], outBuf[2], wBuf[2], pBuf[2];
   for (uint32_t b = 0; b < B; ++b) {
-    inBuf[b] = S.alloc({plan.nT, icPad, inRows(d, plan.ohT), d.w}, DType::Int8);
+    if (b == 0 || !plan.resident)
+      inBuf[b] = S.alloc({plan.nT, icPad, inRows(d, plan.ohT), d.w}, DType::Int8);
     outBuf[b] = S.alloc({plan.nT * (split ? 4 : 1), plan.ocT, plan.ohT, d.ow}, DType::Int8);
     wBuf[b] = d.depthwise ? S.alloc({1, plan.ocT, d.kh, d.kw}, DType::Int8)
                           : S.allocConvWeight(icPad, plan.ocT, d.kh, d.kw);
@@ -265,7 +288,8 @@ bool emitConvGroup(Scope &S, const Conv2dLayer &L, const GlobalTensor &input,
             wParity = (wParity + 1) % B;
           if (s.loadParams && !steps.empty())
             pParity = (pParity + 1) % B;
-          if (!steps.empty())
+          s.loadInput = !plan.resident || steps.empty();
+          if (!steps.empty() && !plan.resident)
             inParity = (inParity + 1) % B;
           s.wBuf = wParity, s.pBuf = pParity, s.inBuf = inParity, s.outBuf = outParity;
           bool first = ic0 == 0, last = ic0 + icStep >= d.ic;
@@ -319,9 +343,11 @@ bool emitConvGroup(Scope &S, const Conv2dLayer &L, const GlobalTensor &input,
         ctx.load(b, GlobalTensor::dense(bias + uint64_t{s.oc0} * 2, b.shape, DType::Int16));
       }
     }
-    Shape is{s.nT, s.icT, s.ihT, d.w};
-    ctx.load(view(ctx, inBuf[s.inBuf], is, DType::Int8),
-             subTensor(input, s.n0, s.ic0, s.ih0, 0, is));
+    if (s.loadInput) {
+      Shape is{s.nT, s.icT, s.ihT, d.w};
+      ctx.load(view(ctx, inBuf[s.inBuf], is, DType::Int8),
+               subTensor(input, s.n0, s.ic0, s.ih0, 0, is));
+    }
   };
   auto compute = [&](const Step &s) {
     uint32_t icW = icPad != plan.icT ? icPad : s.icT;
@@ -435,6 +461,8 @@ bool emitConv2d(Context &ctx, const Conv2dLayer &L, const EmitOptions &opts) {
   d.oc = depthwise ? out.c : out.c / L.group;
   d.kh = L.kh, d.kw = L.kw, d.dkh = L.dilationH * (L.kh - 1) + 1, d.sh = L.strideH;
   d.insH = L.insH, d.he = he;
+  d.inDense = L.input.stride.c == in.h * in.w && L.input.stride.h == in.w;
+  d.outDense = L.output.stride.c == oh * ow && L.output.stride.h == ow;
   d.depthwise = depthwise;
   d.rec = L.perChannel ? (L.chanParamHasBias ? 9 : 5) : 0;
   uint32_t groups = depthwise ? 1 : L.group;
