@@ -68,8 +68,7 @@ int64_t roundHalfEven(float x);
 /// (multiplier, rshift) rather than from max |w|: factor = float(thrIn / thrOut) *
 /// 2^(31 + rshift) / multiplier (thresholds as float32, the product in double), then
 /// sat8(round_half_even(float(w) * float(factor))) in float32. 0 for a zero multiplier.
-int8_t quantizeWeightQdm(float w, double thrIn, double thrOut, int64_t multiplier,
-                         unsigned rshift);
+int8_t quantizeWeightQdm(float w, double thrIn, double thrOut, int64_t multiplier, unsigned rshift);
 
 /// The int32 bias of a QDM layer, as the vendor toolchain computes it: factor = float(127 /
 /// thrOut) * 2^(31 + rshift) / multiplier, then round_half_even(float(b) * float(factor)) in

@@ -48,8 +48,7 @@ std::unique_ptr<Kernel> makeInt8FullyConnected(bool hasBias, Int8Requant requant
 /// matmul (numpy batch broadcast): acc = sum_k a[.., k] * b[k, ..], one shared rescale.
 std::unique_ptr<Kernel> makeInt8MatMul(Int8Requant requant);
 /// scale: acc = xq * wq[c] + bias[c] per channel (axis 1).
-std::unique_ptr<Kernel> makeInt8Scale(bool hasBias, Int8Requant requant,
-                                      std::vector<int64_t> bias);
+std::unique_ptr<Kernel> makeInt8Scale(bool hasBias, Int8Requant requant, std::vector<int64_t> bias);
 
 /// eltwise_add / eltwise_max / eltwise_min with per-input int8 multipliers and one rshift
 /// (RSHIFT_AND_M_I8); eltwise_mul with one QDM pair (RSHIFT_AND_M_I32). Operands broadcast.

@@ -380,8 +380,7 @@ KernelOrError translateFp32(Operation *op, const std::shared_ptr<CustomOpRegistr
         auto to = numberFormat(op.getTo());
         if (!to)
           return to.takeError();
-        QuantParams p{*from, *to, op.getScale().convertToFloat(),
-                      signedInt(op.getZeroPointAttr())};
+        QuantParams p{*from, *to, op.getScale().convertToFloat(), signedInt(op.getZeroPointAttr())};
         // An int8 result leaving the function: the TPU dequantizes it with its bf16 output cast.
         bool toResults = !op->use_empty() && llvm::all_of(op->getUsers(), [](Operation *user) {
           return isa<func::ReturnOp>(user);
@@ -416,8 +415,8 @@ bool hasInt8Result(Operation *op) {
   if (op->getNumResults() != 1)
     return false;
   auto type = dyn_cast<ShapedType>(op->getResult(0).getType());
-  return type && (type.getElementType().isSignlessInteger(8) ||
-                  type.getElementType().isSignedInteger(8));
+  return type &&
+         (type.getElementType().isSignlessInteger(8) || type.getElementType().isSignedInteger(8));
 }
 
 // The integers of a quant field: array<i64: ...>, array<i32: ...>, [1, 2] or a single integer.
@@ -496,8 +495,8 @@ llvm::Error accumulatorParams(Operation *op, Value bias, int64_t channels, bool 
                               std::vector<int64_t> &biasValues) {
   if (auto err = expectParamType(op, {"RSHIFT_AND_M_I32", "RSHIFT_ONLY"}))
     return err;
-  requant.kind = quantParamType(op) == "RSHIFT_ONLY" ? Int8RequantKind::RshiftOnly
-                                                     : Int8RequantKind::Qdm;
+  requant.kind =
+      quantParamType(op) == "RSHIFT_ONLY" ? Int8RequantKind::RshiftOnly : Int8RequantKind::Qdm;
   requant.doRelu = doRelu;
   auto multiplier = quantIntegers(op, "multiplier");
   if (!multiplier)
@@ -592,8 +591,8 @@ KernelOrError int8Conv(ConvOp op, int64_t channels, const IntegerArrayLookup &in
       return std::move(err);
   Int8Requant requant;
   std::vector<int64_t> bias;
-  if (auto err = accumulatorParams(op, op.getBias(), channels, p->doRelu, integerArrays, requant,
-                                   bias))
+  if (auto err =
+          accumulatorParams(op, op.getBias(), channels, p->doRelu, integerArrays, requant, bias))
     return std::move(err);
   return deconv ? makeInt8Deconv2D(*p, std::move(requant), std::move(bias))
                 : makeInt8Conv2D(*p, std::move(requant), std::move(bias));
@@ -639,23 +638,15 @@ KernelOrError translateInt8(Operation *op, const std::shared_ptr<CustomOpRegistr
       .Case([&](tpu::MatMulOp op) -> KernelOrError {
         Int8Requant requant;
         std::vector<int64_t> bias;
-        if (auto err = accumulatorParams(op, Value(), 1, op.getDoRelu(), integerArrays, requant,
-                                         bias))
+        if (auto err =
+                accumulatorParams(op, Value(), 1, op.getDoRelu(), integerArrays, requant, bias))
           return std::move(err);
         return makeInt8MatMul(std::move(requant));
       })
-      .Case([](tpu::EltwiseAddOp op) {
-        return int8Eltwise(op, EltwiseKind::Add, op.getDoRelu());
-      })
-      .Case([](tpu::EltwiseMaxOp op) {
-        return int8Eltwise(op, EltwiseKind::Max, op.getDoRelu());
-      })
-      .Case([](tpu::EltwiseMinOp op) {
-        return int8Eltwise(op, EltwiseKind::Min, op.getDoRelu());
-      })
-      .Case([](tpu::EltwiseMulOp op) {
-        return int8Eltwise(op, EltwiseKind::Mul, op.getDoRelu());
-      })
+      .Case([](tpu::EltwiseAddOp op) { return int8Eltwise(op, EltwiseKind::Add, op.getDoRelu()); })
+      .Case([](tpu::EltwiseMaxOp op) { return int8Eltwise(op, EltwiseKind::Max, op.getDoRelu()); })
+      .Case([](tpu::EltwiseMinOp op) { return int8Eltwise(op, EltwiseKind::Min, op.getDoRelu()); })
+      .Case([](tpu::EltwiseMulOp op) { return int8Eltwise(op, EltwiseKind::Mul, op.getDoRelu()); })
       .Case([](tpu::PoolAvg2DOp op) -> KernelOrError {
         if (auto err = expectParamType(op, {"RSHIFT_AND_M_I8"}))
           return std::move(err);

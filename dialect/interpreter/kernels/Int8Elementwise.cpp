@@ -107,9 +107,8 @@ public:
 
   void check(const std::vector<Shape> &operands, const Shape &result) override {
     makePool2D(p)->check(operands, result);
-    if (!p.countIncludePad && std::any_of(p.pads.begin(), p.pads.end(), [](int64_t v) {
-          return v != 0;
-        }))
+    if (!p.countIncludePad &&
+        std::any_of(p.pads.begin(), p.pads.end(), [](int64_t v) { return v != 0; }))
       fail("INT8 average pooling divides every window by kh * kw; padding with "
            "count_include_pad = false has no INT8 form");
     expectInt8Multipliers({multiplier});

@@ -21,8 +21,8 @@ constexpr int64_t kMaxReduction = std::numeric_limits<int32_t>::max() / (128 * 1
 
 void expectReduction(int64_t k) {
   if (k > kMaxReduction)
-    fail("the reduction of ", k, " products exceeds the int32 accumulator (at most ",
-         kMaxReduction, ")");
+    fail("the reduction of ", k, " products exceeds the int32 accumulator (at most ", kMaxReduction,
+         ")");
 }
 
 struct ConvGeometry {

@@ -17,8 +17,7 @@ namespace tpuc::interpreter {
 
 /// The int8 codes held by `tensor` as T. Throws when a value is not an integer in [-128, 127]
 /// (an INT8 layer fed by something that did not produce int8 codes).
-template <typename T = int32_t>
-std::vector<T> int8Codes(const Tensor &tensor, const char *what) {
+template <typename T = int32_t> std::vector<T> int8Codes(const Tensor &tensor, const char *what) {
   std::vector<T> codes(size_t(tensor.count()));
   const float *values = tensor.values();
   for (size_t i = 0; i < codes.size(); ++i) {
