@@ -759,8 +759,8 @@ def compile(
             "-o",
             out,
         ]
-        for lib in runtime_libs:
-            args += ["--custom-runtime-lib", lib]
+        args += [f"--custom-op-plugin={p}" for p in plugins]
+        args += [f"--custom-runtime-lib={lib}" for lib in runtime_libs]
         run_tool("tpuc-translate", args, "translation to cvimodel")
         files["cvimodel"] = out.resolve()
         return f"{out.stat().st_size} bytes"

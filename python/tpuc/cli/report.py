@@ -402,6 +402,25 @@ def render(data: ReportData, output: Path) -> str:
                     "TIU and TDMA busy cycles per layer",
                 )
             )
+        if p.get("layers"):
+            costly = sorted(p["layers"], key=lambda layer: -layer.get("span_cycles", 0))[:10]
+            parts.append(
+                "<p>Longest layers:</p>"
+                + _table(
+                    ["layer id", "layer", "span cycles", "TIU busy", "TDMA busy", "share of total"],
+                    [
+                        [
+                            _esc(layer["layer_id"]),
+                            _esc(data.layer_names.get(int(layer["layer_id"]), "")),
+                            _esc(layer.get("span_cycles", 0)),
+                            _esc(layer.get("tiu_cycles", 0)),
+                            _esc(layer.get("tdma_cycles", 0)),
+                            f"{100 * layer.get('span_cycles', 0) / max(total, 1):.1f}%",
+                        ]
+                        for layer in costly
+                    ],
+                )
+            )
         if p.get("engines"):
             parts.append(
                 _figure("plot-engines", plot_engines(p), "busy and idle cycles per engine")
