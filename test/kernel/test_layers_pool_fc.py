@@ -8,8 +8,25 @@ import numpy as np
 import pytest
 
 from .kernel_harness import SIMS, Simulators
-from .kernel_refs import expand_input, requant_qdm, shift_half_up, windows
-from .layer_harness import BIG_MEM, LAYER_MEM, LayerProgram, rand_i8, rshift_out, run
+from .kernel_refs import (
+    bf16_to_f32,
+    conv_acc,
+    expand_input,
+    f32_to_bf16,
+    requant_qdm,
+    shift_half_up,
+    windows,
+)
+from .layer_harness import (
+    BIG_MEM,
+    LAYER_MEM,
+    LayerProgram,
+    chan_param_records,
+    pack_conv_filter,
+    rand_i8,
+    rshift_out,
+    run,
+)
 
 POOLS = {
     "max_3x3_s2": ((1, 64, 56, 56), "max", (3, 3), (2, 2), (1, 1, 1, 1), 0),
@@ -124,3 +141,45 @@ def test_matmul_batched(sims: Simulators, sim: str) -> None:
     p(f"layer_matmul left=am right=cm output=ym batch={b} lbs={m_ * k_} rbs={k_ * n_} "
       f"obs={m_ * n_} m={mult} rshift={r} relu=1 budget=1024")
     run(sims, sim, p, {"y": want.reshape(1, b * m_, 1, n_)})
+
+
+@pytest.mark.parametrize("sim", SIMS)
+def test_layer_chain(sims: Simulators, sim: str) -> None:
+    """Several layers emitted back to back into one command buffer (each frees its local memory;
+    the next layer reads what the previous one stored): conv -> max pool -> global average pool
+    -> fully_connected -> dequant."""
+    rng = np.random.default_rng(42)
+    p = LayerProgram(rng)
+    x = rand_i8(rng, (1, 8, 12, 12))
+    w = rand_i8(rng, (24, 8, 3, 3))
+    p.gtensor("x", x.shape, "int8", x)
+    p.gtensor("c", (1, 24, 12, 12), "int8", None, region=2)
+    p.gtensor("m", (1, 24, 6, 6), "int8", None, region=2)
+    p.gtensor("g", (1, 24, 1, 1), "int8", None, region=2)
+    fil = p.blob(pack_conv_filter(w), region=1)
+    acc = conv_acc(x, w, (1, 1), (1, 1), (1, 1, 1, 1), (0, 0, 0, 0), 0, 12, 12)
+    mult = rng.integers(1 << 30, 1 << 31, 24)
+    rsh = np.full(24, 9)
+    rec = p.blob(chan_param_records(None, mult, rsh), region=1)
+    c = requant_qdm(acc, mult.reshape(1, -1, 1, 1), rsh.reshape(1, -1, 1, 1), True, "int8")
+    p(f"layer_conv2d input=x output=c filter={fil} kh=3 kw=3 pt=1 pb=1 pl=1 pr=1 "
+      f"chan_param={rec} chan_bias=0 relu=1 id=1 budget=2048")
+    m = c.reshape(1, 24, 6, 2, 6, 2).max(axis=(3, 5))
+    p("layer_pool kind=max input=c output=m kh=2 kw=2 sh=2 sw=2 id=2")
+    gm, gr = 113, 12  # the int8 pair of 1 / 36
+    g = np.clip(shift_half_up(m.astype(np.int64).sum(axis=(2, 3)) * gm, gr), -128, 127)
+    p(f"layer_pool kind=avg input=m output=g kh=6 kw=6 m={gm} rshift={gr} id=3")
+    p(f"gmatrix gv 2 {p.globals['g'].offset} 1 24 int8")
+    p.gmatrix("f", 1, 10, "int8", None, region=3)
+    fw = rand_i8(rng, (10, 24))
+    fm, fr = 1 << 30, 6
+    f = requant_qdm(g.reshape(1, 24) @ fw.T.astype(np.int64), fm, fr, False, "int8")
+    p(f"layer_fc input=gv output=f filter={p.blob(fw, region=1)} m={fm} rshift={fr} id=4")
+    p(f"global fv 3 {p.globals['f'].offset} 1 10 1 1 int8")  # f seen as a tensor
+    y = p.gtensor("y", (1, 10, 1, 2), "bf16", None, region=5)
+    p(f"layer_dequant input=fv output=5:{y.offset} threshold=4.0 id=5")
+    scale = f32_to_bf16(np.float32(4.0) / np.float32(127))
+    hi = f32_to_bf16(f.astype(np.float32).reshape(-1) * bf16_to_f32(scale))
+    want_y = np.zeros((1, 10, 1, 2), np.uint16)
+    want_y[0, :, 0, 1] = hi
+    run(sims, sim, p, {"c": c, "m": m, "g": g.reshape(1, 24, 1, 1), "f": f, "y": want_y})
