@@ -76,7 +76,7 @@ def top5(scores: np.ndarray) -> list[tuple[int, float]]:
     flat = np.asarray(scores, np.float64).reshape(-1)
     probs = np.exp(flat - flat.max())
     probs /= probs.sum()
-    order = np.argsort(-probs)[:5]
+    order = np.argsort(-probs, kind="stable")[:5]
     return [(int(i), float(probs[i])) for i in order]
 
 

@@ -62,10 +62,13 @@ def has_flag(name: str, flag: str) -> bool:
     )
 
 
-def run_tool(name: str, args: Iterable[str], what: str) -> str:
-    """Runs a tpuc binary; raises CompileError with its diagnostics when it fails."""
+def run_tool(name: str, args: Iterable[str], what: str, log: Path | None = None) -> str:
+    """Runs a tpuc binary; raises CompileError with its diagnostics when it fails. `log`
+    receives the command line and everything the tool printed (remarks, warnings)."""
     command = [tool(name), *[str(a) for a in args]]
     done = subprocess.run(command, capture_output=True, text=True)
+    if log is not None:
+        log.write_text(f"$ {' '.join(command)}\n{done.stdout}{done.stderr}")
     if done.returncode != 0:
         detail = (done.stderr or done.stdout).strip()
         raise CompileError(

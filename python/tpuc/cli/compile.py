@@ -16,8 +16,10 @@ Stages, each keeping its files in the work folder under the vendor guide's names
                 --print-tpu-op-info` -> `<name>_quant_int8.mlir`, `<name>_op_info_int8.csv`.
 6. int8 check   the INT8 interpreter (`<name>_tensor_all_int8.npz`) against the fp32 dump,
                 every INT8 layer dequantized with its threshold (`<name>_int8_compare.csv`).
-7. backend      `tpuc-opt` lowering, tiling and memory assignment -> `<name>_int8_tg_func.mlir`,
-                `<name>_weight_map.csv`, `<name>_neuron_map.csv`, `weight.bin`.
+7. backend      the guide's `tpuc-opt --tpu-lower ... --assign-weight-address
+                --assign-neuron-address --divide-ops-to-func` line (docs/backend.md) ->
+                `<name>_int8_tg_func.mlir`, `<name>_weight_map.csv`, `<name>_neuron_map.csv`,
+                `weight.bin`; the passes' remarks in `<name>_backend.log`.
 8. translate    `tpuc-translate --mlir-to-cvimodel` -> the .cvimodel.
 9. simulate     the cvimodel on the CV183x simulator with the test input: `<name>_profile.json`
                 (cycle model), `<name>_trace.json` (Perfetto), `<name>_out_cvimodel.npz`; its
@@ -720,6 +722,7 @@ def compile(
                 files["quant_int8_mlir"],
                 "--tpu-lower",
                 "--reorder-op",
+                "--eltwise-early-stride",
                 "--tg-fuse-leakyrelu",
                 "--conv-ic-alignment",
                 "--group-ops",
@@ -727,6 +730,8 @@ def compile(
                 "--deep-fusion-group-slice",
                 "--deep-fusion-opt",
                 "--tg-op-tile",
+                "--compress-activation",
+                "--compress-weight",
                 "--assign-weight-address",
                 "--tpu-weight-address-align=16",
                 f"--tpu-weight-map-filename={files['weight_map']}",
@@ -741,7 +746,9 @@ def compile(
                 tg,
             ],
             "the backend passes",
+            log=work / f"{name}_backend.log",
         )
+        files["backend_log"] = work / f"{name}_backend.log"
         files["int8_tg_func_mlir"] = tg
         return f"weights {files['weight_bin'].stat().st_size} bytes"
 
