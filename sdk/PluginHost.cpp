@@ -23,6 +23,13 @@ using AbiVersion = int (*)();
 
 std::string quoted(const std::string &s) { return "'" + s + "'"; }
 
+// "'layer' (operation_name 'op')", or "'op'" when the layer name is unknown.
+std::string opLabel(const std::string &operationName, const std::string &layerName) {
+  if (layerName.empty())
+    return quoted(operationName);
+  return quoted(layerName) + " (operation_name " + quoted(operationName) + ")";
+}
+
 std::mutex &commandLineMutex() {
   static std::mutex mutex;
   return mutex;
@@ -79,9 +86,8 @@ std::unique_ptr<CustomOpInstance> CustomOpLibrary::create(const std::string &ope
                                                           const cvi::OpParam &param,
                                                           std::string &error) const noexcept {
   try {
-    std::string what = "plugin " + quoted(path_) + ": custom op ";
-    what += layerName.empty() ? quoted(operationName)
-                              : quoted(layerName) + " (operation_name " + quoted(operationName) + ")";
+    const std::string what =
+        "plugin " + quoted(path_) + ": custom op " + opLabel(operationName, layerName);
     const std::string factoryName = "CustomOp" + operationName + "Create";
     auto factory = reinterpret_cast<Factory>(Private::symbol(*this, factoryName));
     if (!factory) {
@@ -89,8 +95,8 @@ std::unique_ptr<CustomOpInstance> CustomOpLibrary::create(const std::string &ope
               " (no RegisterCustomOp(" + operationName + ", ...) in it)";
       return nullptr;
     }
-    auto version =
-        reinterpret_cast<AbiVersion>(Private::symbol(*this, "CustomOp" + operationName + "AbiVersion"));
+    auto version = reinterpret_cast<AbiVersion>(
+        Private::symbol(*this, "CustomOp" + operationName + "AbiVersion"));
     if (!version) {
       error = what + ": the plugin exports " + factoryName + " but not CustomOp" + operationName +
               "AbiVersion: it was not built with tpuc's cvi/CustomOp.h (RegisterCustomOp)";
@@ -140,10 +146,8 @@ CustomOpInstance::~CustomOpInstance() {
 }
 
 std::string CustomOpInstance::describe() const {
-  std::string what = "plugin " + quoted(library_->path()) + ": custom op ";
-  if (layerName_.empty())
-    return what + quoted(operationName_);
-  return what + quoted(layerName_) + " (operation_name " + quoted(operationName_) + ")";
+  return "plugin " + quoted(library_->path()) + ": custom op " +
+         opLabel(operationName_, layerName_);
 }
 
 std::string CustomOpInstance::takeError(const char *hook) {
@@ -241,9 +245,7 @@ CustomOpLibraries::create(const std::string &operationName, const std::string &l
                           const cvi::OpParam &param, std::string &error,
                           const std::string &flag) const noexcept {
   try {
-    std::string what = "custom op ";
-    what += layerName.empty() ? quoted(operationName)
-                              : quoted(layerName) + " (operation_name " + quoted(operationName) + ")";
+    const std::string what = "custom op " + opLabel(operationName, layerName);
     if (libraries_.empty()) {
       error = what + " needs a custom-op plugin, but none is loaded (pass " + flag + " <lib>)";
       return nullptr;

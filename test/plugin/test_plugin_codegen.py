@@ -8,8 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import Plugin, find_tool, run
-from test_plugin_interpreter import leaky_relu_int8
+from plugin_helpers import Plugin, find_tool, leaky_relu_int8, run
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import Plugin, interpret, leaky_relu_module, rand, run, softmax_module
+from plugin_helpers import Plugin, interpret, leaky_relu_module, rand, run, softmax_module
 
 
 def quant_errors(opt_cli: Path, tmp_path: Path, mlir: str, *plugins: Path) -> str:

@@ -7,10 +7,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import (
+from plugin_helpers import (
     Plugin,
     import_interpreter,
     interpret,
+    leaky_relu_int8,
     leaky_relu_module,
     rand,
     run,
@@ -45,17 +46,6 @@ def test_python_interpreter(plugin: Plugin) -> None:
     x = rand(seed=2)
     out = interp.run(leaky_relu_module(), {"in": x}, custom_op_plugins=[plugin.library])
     np.testing.assert_array_equal(out["lrelu"], np.where(x >= 0, x, np.float32(0.1) * x))
-
-
-def rounding_right_shift(x: np.ndarray, r: int) -> np.ndarray:
-    return (x + (1 << (r - 1))) >> r if r > 0 else x
-
-
-def leaky_relu_int8(q: np.ndarray, pos: tuple[int, int], neg: tuple[int, int]) -> np.ndarray:
-    q = q.astype(np.int64)
-    p = rounding_right_shift(q * pos[0], pos[1])
-    n = rounding_right_shift(q * neg[0], neg[1])
-    return np.clip(np.where(q > 0, p, n), -128, 127)
 
 
 def test_int8_leaky_relu(interpreter_cli: Path, opt_cli: Path, plugin: Plugin,

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import EXAMPLE_DIR, Plugin, cmake_build, find_tool, run
+from plugin_helpers import EXAMPLE_DIR, Plugin, cmake_build, run
 
 
 def test_python_m_tpuc_prints_the_cmake_dir(cmake_dir: Path) -> None:
@@ -25,13 +25,21 @@ def test_python_m_tpuc_prints_the_cmake_dir(cmake_dir: Path) -> None:
     assert Path(result.stdout.strip()) == include
 
 
-def test_tpuc_config_agrees(cmake_dir: Path) -> None:
-    config = find_tool("tpuc-config")
-    if config is None:
-        pytest.skip("the tpuc-config console script is not installed")
-    result = run(config, "--cmake-dir", check=True)
-    # The console script belongs to the installed tpuc, which may be another copy.
-    assert (Path(result.stdout.strip()) / "tpucConfig.cmake").is_file()
+def test_tpuc_config_agrees(cmake_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tpuc._tools import tpuc_config
+
+    tpuc_config(["--cmake-dir"])
+    assert Path(capsys.readouterr().out.strip()) == cmake_dir
+    tpuc_config(["--sdk-lib"])
+    assert Path(capsys.readouterr().out.strip()) == cmake_dir.parent.parent / "libtpuc_sdk.so"
+    # The console script, when it belongs to the tpuc imported here (an installed one).
+    import tpuc
+
+    script = Path(sys.executable).parent / "tpuc-config"
+    if not script.is_file() or not Path(tpuc.__file__).is_relative_to(sys.prefix):
+        return
+    result = run(script, "--cmake-dir", check=True)
+    assert Path(result.stdout.strip()) == cmake_dir
 
 
 def test_example_cmakelists_is_short() -> None:
