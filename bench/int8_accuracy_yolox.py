@@ -232,16 +232,16 @@ def main(argv: list[str]) -> int:
     print(f"layers not in INT8 after tpu-quant ({len(left)}): "
           f"{sorted({kind for _, kind, _ in left}) or 'none'}")  # fmt: skip
 
+    from calibration_accuracy import qdq_model
+    from tpuc.calibration import CalibrationTable
+
+    simulated, _ = qdq_model(onnx_path, CalibrationTable.read(quantized.table).thresholds())
+    (folder / "yolox_tpuc_qdq.onnx").write_bytes(simulated)
+    for name, x in evaluation.items():
+        boxes = decode(ort_run(folder / "yolox_tpuc_qdq.onnx", x))
+        report(f"tpuc thresholds Q/DQ sim, {name}", fp32[name], boxes)
     reference = None
     if not args.no_onnxruntime:
-        from calibration_accuracy import qdq_model
-        from tpuc.calibration import CalibrationTable
-
-        simulated, _ = qdq_model(onnx_path, CalibrationTable.read(quantized.table).thresholds())
-        (folder / "yolox_tpuc_qdq.onnx").write_bytes(simulated)
-        for name, x in evaluation.items():
-            boxes = decode(ort_run(folder / "yolox_tpuc_qdq.onnx", x))
-            report(f"tpuc thresholds Q/DQ sim, {name}", fp32[name], boxes)
         model = onnxruntime_int8(onnx_path, calibration, folder)
         for name, x in evaluation.items():
             fraction = report(f"onnxruntime int8, {name}", fp32[name], decode(ort_run(model, x)))
