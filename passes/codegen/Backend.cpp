@@ -35,6 +35,58 @@ static bool isInt8(Type type) {
   return shaped && shaped.getElementType().isInteger(8);
 }
 
+/// What an INT8 layer kernel of Layers.h cannot do for `op`, or "" when it can.
+static std::string kernelLimitation(Operation *op) {
+  for (Value v : op->getOperands())
+    if (auto t = dyn_cast<ShapedType>(v.getType()); t && !shape4(t))
+      return "tensors of rank > 4";
+  if (auto t = dyn_cast<ShapedType>(op->getResult(0).getType()); t && !shape4(t))
+    return "tensors of rank > 4";
+  auto sameShape = [](Value a, Value b) {
+    return shape4(cast<ShapedType>(a.getType())) == shape4(cast<ShapedType>(b.getType()));
+  };
+  if (isa<tpu::EltwiseAddOp, tpu::EltwiseMaxOp, tpu::EltwiseMinOp>(op))
+    for (Value v : op->getOperands())
+      if (!sameShape(v, op->getResult(0)))
+        return "broadcast inputs (every input must have the output's shape)";
+  if (isa<tpu::EltwiseMulOp>(op)) {
+    if (op->getNumOperands() != 2)
+      return "other than two inputs";
+    Value a = op->getOperand(0), b = op->getOperand(1);
+    if (!sameShape(a, op->getResult(0)))
+      std::swap(a, b);
+    auto bs = shape4(cast<ShapedType>(b.getType()));
+    auto os = shape4(cast<ShapedType>(op->getResult(0).getType()));
+    bool perChannel = ((*bs)[0] == 1 || (*bs)[0] == (*os)[0]) && (*bs)[1] == (*os)[1] &&
+                      (*bs)[2] == 1 && (*bs)[3] == 1;
+    if (!sameShape(a, op->getResult(0)) || !(sameShape(b, op->getResult(0)) || perChannel))
+      return "this broadcast (one input of the output's shape, the other the same or "
+             "(N or 1, C, 1, 1))";
+  }
+  if (auto mm = dyn_cast<tpu::MatMulOp>(op)) {
+    auto l = cast<ShapedType>(mm.getLhs().getType()), r = cast<ShapedType>(mm.getRhs().getType());
+    if (l.getRank() != r.getRank() || l.getShape().drop_back(2) != r.getShape().drop_back(2))
+      return "broadcast batch dimensions";
+  }
+  if (auto pad = dyn_cast<tpu::PadOp>(op); pad && pad.getMode() != "constant")
+    return "pad mode '" + pad.getMode().str() + "' (constant only)";
+  if (isa<tpu::PoolMax2DOp, tpu::PoolAvg2DOp>(op)) {
+    auto ceil = op->getAttrOfType<BoolAttr>("ceil_mode");
+    if (ceil && ceil.getValue()) {
+      auto in = *shape4(cast<ShapedType>(op->getOperand(0).getType()));
+      auto out = *shape4(cast<ShapedType>(op->getResult(0).getType()));
+      auto ks = op->getAttrOfType<DenseI64ArrayAttr>("kernel_shape").asArrayRef();
+      auto st = op->getAttrOfType<DenseI64ArrayAttr>("strides").asArrayRef();
+      auto pd = op->getAttrOfType<DenseI64ArrayAttr>("pads").asArrayRef();
+      int64_t oh = (in[2] + pd[0] + pd[2] - ks[0]) / st[0] + 1;
+      int64_t ow = (in[3] + pd[1] + pd[3] - ks[1]) / st[1] + 1;
+      if (oh != out[2] || ow != out[3])
+        return "ceil_mode where it changes the output size";
+    }
+  }
+  return "";
+}
+
 std::optional<Placement> placementOf(Operation *op, std::string *why) {
   auto fail = [&](const std::string &message) -> std::optional<Placement> {
     if (why)
@@ -74,8 +126,12 @@ std::optional<Placement> placementOf(Operation *op, std::string *why) {
           tpu::EltwiseMulOp, tpu::LutOp, tpu::LeakyReluOp, tpu::PReluOp, tpu::ConcatOp,
           tpu::UpsampleOp, tpu::PermuteOp, tpu::ReshapeOp, tpu::SliceOp, tpu::CropOp, tpu::PadOp>(
           op);
-  if (known && int8)
+  if (known && int8) {
+    std::string limit = kernelLimitation(op);
+    if (!limit.empty())
+      return fail("the INT8 layer kernel does not support " + limit);
     return Placement::Tpu;
+  }
   if (known)
     return fail("only INT8 layers have TPU kernels; this one is not INT8 (run --tpu-quant first)");
   return fail("no INT8 TPU kernel and no runtime CPU function implements it");
