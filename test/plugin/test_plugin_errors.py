@@ -154,3 +154,58 @@ def test_threshold_overwrite_not_applied(opt_cli: Path, plugin: Plugin, tmp_path
                           plugin.library)
     assert ("threshold_overwrite = forward but its threshold 3.000000 differs from its input's "
             "4.000000; import the calibration table with --import-calibration-table") in stderr
+
+
+# -- ABI version, constructor ------------------------------------------------------------------
+
+BAD_PLUGIN = r"""
+#include "cvi/CustomOp.h"
+#include <stdexcept>
+
+namespace {
+class Throwing : public cvi::CustomOp {
+public:
+  Throwing(cvi::OpParam &param) : cvi::CustomOp(param) {
+    throw std::runtime_error("cannot configure: " + param.get<std::string>("mode"));
+  }
+};
+class Fine : public cvi::CustomOp {
+public:
+  using cvi::CustomOp::CustomOp;
+};
+} // namespace
+
+RegisterCustomOp(bad_ctor, Throwing);
+#undef CVI_CUSTOM_OP_ABI_VERSION
+#define CVI_CUSTOM_OP_ABI_VERSION 2
+RegisterCustomOp(leaky_relu, Fine);
+"""
+
+
+@pytest.fixture(scope="module")
+def bad_plugin(cmake_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    compiler = shutil.which("g++") or shutil.which("c++")
+    if not compiler:
+        pytest.skip("no C++ compiler")
+    tmp = tmp_path_factory.mktemp("bad")
+    (tmp / "bad.cpp").write_text(BAD_PLUGIN)
+    library = tmp / "libBad.so"
+    include = cmake_dir.parent.parent.parent / "include"
+    run(compiler, "-std=c++20", "-shared", "-fPIC", f"-I{include}", "-o", library,
+        tmp / "bad.cpp", check=True)
+    return library
+
+
+def test_abi_version_mismatch(interpreter_cli: Path, tmp_path: Path, bad_plugin: Path) -> None:
+    stderr = interpreter_errors(interpreter_cli, tmp_path, leaky_relu_module(), bad_plugin)
+    assert (f"plugin '{bad_plugin}': custom op 'leaky_relu': the plugin was built for custom-op "
+            "ABI version 2, this tpuc uses version 1; rebuild it against this tpuc") in stderr
+
+
+def test_constructor_failure(opt_cli: Path, tmp_path: Path, bad_plugin: Path) -> None:
+    stderr = quant_errors(opt_cli, tmp_path,
+                          leaky_relu_module(operation="bad_ctor", thresholds=(4.0, 3.0),
+                                            extra_param='mode = "fast"'),
+                          bad_plugin)
+    assert (f"plugin '{bad_plugin}': custom op 'lrelu' (operation_name 'bad_ctor'): constructor "
+            "failed: cannot configure: fast") in stderr
