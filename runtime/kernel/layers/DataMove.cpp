@@ -43,16 +43,17 @@ bool emitUpsample(Context &ctx, const UpsampleLayer &L, const EmitOptions &opts)
     return S.fail("output shape " + shapeStr(out) + " is not the input " + shapeStr(in) +
                   " scaled by " + std::to_string(L.scaleH) + " x " + std::to_string(L.scaleW));
   const uint32_t units = 1 + L.scaleH * L.scaleW;
-  uint32_t B = opts.doubleBuffer ? 2 : 1;
-  std::vector<Tile4> tiles;
-  for (; B >= 1; --B) {
-    uint32_t unit = S.budget() / (B * units);
-    tiles = tileElementwise(in, ctx.lanes(), unit > 16 ? unit - 16 : 0, 4000 / L.scaleW);
-    if (!tiles.empty())
-      break;
-  }
+  const DType dt0 = L.input.dtype;
+  auto need = [&](const Shape &t) {
+    return uint64_t{align16(ctx.bytesPerLane(t, dt0))} +
+           align16(ctx.bytesPerLane({t.n, t.c, t.h * L.scaleH, t.w * L.scaleW}, dt0));
+  };
+  uint32_t B = 0;
+  std::vector<Tile4> tiles = fitTiles(in, ctx.lanes(), S.remaining(), opts.doubleBuffer, units,
+                                      4000 / L.scaleW, ~0u, need, B);
   if (tiles.empty())
-    return S.fail("no tile fits " + std::to_string(S.budget()) + " bytes of local memory per lane");
+    return S.fail("no tile fits " + std::to_string(S.remaining()) +
+                  " bytes of local memory per lane");
   const DType dt = L.input.dtype;
   Shape maxT = tiles[0].s;
   LocalTensor xBuf[2], yBuf[2];
@@ -139,15 +140,13 @@ bool emitPermute(Context &ctx, const PermuteLayer &L, const EmitOptions &opts) {
                    {ls.n, ls.w, ls.h, ls.c},
                    {outStride[a], outStride[3], outStride[b], globalElemBytes(L.output.dtype)},
                    L.output.dtype};
-  uint32_t B = opts.doubleBuffer ? 2 : 1;
-  std::vector<Tile4> tiles;
-  for (; B >= 1; --B) {
-    tiles = tileElementwise(ls, ctx.lanes(), S.budget() / B);
-    if (!tiles.empty())
-      break;
-  }
+  auto need = [&](const Shape &t) { return uint64_t{align16(ctx.bytesPerLane(t, L.input.dtype))}; };
+  uint32_t B = 0;
+  std::vector<Tile4> tiles =
+      fitTiles(ls, ctx.lanes(), S.remaining(), opts.doubleBuffer, 1, 4000, ~0u, need, B);
   if (tiles.empty())
-    return S.fail("no tile fits " + std::to_string(S.budget()) + " bytes of local memory per lane");
+    return S.fail("no tile fits " + std::to_string(S.remaining()) +
+                  " bytes of local memory per lane");
   LocalTensor buf[2];
   for (uint32_t i = 0; i < B; ++i)
     buf[i] = S.alloc(tiles[0].s, L.input.dtype);
@@ -220,17 +219,16 @@ bool emitSlice(Context &ctx, const SliceLayer &L, const EmitOptions &opts) {
   if (sw > 4000)
     return S.fail("step " + std::to_string(sw) + " along W is too large");
   const DType dt = L.input.dtype;
-  uint32_t B = opts.doubleBuffer ? 2 : 1;
-  std::vector<Tile4> tiles;
-  for (; B >= 1; --B) {
-    uint32_t unit = S.budget() / (B * (1 + sw));
-    tiles = tileElementwise(out, ctx.lanes(), unit > 16 ? unit - 16 : 0, 4000 / sw);
-    if (!tiles.empty())
-      break;
-  }
-  if (tiles.empty())
-    return S.fail("no tile fits " + std::to_string(S.budget()) + " bytes of local memory per lane");
   auto span = [&](const Shape &s) { return Shape{s.n, s.c, s.h, (s.w - 1) * sw + 1}; };
+  auto need = [&](const Shape &t) {
+    return uint64_t{align16(ctx.bytesPerLane(span(t), dt))} + align16(ctx.bytesPerLane(t, dt));
+  };
+  uint32_t B = 0;
+  std::vector<Tile4> tiles =
+      fitTiles(out, ctx.lanes(), S.remaining(), opts.doubleBuffer, 1 + sw, 4000 / sw, ~0u, need, B);
+  if (tiles.empty())
+    return S.fail("no tile fits " + std::to_string(S.remaining()) +
+                  " bytes of local memory per lane");
   LocalTensor xBuf[2], yBuf[2];
   for (uint32_t b = 0; b < B; ++b) {
     xBuf[b] = S.alloc(span(tiles[0].s), dt);

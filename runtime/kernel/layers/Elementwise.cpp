@@ -53,18 +53,22 @@ bool runStream(Scope &S, Stream st) {
   for (DType t : st.temps)
     units += t == DType::Int16 ? 2 : 1;
   units = std::max<uint32_t>(units, 1);
-  uint32_t B = S.options().doubleBuffer ? 2 : 1;
-  std::vector<Tile4> tiles;
   // With double buffering, at least two tiles so that transfers overlap the arithmetic.
   uint32_t overlapCap = std::max<uint32_t>(2048, ceilDiv(shape.count(), ctx.lanes() * 2ull));
-  for (; B >= 1; --B) {
-    uint32_t unit = S.budget() / (B * units);
-    tiles = tileElementwise(shape, ctx.lanes(), B == 2 ? std::min(unit, overlapCap) : unit);
-    if (!tiles.empty())
-      break;
-  }
+  auto need = [&](const Shape &t) {
+    uint64_t bytes = 0;
+    for (size_t i = 0; i < st.ins.size(); ++i)
+      bytes += align16(ctx.bytesPerLane(t, DType::Int8));
+    for (DType d : st.temps)
+      bytes += align16(ctx.bytesPerLane(t, d));
+    return bytes;
+  };
+  uint32_t B = 0;
+  std::vector<Tile4> tiles = fitTiles(shape, ctx.lanes(), S.remaining(), S.options().doubleBuffer,
+                                      units, 2048, overlapCap, need, B);
   if (tiles.empty())
-    return S.fail("no tile fits " + std::to_string(S.budget()) + " bytes of local memory per lane");
+    return S.fail("no tile fits " + std::to_string(S.remaining()) +
+                  " bytes of local memory per lane");
   Shape maxT = tiles[0].s;
   std::vector<LocalTensor> inBuf[2], tmpBuf[2];
   for (uint32_t b = 0; b < B; ++b) {
@@ -448,18 +452,18 @@ bool emitDequant(Context &ctx, const DequantLayer &L, const EmitOptions &opts) {
     shape = flatShape(shape, ctx.lanes(), 1000);
     in = GlobalTensor::dense(in.addr, shape, DType::Int8);
   }
-  // Per unit of (h * w) bytes: the bf16 input (2) and the fp32 output (4).
-  uint32_t B = opts.doubleBuffer ? 2 : 1;
-  std::vector<Tile4> tiles;
+  // Per tile: the bf16 input and the fp32 output (as bf16 pairs).
   uint32_t overlapCap = std::max<uint32_t>(2048, ceilDiv(shape.count(), ctx.lanes() * 2ull));
-  for (; B >= 1; --B) {
-    uint32_t unit = std::min(S.budget() / (B * 6), B == 2 ? overlapCap : ~0u);
-    tiles = tileElementwise(shape, ctx.lanes(), unit > 16 ? unit - 16 : 0, 1000);
-    if (!tiles.empty())
-      break;
-  }
+  auto need = [&](const Shape &t) {
+    return uint64_t{align16(ctx.bytesPerLane(t, DType::Bf16))} +
+           align16(ctx.bytesPerLane({t.n, t.c, t.h, 2 * t.w}, DType::Bf16));
+  };
+  uint32_t B = 0;
+  std::vector<Tile4> tiles =
+      fitTiles(shape, ctx.lanes(), S.remaining(), opts.doubleBuffer, 6, 1000, overlapCap, need, B);
   if (tiles.empty())
-    return S.fail("no tile fits " + std::to_string(S.budget()) + " bytes of local memory per lane");
+    return S.fail("no tile fits " + std::to_string(S.remaining()) +
+                  " bytes of local memory per lane");
   Shape maxT = tiles[0].s;
   LocalTensor xBuf[2], yBuf[2];
   for (uint32_t b = 0; b < B; ++b) {

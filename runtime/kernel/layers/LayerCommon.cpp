@@ -49,6 +49,14 @@ bool Scope::finish() {
   return ctx.ok();
 }
 
+uint32_t Scope::allocatedBytes() const {
+  uint64_t total = 0;
+  for (const LocalTensor &t : allocated)
+    if (t.valid())
+      total += align16(ctx.laneFootprint(t));
+  return static_cast<uint32_t>(std::min<uint64_t>(total, 0xFFFFFFFFu));
+}
+
 void Scope::freeAll() {
   for (auto it = allocated.rbegin(); it != allocated.rend(); ++it)
     if (it->valid() && ctx.ok())
@@ -142,6 +150,25 @@ std::vector<Tile4> tileElementwise(const Shape &shape, uint32_t lanes, uint32_t 
                            Shape{std::min(nT, shape.n - n0), std::min(cT, shape.c - c0),
                                  std::min(hT, shape.h - h0), std::min(wT, shape.w - w0)}});
   return tiles;
+}
+
+std::vector<Tile4> fitTiles(const Shape &shape, uint32_t lanes, uint32_t avail, bool doubleBuffer,
+                            uint32_t units, uint32_t maxW, uint32_t cap,
+                            const std::function<uint64_t(const Shape &)> &needPerSet,
+                            uint32_t &sets) {
+  units = std::max<uint32_t>(units, 1);
+  for (sets = doubleBuffer ? 2 : 1; sets >= 1; --sets) {
+    uint32_t unit = avail / (sets * units) / 16 * 16;
+    if (sets == 2)
+      unit = std::min(unit, cap);
+    for (; unit >= 16; unit -= 16) {
+      std::vector<Tile4> tiles = tileElementwise(shape, lanes, unit, maxW);
+      if (!tiles.empty() && needPerSet(tiles[0].s) * sets <= avail)
+        return tiles;
+    }
+  }
+  sets = 0;
+  return {};
 }
 
 Shape flatShape(const Shape &shape, uint32_t lanes, uint32_t maxW) {

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,13 @@ public:
   bool finish();
   /// Bytes per lane the layer may use.
   uint32_t budget() const { return budgetBytes; }
+  /// Bytes per lane the scope's live allocations take (each rounded to 16 bytes).
+  uint32_t allocatedBytes() const;
+  /// budget() minus allocatedBytes() (0 when exhausted).
+  uint32_t remaining() const {
+    uint32_t a = allocatedBytes();
+    return a >= budgetBytes ? 0 : budgetBytes - a;
+  }
   const EmitOptions &options() const { return opts; }
 
   LocalTensor alloc(const Shape &s, DType dt, bool euAlign = true);
@@ -84,6 +92,16 @@ struct Tile4 {
 /// batches. Returns an empty list when not even one element fits.
 std::vector<Tile4> tileElementwise(const Shape &shape, uint32_t lanes, uint32_t maxLaneBytes,
                                    uint32_t maxW = 4000);
+
+/// Tiles of `shape` (tileElementwise) whose buffers fit `avail` bytes per lane: `needPerSet(t)`
+/// gives the bytes per lane (16-byte rounded allocations) of one buffer set for tile shape t;
+/// `units` estimates the 8-bit tensors per set. Tries two sets first when `doubleBuffer` (with
+/// tiles of at most `cap` bytes per unit, so that there are several), then one; `sets` receives
+/// the number chosen. Empty when nothing fits.
+std::vector<Tile4> fitTiles(const Shape &shape, uint32_t lanes, uint32_t avail, bool doubleBuffer,
+                            uint32_t units, uint32_t maxW, uint32_t cap,
+                            const std::function<uint64_t(const Shape &)> &needPerSet,
+                            uint32_t &sets);
 
 /// A shape with the same element count that fills the lanes better, for layers whose operands
 /// are all dense and whose arithmetic does not depend on the position: (1, lanes, h, w) when the
