@@ -202,6 +202,10 @@ def _compile(args: argparse.Namespace) -> int:
         print(f"tpuc compile: error: {error}", file=sys.stderr)
         return 1
     print(result.summary())
+    if result.cvimodel is not None:
+        print(
+            f"next: tpuc run {result.cvimodel} --input <image or npz>; tpuc report {result.workdir}"
+        )
     return 0
 
 
