@@ -9,6 +9,7 @@ reference.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -158,5 +159,52 @@ def rescale(q: np.ndarray, m: int, r: int) -> np.ndarray:
     return np.clip(shift_half_up(np.asarray(q, np.int64) * m, r), -128, 127)
 
 
-__all__ = ["LayerProgram", "run", "engine_cycles", "rand_i8", "pack_conv_filter",
+__all__ = ["LayerProgram", "VendorModel", "run", "engine_cycles", "rand_i8", "pack_conv_filter",
            "chan_param_records", "conv_ref", "qdm_out", "rshift_out", "rescale"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Vendor conformance vectors
+# ---------------------------------------------------------------------------------------------
+CONFORMANCE = Path("/work/shared/conformance")
+
+
+class VendorModel:
+    """A conformance model: its cvimodel weight section, calibration thresholds and the vendor
+    runner's outputs (int8 tensors recovered from their dequantized values)."""
+
+    def __init__(self, name: str):
+        import pytest
+
+        self.dir = CONFORMANCE / name
+        if not self.dir.is_dir():
+            pytest.skip(f"vendor conformance vectors not found at {self.dir}")
+        from vendor_sim import cvimodel_sections  # test/runtime, on sys.path via kernel_harness
+
+        self.weights = next(p for t, _, p in
+                            cvimodel_sections(self.dir / f"{name}_cv183x_int8.cvimodel") if t == 0)
+        self.thresholds = {
+            line.split()[0]: float(line.split()[1])
+            for line in (self.dir / f"{name}_cali_table").read_text().splitlines()
+            if line and not line.startswith("#")}
+        self.outputs = np.load(self.dir / f"{name}_cv183x_int8_runner_out.npz")
+
+    def int8(self, tensor: str, threshold_of: str | float) -> np.ndarray:
+        """The int8 values of a runner output (dequantized with the threshold of the layer named
+        threshold_of, or with the threshold given)."""
+        t = self.thresholds[threshold_of] if isinstance(threshold_of, str) else threshold_of
+        q = self.outputs[tensor] / (np.float32(t) / np.float32(127))
+        assert np.abs(q - np.round(q)).max() < 0.01
+        return np.round(q).astype(np.int8)
+
+    def conv3x3_3to8(self, filter_at: int = 0x50,
+                     records_at: int = 0) -> tuple[np.ndarray, np.ndarray]:
+        """Filter [8][3][3][3] ([OC][kh][kw][IC]) and 9-byte records of a 3-to-8-channel 3x3
+        layer, stored as `<layer>_filter_reordered` ([OC][kh * kw][IC padded to 4], 288 bytes)
+        and `<layer>_bias_packed` (72 bytes)."""
+        records = np.frombuffer(self.weights[records_at:records_at + 72], np.uint8).reshape(8, 9)
+        filt = np.frombuffer(self.weights[filter_at:filter_at + 288], np.int8)
+        return np.ascontiguousarray(filt.reshape(8, 9, 4)[:, :, :3]), records
+
+    def raw(self, offset: int, size: int) -> np.ndarray:
+        return np.frombuffer(self.weights[offset:offset + size], np.uint8).copy()

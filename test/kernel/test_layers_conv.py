@@ -5,7 +5,6 @@ output channels and rows and a split of the input channels into 32-bit partial s
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,6 +12,7 @@ import pytest
 from .kernel_harness import SIMS, EmitError, Simulators
 from .layer_harness import (
     BIG_MEM,
+    VendorModel,
     LAYER_MEM,
     LayerProgram,
     chan_param_records,
@@ -252,28 +252,10 @@ def test_conv_vendor_model(sims: Simulators, sim: str) -> None:
     """The conv layer kernel reproduces the vendor model m01_conv_relu: its int8 input, its
     weights and 9-byte channel records taken from the vendor cvimodel, its int8 output (vendor
     runner) bit for bit."""
-    d = Path("/work/shared/conformance/m01_conv_relu")
-    if not d.is_dir():
-        pytest.skip(f"vendor conformance vectors not found at {d}")
-    from vendor_sim import cvimodel_sections  # test/runtime, on sys.path via kernel_harness
-
-    weights = next(p for t, _, p in cvimodel_sections(d / "m01_conv_relu_cv183x_int8.cvimodel")
-                   if t == 0)
-    records = np.frombuffer(weights[0:72], np.uint8).reshape(8, 9)  # output_Relu_bias_packed
-    # output_Relu_filter_reordered: [OC][kh * kw][IC padded to 4] -> [OC][kh][kw][IC]
-    filt = np.frombuffer(weights[0x50:0x50 + 288], np.int8).reshape(8, 9, 4)[:, :, :3]
-    out = np.load(d / "m01_conv_relu_cv183x_int8_runner_out.npz")
-    thr = {line.split()[0]: float(line.split()[1])
-           for line in (d / "m01_conv_relu_cali_table").read_text().splitlines()
-           if line and not line.startswith("#")}
-
-    def to_int8(v: np.ndarray, t: float) -> np.ndarray:
-        q = v / (np.float32(t) / np.float32(127))
-        assert np.abs(q - np.round(q)).max() < 0.01
-        return np.round(q).astype(np.int8)
-
-    x = to_int8(out["inputoutput_Relu_si8"], thr["input"])
-    want = to_int8(out["output_Relu"], thr["output_Relu"])
+    vm = VendorModel("m01_conv_relu")
+    filt, records = vm.conv3x3_3to8()
+    x = vm.int8("inputoutput_Relu_si8", "input")
+    want = vm.int8("output_Relu", "output_Relu")
     rng = np.random.default_rng(0)
     p = LayerProgram(rng)
     p.gtensor("x", x.shape, "int8", x)

@@ -1,6 +1,6 @@
 """Layer kernels: max/average/global-average pooling, fully_connected and matmul
-(tpuc/kernel/Layers.h) against the docs/quantization.md formulas, on the vendor simulator and
-tpuc's engine."""
+(tpuc/kernel/Layers.h) against the docs/quantization.md formulas, chains of layers, and whole
+vendor conformance models, on the vendor simulator and tpuc's engine."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from .layer_harness import (
     BIG_MEM,
     LAYER_MEM,
     LayerProgram,
+    VendorModel,
     chan_param_records,
     pack_conv_filter,
     rand_i8,
@@ -183,3 +184,102 @@ def test_layer_chain(sims: Simulators, sim: str) -> None:
     want_y = np.zeros((1, 10, 1, 2), np.uint16)
     want_y[0, :, 0, 1] = hi
     run(sims, sim, p, {"c": c, "m": m, "g": g.reshape(1, 24, 1, 1), "f": f, "y": want_y})
+
+
+@pytest.mark.parametrize("sim", SIMS)
+def test_vendor_model_m04_pools(sims: Simulators, sim: str) -> None:
+    """The layer kernels reproduce the vendor model m04_pools (conv + relu, then max 2x2/2, max
+    3x3/2 pad 1 and average 2x2/2 pools; weights from its cvimodel, average pool (124, 8) from its
+    tpu mlir): the runner's int8 outputs bit for bit."""
+    vm = VendorModel("m04_pools")
+    filt, records = vm.conv3x3_3to8()
+    x = vm.int8("inputr_Relu_si8", "input")
+    p = LayerProgram(np.random.default_rng(0))
+    p.gtensor("x", x.shape, "int8", x)
+    p.gtensor("r", (1, 8, 32, 32), "int8", None, region=2)
+    for name in ("max2", "max3", "avg2"):
+        p.gtensor(name, (1, 8, 16, 16), "int8", None, region=3)
+    p(f"layer_conv2d input=x output=r filter={p.blob(filt)} kh=3 kw=3 pt=1 pb=1 pl=1 pr=1 "
+      f"chan_param={p.blob(records)} relu=1 name=r_Relu id=1")
+    p("layer_pool kind=max input=r output=max2 kh=2 kw=2 sh=2 sw=2 id=2")
+    p("layer_pool kind=max input=r output=max3 kh=3 kw=3 sh=2 sw=2 pt=1 pb=1 pl=1 pr=1 id=3")
+    p("layer_pool kind=avg input=r output=avg2 kh=2 kw=2 sh=2 sw=2 m=124 rshift=8 id=4")
+    run(sims, sim, p, {"max2": vm.int8("max2_MaxPool", "max2_MaxPool"),
+                       "max3": vm.int8("max3_MaxPool", "max3_MaxPool"),
+                       "avg2": vm.int8("avg2_AveragePool", "avg2_AveragePool")})
+
+
+@pytest.mark.parametrize("sim", SIMS)
+def test_vendor_model_m06_add_lut_concat(sims: Simulators, sim: str) -> None:
+    """The layer kernels reproduce the vendor model m06_add_mul_concat (3x3 and 1x1 convs, eltwise
+    add (79, 87) >> 7, a LUT, concat with rescales (105, 7) and (65, 6); weights and table from
+    its cvimodel, parameters from its tpu mlir): the runner's int8 output bit for bit."""
+    vm = VendorModel("m06_add_mul_concat")
+    w = vm.weights
+    x = vm.int8("inputa_Conv_si8", "input")
+    p = LayerProgram(np.random.default_rng(0))
+    p.gtensor("x", x.shape, "int8", x)
+    for name in ("a", "b", "s", "t"):
+        p.gtensor(name, (1, 8, 16, 16), "int8", None, region=2)
+    p.gtensor("y", (1, 16, 16, 16), "int8", None, region=3)
+    blob = p.blob(np.frombuffer(w, np.uint8)[:0x1E0 + 576].copy())
+    region, base = (int(v) for v in blob.split(":"))
+
+    def at(off: int) -> str:
+        return f"{region}:{base + off}"
+
+    p(f"layer_conv2d input=x output=a filter={at(0x1E0)} kh=3 kw=3 pt=1 pb=1 pl=1 pr=1 "
+      f"chan_param={at(0x100)} name=a_Conv id=1")
+    p(f"layer_conv2d input=x output=b filter={at(0x150)} chan_param={at(0x190)} name=bconv id=2")
+    p("layer_eltwise kind=add inputs=a,b output=s m=79,87 rshift=7 name=s_Add id=3")
+    p(f"layer_lut input=s output=t table={at(0)} name=sm_Mul id=4")
+    p("layer_concat inputs=t,a output=y axis=1 m=105,65 rshifts=7,6 name=output_Concat id=5")
+    run(sims, sim, p, {"y": vm.int8("output_Concat", "output_Concat")})
+
+
+@pytest.mark.parametrize("sim", SIMS)
+def test_vendor_model_m08_luts(sims: Simulators, sim: str) -> None:
+    """The layer kernels reproduce the vendor model m08_sigmoid_tanh (two 3x3 convs, each
+    followed by a LUT; weights and tables from its cvimodel): both int8 outputs bit for bit."""
+    vm = VendorModel("m08_sigmoid_tanh")
+    x = vm.int8("inputc1_Conv_si8", "input")
+    p = LayerProgram(np.random.default_rng(0))
+    p.gtensor("x", x.shape, "int8", x)
+    for name in ("c1", "c2", "sig", "tanh"):
+        p.gtensor(name, (1, 8, 16, 16), "int8", None, region=2)
+    for conv, f_at, r_at, lut, t_at in (("c1", 0x3C0, 0x0, "sig", 0x2C0),
+                                        ("c2", 0x150, 0x270, "tanh", 0x50)):
+        filt, records = vm.conv3x3_3to8(f_at, r_at)
+        p(f"layer_conv2d input=x output={conv} filter={p.blob(filt)} kh=3 kw=3 pt=1 pb=1 pl=1 "
+          f"pr=1 chan_param={p.blob(records)} name={conv}_Conv")
+        p(f"layer_lut input={conv} output={lut} table={p.blob(vm.raw(t_at, 256))}")
+    # the sigmoid's output threshold is 1.0 in the vendor model (scale 1 / 127), not the table's
+    run(sims, sim, p, {"sig": vm.int8("sig_Sigmoid", 1.0),
+                       "tanh": vm.int8("tanh_Tanh", "tanh_Tanh")})
+
+
+@pytest.mark.parametrize("sim", SIMS)
+def test_vendor_model_m07_leaky_deconv(sims: Simulators, sim: str) -> None:
+    """The layer kernels reproduce the vendor model m07_leaky_resize (3x3 conv, leaky_relu (1, 0)
+    / (102, 10), the nearest resize as a depthwise 2x2/2 deconvolution with 5-byte records, a 1x1
+    conv; weights from its cvimodel): the runner's int8 output bit for bit."""
+    vm = VendorModel("m07_leaky_resize")
+    x = vm.int8("inputc_Conv_si8", "input")
+    p = LayerProgram(np.random.default_rng(0))
+    p.gtensor("x", x.shape, "int8", x)
+    p.gtensor("c", (1, 8, 16, 16), "int8", None, region=2)
+    p.gtensor("l", (1, 8, 16, 16), "int8", None, region=2)
+    p.gtensor("u", (1, 8, 32, 32), "int8", None, region=2)
+    p.gtensor("y", (1, 8, 32, 32), "int8", None, region=3)
+    filt, records = vm.conv3x3_3to8(0x130, 0xE0)
+    p(f"layer_conv2d input=x output=c filter={p.blob(filt)} kh=3 kw=3 pt=1 pb=1 pl=1 pr=1 "
+      f"chan_param={p.blob(records)} name=c_Conv")
+    p("layer_leaky_relu input=c output=l mpos=1 rpos=0 mneg=102 rneg=10")
+    # deconv 2x2 / 2, pads 0: zeros inserted between rows/columns, pads 2 - 1 - 0 = 1, the 2x2
+    # kernel flipped (packDeconvFilter; depthwise: [C][2][2] reversed in both axes)
+    dw = vm.raw(0x70, 32).view(np.int8).reshape(8, 2, 2)[:, ::-1, ::-1].copy()
+    p(f"layer_conv2d input=l output=u filter={p.blob(dw)} group=8 kh=2 kw=2 ih=1 iw=1 pt=1 pb=1 "
+      f"pl=1 pr=1 chan_param={p.blob(vm.raw(0x40, 40))} chan_bias=0 name=u_Resize")
+    p(f"layer_conv2d input=u output=y filter={p.blob(vm.raw(0x0, 64))} "
+      f"chan_param={p.blob(vm.raw(0x90, 72))} name=output_Conv")
+    run(sims, sim, p, {"y": vm.int8("output_Conv", "output_Conv")})
