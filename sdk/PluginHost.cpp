@@ -10,6 +10,7 @@
 #include "cvi/CustomOp.h"
 
 #include <dlfcn.h>
+#include <unistd.h>
 
 #include <mutex>
 
@@ -58,8 +59,12 @@ std::shared_ptr<CustomOpLibrary> CustomOpLibrary::open(const std::string &path,
       error = "cannot load custom-op plugin: empty path";
       return nullptr;
     }
-    // dlopen searches LD_LIBRARY_PATH for a bare name; a path with a slash is taken as given.
-    void *handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+    // dlopen would search the library path for a bare name: a file of that name in the current
+    // directory is meant (`--custom-op-plugin libCustomOpPlugin.so`), else the search applies.
+    std::string file = path;
+    if (path.find('/') == std::string::npos && access(path.c_str(), F_OK) == 0)
+      file = "./" + path;
+    void *handle = dlopen(file.c_str(), RTLD_NOW | RTLD_LOCAL);
     if (!handle) {
       const char *reason = dlerror();
       error = "cannot load custom-op plugin " + quoted(path) + ": " +

@@ -8,6 +8,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 from plugin_helpers import Plugin, interpret, leaky_relu_module, rand, run, softmax_module
 
@@ -209,3 +210,16 @@ def test_constructor_failure(opt_cli: Path, tmp_path: Path, bad_plugin: Path) ->
                           bad_plugin)
     assert (f"plugin '{bad_plugin}': custom op 'lrelu' (operation_name 'bad_ctor'): constructor "
             "failed: cannot configure: fast") in stderr
+
+
+def test_bare_library_name_in_the_current_directory(interpreter_cli: Path, plugin: Plugin,
+                                                    tmp_path: Path) -> None:
+    model = tmp_path / "model.mlir"
+    model.write_text(leaky_relu_module())
+    np.savez(tmp_path / "in.npz", **{"in": rand()})
+    result = run(interpreter_cli, model, "--tensor-in", tmp_path / "in.npz",
+                 "--custom-op-plugin", plugin.library.name, cwd=plugin.build)
+    assert result.returncode == 0, result.stderr
+    result = run(interpreter_cli, model, "--tensor-in", tmp_path / "in.npz",
+                 "--custom-op-plugin", plugin.library.name, cwd=tmp_path)
+    assert "cannot load custom-op plugin 'libCustomOpPlugin.so'" in result.stderr
