@@ -12,9 +12,9 @@ import pytest
 from .kernel_harness import SIMS, EmitError, Simulators
 from .layer_harness import (
     BIG_MEM,
-    VendorModel,
     LAYER_MEM,
     LayerProgram,
+    VendorModel,
     chan_param_records,
     conv_ref,
     pack_conv_filter,
