@@ -104,7 +104,7 @@ bool emitConv2d(Context &ctx, const Conv2dLayer &layer, const EmitOptions &opts 
 /// INT8 fully_connected: output[m, n] = requant(Σ_k input[m, k] * filter[n, k] + bias[n]).
 /// input M x K int8, output M x N int8 (GlobalMatrix, row strides allowed).
 /// Filter in DDR: int8 [N][K] (the npz layout) or, with filterTransposed, [K][N].
-/// Quantisation: perChannel == false in docs/quantization.md terms is "per tensor":
+/// Quantisation (docs/quantization.md "fully_connected"; one pair for the whole product):
 ///  - qdm (default, `RSHIFT_AND_M_I32`): one (multiplier, rshift); bias int32 [N]
 ///    packed as four byte planes [4][N] (packFcBiasInt32); y = requantQdm(acc + bq, m, r, relu).
 ///  - !qdm (`RSHIFT_ONLY`): rshift; bias int16 [N] packed as two byte planes [2][N]
