@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -167,3 +168,36 @@ def leaky_relu_int8(q: np.ndarray, pos: tuple[int, int], neg: tuple[int, int]) -
     p = rounding_right_shift(q * pos[0], pos[1])
     n = rounding_right_shift(q * neg[0], neg[1])
     return np.clip(np.where(q > 0, p, n), -128, 127)
+
+
+# -- the walkthrough model --------------------------------------------------------------------
+
+def small_model(path: Path, leaky_relu: bool = True) -> None:
+    """Conv -> [LeakyRelu ->] Softmax(axis 1) on a (1, 3, 8, 8) input."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(0)
+    w = numpy_helper.from_array(rng.normal(0, 0.5, (4, 3, 3, 3)).astype(np.float32), "w")
+    b = numpy_helper.from_array(rng.normal(0, 0.1, (4,)).astype(np.float32), "b")
+    nodes = [
+        helper.make_node("Conv", ["input", "w", "b"], ["conv"], pads=[1, 1, 1, 1],
+                         kernel_shape=[3, 3]),
+        helper.make_node("Softmax", ["lrelu" if leaky_relu else "conv"], ["prob"], axis=1),
+    ]
+    if leaky_relu:
+        nodes.insert(1, helper.make_node("LeakyRelu", ["conv"], ["lrelu"], alpha=0.1))
+    graph = helper.make_graph(
+        nodes, "net", [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 3, 8, 8])],
+        [helper.make_tensor_value_info("prob", TensorProto.FLOAT, [1, 4, 8, 8])], [w, b])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    onnx.save(model, str(path))
+
+
+def load_converter() -> Any:
+    spec = importlib.util.spec_from_file_location("my_converter", EXAMPLE_DIR / "my_converter.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.MyConverter

@@ -4,46 +4,23 @@ calibration, tpu-quant and the INT8 interpreter, all with the example plugin."""
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import sys
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
-from plugin_helpers import EXAMPLE_DIR, Plugin, import_interpreter, leaky_relu_int8, run
+from plugin_helpers import (
+    Plugin,
+    import_interpreter,
+    leaky_relu_int8,
+    load_converter,
+    run,
+    small_model,
+)
 
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
-
-
-def small_model(path: Path) -> None:
-    from onnx import TensorProto, helper, numpy_helper
-
-    rng = np.random.default_rng(0)
-    w = numpy_helper.from_array(rng.normal(0, 0.5, (4, 3, 3, 3)).astype(np.float32), "w")
-    b = numpy_helper.from_array(rng.normal(0, 0.1, (4,)).astype(np.float32), "b")
-    nodes = [
-        helper.make_node("Conv", ["input", "w", "b"], ["conv"], pads=[1, 1, 1, 1],
-                         kernel_shape=[3, 3]),
-        helper.make_node("LeakyRelu", ["conv"], ["lrelu"], alpha=0.1),
-        helper.make_node("Softmax", ["lrelu"], ["prob"], axis=1),
-    ]
-    graph = helper.make_graph(
-        nodes, "net", [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 3, 8, 8])],
-        [helper.make_tensor_value_info("prob", TensorProto.FLOAT, [1, 4, 8, 8])], [w, b])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
-    model.ir_version = 8
-    onnx.save(model, str(path))
-
-
-def load_converter() -> Any:
-    spec = importlib.util.spec_from_file_location("my_converter", EXAMPLE_DIR / "my_converter.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.MyConverter
 
 
 def test_walkthrough(plugin: Plugin, opt_cli: Path, tmp_path: Path) -> None:
