@@ -194,6 +194,8 @@ struct AssignNeuronAddressPass : tpuc::impl::AssignNeuronAddressBase<AssignNeuro
       for (Buffer &b : buffers)
         for (Operation *op : b.ops) {
           op->setAttr(backend::kGaddrAttr, builder.getI64IntegerAttr(b.gaddr));
+          if (isa<tpu::QuantOp>(op))
+            op->setAttr(backend::kTensorNameAttr, builder.getStringAttr(backend::tensorName(op)));
           auto type = cast<ShapedType>(op->getResult(0).getType());
           auto s = backend::shape4(type);
           csvOs << backend::tensorName(op) << ",0x" << llvm::format_hex_no_prefix(b.gaddr, 1)

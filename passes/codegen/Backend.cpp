@@ -109,11 +109,16 @@ std::optional<Placement> placementOf(Operation *op, std::string *why) {
     return fail(("quant from " + from + " to " + to + " has no kernel").str());
   }
   if (auto custom = dyn_cast<tpu::CustomOp>(op)) {
+    // TPU custom ops are emitted by their plugin's codeGenInt8 (tpuc-translate
+    // --custom-op-plugin); CPU ones call the runtime function of the same name.
     if (!custom.getTpu())
       return Placement::Cpu;
-    return fail("custom op '" + custom.getPluginOpName().str() +
-                "' runs on the TPU, and TPU code generation through custom-op plugins "
-                "(codeGenInt8) is not available in this backend");
+    for (Value v : op->getOperands())
+      if (v.getDefiningOp<tpu::LoadWeightOp>())
+        return fail("custom op '" + custom.getPluginOpName().str() +
+                    "' runs on the TPU with a weight operand; plugin code generation receives "
+                    "activation addresses only");
+    return Placement::Tpu;
   }
   if (isa<tpu::SoftmaxOp, tpu::DetectionOutputOp>(op))
     return Placement::Cpu;
@@ -150,6 +155,10 @@ std::string cpuFunctionName(Operation *op) {
 }
 
 std::string tensorName(Operation *op) {
+  // Recorded by assign-neuron-address: after divide-ops-to-func every value a routine hands on
+  // is used by the routine's return, so the rule below could no longer tell model outputs.
+  if (auto recorded = op->getAttrOfType<StringAttr>(kTensorNameAttr))
+    return recorded.getValue().str();
   if (auto quant = dyn_cast<tpu::QuantOp>(op)) {
     if (quant.getFrom() == "INT8" && allUsersReturn(op))
       if (Operation *producer = quant.getInput().getDefiningOp())

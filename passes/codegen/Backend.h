@@ -24,6 +24,7 @@ namespace tpuc::backend {
 /// Attribute names written by the backend passes.
 inline constexpr llvm::StringLiteral kGaddrAttr = "gaddr";              ///< i64 on tensor ops
 inline constexpr llvm::StringLiteral kWeightAddrAttr = "tpu.weight_gaddr"; ///< i64 on load_weight
+inline constexpr llvm::StringLiteral kTensorNameAttr = "tpu.tensor_name"; ///< on tpu.quant
 inline constexpr llvm::StringLiteral kWeightNameAttr = "tpu.weight_map_name"; ///< load_weight
 inline constexpr llvm::StringLiteral kChanParamAttr = "tpu.chan_param_gaddr"; ///< i64 on conv_2d
 inline constexpr llvm::StringLiteral kWeightBinAttr = "tpu.weight_bin";   ///< module

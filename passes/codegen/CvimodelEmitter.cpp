@@ -4,6 +4,8 @@
 #include "passes/codegen/CvimodelWriterBridge.h"
 
 #include "dialect/TpuOps.h"
+#include "sdk/CustomOpAttributes.h"
+#include "sdk/PluginHost.h"
 #include "tpuc/kernel/Context.h"
 #include "tpuc/kernel/Layers.h"
 
@@ -108,6 +110,8 @@ private:
   llvm::DenseMap<Value, Tensor *> valueTensor;
   std::vector<rt::WeightInfo> weightInfos;
   llvm::DenseSet<int64_t> weightOffsets;
+  sdk::CustomOpLibraries plugins;
+  bool pluginsLoaded = false;
 };
 
 FailureOr<Tensor *> Emitter::tensorFor(Operation *op) {
@@ -590,6 +594,38 @@ LogicalResult Emitter::emitLayer(Operation *op, kernel::Context &ctx) {
     }
     l.constVal = int32_t(std::lround(pad.getConstVal().convertToFloat()));
     return success(kl::emitPad(ctx, l));
+  }
+  if (auto custom = dyn_cast<tpu::CustomOp>(op)) {
+    // A TPU custom op: its plugin's codeGenInt8 emits into the routine's Context.
+    std::string error;
+    if (!pluginsLoaded) {
+      pluginsLoaded = true;
+      for (const std::string &path : options.customOpPlugins)
+        if (!plugins.add(path, error))
+          return fail(error);
+    }
+    cvi::OpParam param;
+    if (!sdk::toOpParam(custom.getParam(), param, error))
+      return fail(error);
+    auto instance = plugins.create(custom.getPluginOpName().str(), name, param, error);
+    if (!instance)
+      return fail(error);
+    sdk::CustomOpInstance::ShapeList shapes;
+    std::vector<uint64_t> gaddrs;
+    for (Value v : op->getOperands()) {
+      auto t = lookup(v, op);
+      if (failed(t))
+        return failure();
+      ArrayRef<int64_t> dims = cast<ShapedType>(v.getType()).getShape();
+      shapes.emplace_back(dims.begin(), dims.end());
+      gaddrs.push_back(uint64_t((*t)->gaddr));
+    }
+    ArrayRef<int64_t> rdims = cast<ShapedType>(op->getResult(0).getType()).getShape();
+    std::vector<int64_t> resultShape(rdims.begin(), rdims.end());
+    if (!instance->codeGenInt8(ctx, shapes, gaddrs, resultShape, uint64_t((*outT)->gaddr),
+                               int(layerId), error))
+      return fail(error);
+    return success();
   }
   if (auto quant = dyn_cast<tpu::QuantOp>(op)) {
     // INT8 -> FP32 output dequantization on the TPU (bf16 precision, as vendor models).

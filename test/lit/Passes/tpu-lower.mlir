@@ -35,11 +35,23 @@ func.func @fp32(%arg0: tensor<1x2x4x4xf32>) -> tensor<1x2x4x4xf32> {
 
 // -----
 
-// Tests that a TPU custom op is refused (plugin code generation is not available).
+// Tests that a TPU custom op is accepted (its plugin emits it at code generation).
+// CHECK-LABEL: func.func @custom
+// CHECK: tpu.custom_op %arg0 {{.*}}name = "c"
 func.func @custom(%arg0: tensor<4xi8>) -> tensor<4xi8> {
-  // expected-error @+1 {{tpu-lower: tpu.custom_op 'c': custom op 'my_op' runs on the TPU, and TPU code generation through custom-op plugins (codeGenInt8) is not available in this backend}}
   %0 = tpu.custom_op %arg0 {name = "c", operation_name = "my_op", param = {}, tpu = true, do_quant = true, quant = {}} : (tensor<4xi8>) -> tensor<4xi8>
   return %0 : tensor<4xi8>
+}
+
+// -----
+
+// Tests that a TPU custom op with a weight operand is refused: plugin code generation receives
+// activation addresses only.
+func.func @custom_weight(%arg0: tensor<4xi8>) -> tensor<4xi8> {
+  %1 = tpu.load_weight {name = "w"} : tensor<4xi8>
+  // expected-error @+1 {{tpu-lower: tpu.custom_op 'cw': custom op 'my_op' runs on the TPU with a weight operand; plugin code generation receives activation addresses only}}
+  %2 = tpu.custom_op %arg0, %1 {name = "cw", operation_name = "my_op", param = {}, tpu = true, do_quant = true, quant = {}} : (tensor<4xi8>, tensor<4xi8>) -> tensor<4xi8>
+  return %2 : tensor<4xi8>
 }
 
 // -----
