@@ -290,10 +290,13 @@ def TpuLower : Pass<"tpu-lower", "::mlir::ModuleOp"> {
   let summary = "Check that every op has a TPU kernel or a CPU function";
   let description = [{
     Checks that every op of the INT8 module can be executed: on the TPU by an INT8 layer kernel
-    (runtime/include/tpuc/kernel/Layers.h), or on the CPU by a runtime function (the `quant`
-    input conversion, fp32 layers such as softmax, CPU custom ops). An op with neither is an
-    error naming the op and the layer. Layers need no separate "lowered" form in tpuc: the
-    code generation reads the quantized tpu ops directly, so the pass changes nothing.
+    (runtime/include/tpuc/kernel/Layers.h) or, for a TPU custom op, its plugin's codeGenInt8;
+    or on the CPU by a runtime function (the `quant` input conversion, fp32 layers such as
+    softmax, CPU custom ops). An op with neither, or with shapes its kernel cannot handle
+    (rank > 4, eltwise broadcasts, non-constant pad, ceil-mode pooling that changes the size,
+    broadcast matmul batches), is an error naming the op and the layer. Layers need no separate
+    "lowered" form in tpuc: the code generation reads the quantized tpu ops directly, so the
+    pass changes nothing.
   }];
 }
 
@@ -380,8 +383,9 @@ def AssignWeightAddress : Pass<"assign-weight-address", "::mlir::ModuleOp"> {
     records `<name>_quant_chan_param` (uint8 [OC][9]), per-tensor conv biases (int16),
     fully_connected filters ([N][K]) and biases as byte planes (`<array>_packed`), lut tables and
     prelu slopes as they are. Each weight starts at a multiple of `tpu-weight-address-align`.
-    Attributes: `tpu.weight_gaddr` (region 1 address) on each load_weight, `tpu.chan_param_gaddr`
-    on per-channel conv_2d, `tpu.weight_bin` / `tpu.weight_size` on the module. Writes
+    Attributes: `tpu.weight_gaddr` (region 1 address) and `tpu.weight_map_name` on each
+    load_weight, `tpu.chan_param_gaddr` on per-channel conv_2d and scale (a depthwise 1x1
+    convolution), `tpu.weight_bin` / `tpu.weight_size` on the module. Writes
     weight_map.csv lines `name,0x<offset>`. Options are also taken from the top-level flags of
     the same names (the vendor spelling `--tpu-weight-bin-filename=weight.bin`).
   }];
@@ -404,7 +408,9 @@ def AssignNeuronAddress : Pass<"assign-neuron-address", "::mlir::ModuleOp"> {
     shared memory, where with `tpu-neuron-memory-reuse` tensors whose live ranges (definition to
     last use, in program order) do not overlap share bytes (first fit). A reshape shares its
     input's buffer. Offsets are multiples of `tpu-neuron-address-align`. Attributes: `gaddr` (i64,
-    region in bits 42:40) on each op, `tpu.shared_gmem` / `tpu.private_gmem` on the module.
+    region in bits 42:40) on each op, `tpu.tensor_name` on tpu.quant (an output dequantization is
+    the tensor `<producer>_f32`), `tpu.shared_gmem` / `tpu.private_gmem` on the module. A module
+    already divided into routines is an error.
     Writes neuron_map.csv lines `name,0x<gaddr>,<dtype>,n,c,h,w`. Options are also taken from
     the top-level flags of the same names.
   }];
