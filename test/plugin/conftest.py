@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from plugin_helpers import EXAMPLE_DIR, Plugin, cmake_build, run, tool_fixture, tpuc_package_dir
+
+from .plugin_helpers import EXAMPLE_DIR, Plugin, cmake_build, run, tool_fixture, tpuc_package_dir
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from plugin_helpers import Plugin, find_tool, leaky_relu_int8, run
+
+from .plugin_helpers import Plugin, find_tool, leaky_relu_int8, run
 
 
 @pytest.fixture(scope="module")

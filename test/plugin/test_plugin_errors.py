@@ -10,7 +10,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from plugin_helpers import Plugin, interpret, leaky_relu_module, rand, run, softmax_module
+
+from .plugin_helpers import Plugin, interpret, leaky_relu_module, rand, run, softmax_module
 
 
 def quant_errors(opt_cli: Path, tmp_path: Path, mlir: str, *plugins: Path) -> str:

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from plugin_helpers import (
+
+from .plugin_helpers import (
     Plugin,
     import_interpreter,
     interpret,

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from plugin_helpers import Plugin, import_interpreter, leaky_relu_module, rand, run, softmax_module
+
+from .plugin_helpers import Plugin, import_interpreter, leaky_relu_module, rand, run, softmax_module
 
 
 def find_rshift_and_multiplier(qscale: float) -> tuple[int, int]:

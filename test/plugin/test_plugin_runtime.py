@@ -9,7 +9,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from plugin_helpers import Plugin, find_tool, import_interpreter, load_converter, run, small_model
+
+from .plugin_helpers import Plugin, find_tool, import_interpreter, load_converter, run, small_model
 
 pytest.importorskip("onnx")
 

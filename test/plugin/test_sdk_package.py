@@ -10,7 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from plugin_helpers import EXAMPLE_DIR, Plugin, cmake_build, run
+
+from .plugin_helpers import EXAMPLE_DIR, Plugin, cmake_build, run
 
 
 def test_python_m_tpuc_prints_the_cmake_dir(cmake_dir: Path) -> None:
