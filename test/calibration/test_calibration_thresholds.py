@@ -96,8 +96,11 @@ def test_kl_threshold_prefers_the_bulk_of_relu_outputs() -> None:
     rng = np.random.default_rng(4)
     values = np.maximum(rng.normal(size=2_000_000), 0.0)
     counts, width = abs_histogram(values)
-    threshold = kl_threshold(counts, width)
+    threshold = kl_threshold(counts, width, max_saturation=0.01)
     assert threshold < 0.6 * values.max()
+    # The default guard lets at most 0.1% of the values saturate.
+    guarded = kl_threshold(counts, width)
+    assert threshold < guarded and np.mean(values > guarded) <= 0.001
 
 
 def test_kl_threshold_is_a_bin_edge_and_scale_invariant() -> None:

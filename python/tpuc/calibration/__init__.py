@@ -17,6 +17,7 @@ from .statistics import ActivationHistograms, ActivationRanges, NonFiniteActivat
 from .table import CalibrationTable, CalibrationTableError, TableEntry
 from .thresholds import (
     DEFAULT_HISTOGRAM_BINS,
+    DEFAULT_KL_MAX_SATURATION,
     INT8_QUANT_LEVELS,
     kl_divergences,
     kl_threshold,
@@ -26,6 +27,7 @@ from .thresholds import (
 
 __all__ = [
     "DEFAULT_HISTOGRAM_BINS",
+    "DEFAULT_KL_MAX_SATURATION",
     "DEFAULT_PERCENTILE",
     "INT8_QUANT_LEVELS",
     "METHODS",

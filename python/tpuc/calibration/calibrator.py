@@ -29,6 +29,7 @@ from .statistics import ActivationHistograms, ActivationRanges
 from .table import CalibrationTable, TableEntry
 from .thresholds import (
     DEFAULT_HISTOGRAM_BINS,
+    DEFAULT_KL_MAX_SATURATION,
     INT8_QUANT_LEVELS,
     kl_threshold,
     max_threshold,
@@ -212,6 +213,7 @@ def calibrate(
     custom_ops: Mapping[str, Callable[..., np.ndarray]] | None = None,
     progress: bool = False,
     activation_backward: bool = True,
+    kl_max_saturation: float = DEFAULT_KL_MAX_SATURATION,
 ) -> CalibrationTable:
     """Calibrates an fp32 tpu module; returns its table (one row per tpu layer, in program order).
 
@@ -234,6 +236,8 @@ def calibrate(
     activation_backward: a requantizing layer whose only user is a relu / clip takes that
         activation's threshold (`adjust.backward_activation_thresholds`; recorded in the table's
         metadata). With False every layer keeps the threshold of its own statistics.
+    kl_max_saturation: (kl) the largest fraction of a tensor's non-zero values its threshold
+        may saturate (default 0.1%; detectors may want less, e.g. 1e-4).
     """
     if method not in METHODS:
         raise CalibrationError(
@@ -248,6 +252,8 @@ def calibrate(
         )
     if jobs < 1:
         raise CalibrationError(f"jobs must be at least 1, got {jobs}")
+    if not 0.0 <= kl_max_saturation <= 1.0:
+        raise CalibrationError(f"kl_max_saturation must be in [0, 1], got {kl_max_saturation}")
     items = list(images)
     selected = select_samples(items, input_num, seed)
     samples = [(index, items[index]) for index in selected]
@@ -300,7 +306,11 @@ def calibrate(
         elif method == "kl":
             # Exact zeros (ReLU outputs, padding) are representable at any threshold: they say
             # nothing about where to saturate, and their spike in bin 0 would drag KL down.
-            threshold = kl_threshold(histograms.nonzero_counts(i), histograms.bin_width(i))
+            threshold = kl_threshold(
+                histograms.nonzero_counts(i),
+                histograms.bin_width(i),
+                max_saturation=kl_max_saturation,
+            )
         else:
             threshold = percentile_threshold(
                 histograms.counts[i], histograms.bin_width(i), percentile
@@ -313,6 +323,8 @@ def calibrate(
         "sample number": str(len(samples)),
         "method": method if method != "percentile" else f"percentile {percentile:g}",
     }
+    if method == "kl":
+        metadata["kl max saturation"] = f"{kl_max_saturation:g}"
     table = CalibrationTable(rows, metadata)
     if activation_backward:
         table, changed = backward_activation_thresholds(table, info)

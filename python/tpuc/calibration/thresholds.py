@@ -9,7 +9,7 @@ q represents q * threshold / 127.
 - `percentile_threshold`: the value below which `percentile` percent of the absolute values lie,
   interpolated linearly inside the histogram bin that crosses it.
 - `kl_threshold`: the KL-divergence search (TensorRT style) described on `kl_divergences`, among
-  the thresholds that saturate at most 1% of the values.
+  the thresholds that saturate at most 0.1% of the values.
 
 `calibrate` runs the KL search on the histogram without the values that are exactly zero (ReLU
 outputs, padding): they are representable at any threshold, and their spike in bin 0 would
@@ -31,8 +31,12 @@ INT8_QUANT_LEVELS = 128
 MIN_THRESHOLD = 1e-5
 """Smallest threshold handed out: a tensor that is zero on every input still gets a usable scale."""
 
-DEFAULT_KL_MAX_SATURATION = 0.01
-"""Largest fraction of the values a KL threshold may saturate (see `kl_threshold`)."""
+DEFAULT_KL_MAX_SATURATION = 0.001
+"""Largest fraction of the values a KL threshold may saturate (see `kl_threshold`). 0.1%: on
+MobileNetV2 (simulated int8, 260 inputs) 1% gave top-1 agreement 0.966 on the fp32-confident
+inputs and logit cosine 0.961, 0.1% 0.983 and 0.970, 0.01% 0.941 and 0.958. A detector's rare
+large activations carry its detections: YOLOX-tiny keeps 0 / 39% / 88% of its fp32 boxes with
+1% / 0.1% / 0.01% (`calibrate(..., kl_max_saturation=...)`)."""
 
 _KL_Q_FLOOR = 1e-12
 """Probability given to a reference bin that the candidate distribution cannot represent."""

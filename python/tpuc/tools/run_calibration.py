@@ -18,6 +18,7 @@ from collections.abc import Sequence
 
 from ..calibration import (
     DEFAULT_HISTOGRAM_BINS,
+    DEFAULT_KL_MAX_SATURATION,
     DEFAULT_PERCENTILE,
     METHODS,
     CalibrationError,
@@ -73,6 +74,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--no_progress", "--no-progress", action="store_true", help="no progress bar"
     )
     parser.add_argument(
+        "--kl_max_saturation",
+        "--kl-max-saturation",
+        type=float,
+        default=DEFAULT_KL_MAX_SATURATION,
+        help="--method kl: largest fraction of a tensor's values its threshold may saturate "
+        f"(default {DEFAULT_KL_MAX_SATURATION:g})",
+    )
+    parser.add_argument(
         "--no_activation_backward",
         "--no-activation-backward",
         action="store_true",
@@ -100,6 +109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             custom_op_plugin=args.custom_op_plugin,
             progress=not args.no_progress,
             activation_backward=not args.no_activation_backward,
+            kl_max_saturation=args.kl_max_saturation,
         )
         table.write(args.calibration_table)
     except (
