@@ -54,6 +54,7 @@ from int8_common import (  # noqa: E402
     non_int8_layers,
     run_program,
     sample_images,
+    saturation,
 )
 
 GOAL = 0.95
@@ -102,6 +103,12 @@ def main(argv: list[str]) -> int:
         action="store_true",
         help="skip onnxruntime's own int8 quantization (the reference)",
     )
+    parser.add_argument(
+        "--kl-max-saturation",
+        type=float,
+        default=None,
+        help="kl: largest saturated fraction per tensor (default: calibrate's, 0.1%%)",
+    )
     parser.add_argument("--keep", help="write the models and tables here")
     args = parser.parse_args(argv)
     try:
@@ -137,7 +144,7 @@ def main(argv: list[str]) -> int:
     ort_fp32 = run_all(onnx.load(str(onnx_path)).SerializeToString(), evaluation)
     show("fp32 interpreter vs onnxruntime", metrics(ort_fp32, fp32))
 
-    quantized = calibrate_and_quantize(mlir, calibration, args.method)
+    quantized = calibrate_and_quantize(mlir, calibration, args.method, **saturation(args))
     print(f"calibration ({args.method}, {len(calibration)} inputs): "
           f"{quantized.calibration_seconds:.1f} s -> {quantized.table}")  # fmt: skip
     left = non_int8_layers(quantized)

@@ -7,7 +7,9 @@ also reported: `text.png`. Detection as ddddocr decodes it: YOLOX grid decoding,
 objectness x class, class-agnostic NMS 0.45, score threshold 0.1.
 
 Calibration: seeded random variants of page.png and text.png (scale 0.6-1.0, offset, mirrored),
---calibration-inputs of them, `tpuc.calibration.calibrate` (--method), then
+--calibration-inputs of them, `tpuc.calibration.calibrate` (--method; kl with at most 0.01% of a
+tensor's values saturated, --kl-max-saturation: a detector's rare large activations carry its
+detections, python/tpuc/calibration/README.md), then
 `tpuc-opt ... --tpu-quant`; the interpreter runs the fp32 and the INT8 module.
 
 Metric: the fraction of fp32 boxes of page.png matched by an INT8 box at IoU >= 0.5 (one-to-one,
@@ -17,7 +19,8 @@ reference, and tpuc's thresholds simulated in onnxruntime (symmetric int8 Q/DQ o
 output, per-channel int8 weights), which runs even before the interpreter executes INT8.
 Goal 0.90. value is null when the interpreter does not execute INT8 modules.
 
-    python bench/int8_accuracy_yolox.py [--method kl] [--calibration-inputs 16] [--smoke]
+    python bench/int8_accuracy_yolox.py [--method kl] [--kl-max-saturation 1e-4]
+        [--calibration-inputs 16] [--smoke]
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ from int8_common import (  # noqa: E402
     json_line,
     non_int8_layers,
     run_program,
+    saturation,
     to_rgb,
 )
 
@@ -191,6 +195,12 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--calibration-inputs", type=int, default=16)
     parser.add_argument("--smoke", action="store_true", help="2 calibration inputs")
     parser.add_argument("--no-onnxruntime", action="store_true")
+    parser.add_argument(
+        "--kl-max-saturation",
+        type=float,
+        default=1e-4,
+        help="kl: largest saturated fraction per tensor (detector setting, default 1e-4)",
+    )
     parser.add_argument("--keep", help="write the models and tables here")
     args = parser.parse_args(argv)
     try:
@@ -225,7 +235,7 @@ def main(argv: list[str]) -> int:
     for name in evaluation:
         report(f"fp32 interpreter vs onnxruntime, {name}", ort_fp32[name], fp32[name])
 
-    quantized = calibrate_and_quantize(mlir, calibration, args.method)
+    quantized = calibrate_and_quantize(mlir, calibration, args.method, **saturation(args))
     print(f"calibration ({args.method}, {len(calibration)} inputs): "
           f"{quantized.calibration_seconds:.1f} s -> {quantized.table}")  # fmt: skip
     left = non_int8_layers(quantized)

@@ -203,6 +203,12 @@ def calibrate_and_quantize(
     return Quantized(table_path, int8_mlir, op_info, seconds)
 
 
+def saturation(args: Any) -> dict[str, float]:
+    """calibrate() options from a bench's --kl-max-saturation (none when not given)."""
+    value = getattr(args, "kl_max_saturation", None)
+    return {} if value is None or args.method != "kl" else {"kl_max_saturation": value}
+
+
 _OP = re.compile(r'=\s*"?tpu\.(\w+)"?[^\n]*?\bname\s*=\s*"([^"]*)"')
 
 

@@ -48,6 +48,7 @@ from int8_common import (  # noqa: E402
     non_int8_layers,
     resize_shorter,
     sample_images,
+    saturation,
 )
 
 GOAL = 0.95
@@ -136,7 +137,7 @@ def compare_model(
     shape = tuple(model_input.shape)
     calibration = model_inputs(images, shape, spec, args.calibration_inputs, seed=1)
     (test,) = model_inputs(images, shape, spec, 1, seed=99)
-    quantized = calibrate_and_quantize(mlir, calibration, args.method)
+    quantized = calibrate_and_quantize(mlir, calibration, args.method, **saturation(args))
     left = non_int8_layers(quantized)
     result: dict[str, Any] = {"model": name, "input": list(shape), "not_int8": left}
     problem = int8_execution_problem(quantized.int8_mlir, quantized.op_info, test)
@@ -181,6 +182,12 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--models", default=",".join(DEFAULT_MODELS))
     parser.add_argument("--calibration-inputs", type=int, default=8)
     parser.add_argument("--method", default="kl", choices=("kl", "max", "percentile"))
+    parser.add_argument(
+        "--kl-max-saturation",
+        type=float,
+        default=None,
+        help="kl: largest saturated fraction per tensor (default: calibrate's, 0.1%%)",
+    )
     parser.add_argument("--keep", help="write models, dumps and CSVs here")
     parser.add_argument("--smoke", action="store_true", help="mtcnn_onet only, 2 inputs")
     args = parser.parse_args(argv)
