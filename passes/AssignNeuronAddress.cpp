@@ -198,8 +198,8 @@ struct AssignNeuronAddressPass : tpuc::impl::AssignNeuronAddressBase<AssignNeuro
             op->setAttr(backend::kTensorNameAttr, builder.getStringAttr(backend::tensorName(op)));
           auto type = cast<ShapedType>(op->getResult(0).getType());
           auto s = backend::shape4(type);
-          csvOs << backend::tensorName(op) << ",0x" << llvm::format_hex_no_prefix(b.gaddr, 1)
-                << ',' << backend::dtypeName(type.getElementType());
+          csvOs << backend::tensorName(op) << ",0x" << llvm::format_hex_no_prefix(b.gaddr, 1) << ','
+                << backend::dtypeName(type.getElementType());
           for (int64_t d : s ? *s : std::array<int64_t, 4>{0, 0, 0, 0})
             csvOs << ',' << d;
           csvOs << '\n';

@@ -45,7 +45,7 @@ struct Packer {
   uint64_t align;
   std::vector<uint8_t> bin;
   std::vector<std::pair<std::string, uint64_t>> map; // name -> offset
-  llvm::StringMap<uint64_t> placed;                   // packed name -> offset
+  llvm::StringMap<uint64_t> placed;                  // packed name -> offset
 
   /// Appends `bytes` under `name` (once) and returns its offset.
   uint64_t place(const std::string &name, const std::vector<uint8_t> &bytes) {
@@ -60,8 +60,8 @@ struct Packer {
     return offset;
   }
 
-  FailureOr<const weights::NamedArray *> array(Operation *user, StringRef name,
-                                               StringRef descr, size_t count) {
+  FailureOr<const weights::NamedArray *> array(Operation *user, StringRef name, StringRef descr,
+                                               size_t count) {
     auto it = arrays.find(name);
     if (it == arrays.end()) {
       user->emitError() << "assign-weight-address: layer '" << backend::layerName(user)
@@ -72,9 +72,9 @@ struct Packer {
     size_t elemBytes = descr.back() - '0';
     if (a.descr != descr || a.data.size() != count * elemBytes) {
       user->emitError() << "assign-weight-address: layer '" << backend::layerName(user)
-                        << "': weight '" << name << "' is " << a.descr << " with "
-                        << a.data.size() << " bytes, expected " << descr << " with "
-                        << count * elemBytes << " bytes";
+                        << "': weight '" << name << "' is " << a.descr << " with " << a.data.size()
+                        << " bytes, expected " << descr << " with " << count * elemBytes
+                        << " bytes";
       return failure();
     }
     return &a;
@@ -105,8 +105,8 @@ struct Packer {
   LogicalResult checkWeight(Operation *user, Value v, StringRef what) {
     if (v && v.getDefiningOp<tpu::LoadWeightOp>())
       return success();
-    user->emitError() << "assign-weight-address: layer '" << backend::layerName(user) << "': "
-                      << what << " is not a tpu.load_weight";
+    user->emitError() << "assign-weight-address: layer '" << backend::layerName(user)
+                      << "': " << what << " is not a tpu.load_weight";
     return failure();
   }
 

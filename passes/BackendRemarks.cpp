@@ -66,8 +66,7 @@ struct GroupOpsPass : tpuc::impl::GroupOpsBase<GroupOpsPass> {
   }
 };
 
-struct DeepFusionGroupSlicePass
-    : tpuc::impl::DeepFusionGroupSliceBase<DeepFusionGroupSlicePass> {
+struct DeepFusionGroupSlicePass : tpuc::impl::DeepFusionGroupSliceBase<DeepFusionGroupSlicePass> {
   void runOnOperation() override {
     emitRemark(getOperation().getLoc(),
                "deep-fusion-group-slice: not implemented; nothing sliced (no layer groups)");

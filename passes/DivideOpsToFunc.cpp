@@ -54,8 +54,8 @@ struct DivideOpsToFuncPass : tpuc::impl::DivideOpsToFuncBase<DivideOpsToFuncPass
       std::string why;
       auto placement = backend::placementOf(&op, &why);
       if (!placement) {
-        op.emitError() << "divide-ops-to-func: " << op.getName() << " '"
-                       << backend::layerName(&op) << "': " << why;
+        op.emitError() << "divide-ops-to-func: " << op.getName() << " '" << backend::layerName(&op)
+                       << "': " << why;
         return signalPassFailure();
       }
       if (*placement == backend::Placement::None)
@@ -98,7 +98,7 @@ struct DivideOpsToFuncPass : tpuc::impl::DivideOpsToFuncBase<DivideOpsToFuncPass
         resultTypes.push_back(v.getType());
       builder.setInsertionPoint(main);
       auto func = func::FuncOp::create(builder, main.getLoc(), name,
-                                               builder.getFunctionType(argTypes, resultTypes));
+                                       builder.getFunctionType(argTypes, resultTypes));
       func.setPrivate();
       bool cpu = routine.placement == backend::Placement::Cpu;
       func->setAttr(backend::kRoutineAttr, builder.getStringAttr(cpu ? "cpu" : "tpu"));
@@ -121,8 +121,8 @@ struct DivideOpsToFuncPass : tpuc::impl::DivideOpsToFuncBase<DivideOpsToFuncPass
 
       // The call replaces the ops in main.
       builder.setInsertionPoint(routine.ops.front());
-      auto call = func::CallOp::create(builder, routine.ops.front()->getLoc(), func,
-                                               args.getArrayRef());
+      auto call =
+          func::CallOp::create(builder, routine.ops.front()->getLoc(), func, args.getArrayRef());
       for (auto [v, r] : llvm::zip(results, call.getResults())) {
         Value value = v;
         value.replaceAllUsesWith(r);

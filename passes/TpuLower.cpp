@@ -24,8 +24,8 @@ struct TpuLowerPass : tpuc::impl::TpuLowerBase<TpuLowerPass> {
         return;
       std::string why;
       if (!tpuc::backend::placementOf(op, &why)) {
-        op->emitError() << "tpu-lower: " << op->getName() << " '"
-                        << tpuc::backend::layerName(op) << "': " << why;
+        op->emitError() << "tpu-lower: " << op->getName() << " '" << tpuc::backend::layerName(op)
+                        << "': " << why;
         failed = true;
       }
     });

@@ -22,16 +22,16 @@
 namespace tpuc::backend {
 
 /// Attribute names written by the backend passes.
-inline constexpr llvm::StringLiteral kGaddrAttr = "gaddr";              ///< i64 on tensor ops
+inline constexpr llvm::StringLiteral kGaddrAttr = "gaddr";                 ///< i64 on tensor ops
 inline constexpr llvm::StringLiteral kWeightAddrAttr = "tpu.weight_gaddr"; ///< i64 on load_weight
-inline constexpr llvm::StringLiteral kTensorNameAttr = "tpu.tensor_name"; ///< on tpu.quant
+inline constexpr llvm::StringLiteral kTensorNameAttr = "tpu.tensor_name";  ///< on tpu.quant
 inline constexpr llvm::StringLiteral kWeightNameAttr = "tpu.weight_map_name"; ///< load_weight
 inline constexpr llvm::StringLiteral kChanParamAttr = "tpu.chan_param_gaddr"; ///< i64 on conv_2d
-inline constexpr llvm::StringLiteral kWeightBinAttr = "tpu.weight_bin";   ///< module
-inline constexpr llvm::StringLiteral kWeightSizeAttr = "tpu.weight_size"; ///< module
-inline constexpr llvm::StringLiteral kSharedGmemAttr = "tpu.shared_gmem"; ///< module
-inline constexpr llvm::StringLiteral kPrivateGmemAttr = "tpu.private_gmem"; ///< module
-inline constexpr llvm::StringLiteral kRoutineAttr = "tpu.routine";       ///< "tpu" / "cpu"
+inline constexpr llvm::StringLiteral kWeightBinAttr = "tpu.weight_bin";       ///< module
+inline constexpr llvm::StringLiteral kWeightSizeAttr = "tpu.weight_size";     ///< module
+inline constexpr llvm::StringLiteral kSharedGmemAttr = "tpu.shared_gmem";     ///< module
+inline constexpr llvm::StringLiteral kPrivateGmemAttr = "tpu.private_gmem";   ///< module
+inline constexpr llvm::StringLiteral kRoutineAttr = "tpu.routine";            ///< "tpu" / "cpu"
 inline constexpr llvm::StringLiteral kCpuFunctionAttr = "tpu.cpu_function";
 
 /// Memory regions (bits 42:40 of a global address, cvimodel-format.md).

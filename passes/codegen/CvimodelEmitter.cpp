@@ -39,7 +39,7 @@ struct Tensor {
   uint32_t bytes = 0;
   float qscale = 1.0f;
   bool int8 = false;
-  size_t order = 0;            ///< when it is written (program order)
+  size_t order = 0;             ///< when it is written (program order)
   const Tensor *root = nullptr; ///< the tensor whose buffer a reshape shares (else itself)
 };
 
@@ -174,15 +174,15 @@ FailureOr<GlobalTensor> Emitter::global(Value v, Operation *user) {
   if (failed(t))
     return failure();
   if (!(*t)->int8) {
-    user->emitError() << "mlir-to-cvimodel: '" << layerName(user) << "': operand '"
-                      << (*t)->name << "' is not int8";
+    user->emitError() << "mlir-to-cvimodel: '" << layerName(user) << "': operand '" << (*t)->name
+                      << "' is not int8";
     return failure();
   }
   auto s = (*t)->shape;
-  return GlobalTensor::dense(GlobalAddr::fromGaddr(uint64_t((*t)->gaddr)),
-                             kernel::Shape{uint32_t(s[0]), uint32_t(s[1]), uint32_t(s[2]),
-                                           uint32_t(s[3])},
-                             kernel::DType::Int8);
+  return GlobalTensor::dense(
+      GlobalAddr::fromGaddr(uint64_t((*t)->gaddr)),
+      kernel::Shape{uint32_t(s[0]), uint32_t(s[1]), uint32_t(s[2]), uint32_t(s[3])},
+      kernel::DType::Int8);
 }
 
 void Emitter::addWeight(Operation *load) {
@@ -225,8 +225,8 @@ LogicalResult Emitter::emitLayer(Operation *op, kernel::Context &ctx) {
   valueTensor[op->getResult(0)] = *outT;
   auto s = (*outT)->shape;
   kernel::Shape outShape{u32(s[0]), u32(s[1]), u32(s[2]), u32(s[3])};
-  GlobalTensor out = GlobalTensor::dense(GlobalAddr::fromGaddr(uint64_t((*outT)->gaddr)),
-                                         outShape, kernel::DType::Int8);
+  GlobalTensor out = GlobalTensor::dense(GlobalAddr::fromGaddr(uint64_t((*outT)->gaddr)), outShape,
+                                         kernel::DType::Int8);
   auto fail = [&](const Twine &why) {
     op->emitError() << "mlir-to-cvimodel: " << op->getName() << " '" << name << "': " << why;
     return failure();
@@ -335,7 +335,8 @@ LogicalResult Emitter::emitLayer(Operation *op, kernel::Context &ctx) {
     return success(kl::emitFullyConnected(ctx, l));
   }
   if (auto mm = dyn_cast<tpu::MatMulOp>(op)) {
-    auto lt = cast<ShapedType>(mm.getLhs().getType()), rtp = cast<ShapedType>(mm.getRhs().getType());
+    auto lt = cast<ShapedType>(mm.getLhs().getType()),
+         rtp = cast<ShapedType>(mm.getRhs().getType());
     auto ot = cast<ShapedType>(op->getResult(0).getType());
     if (lt.getRank() != rtp.getRank() || lt.getShape().drop_back(2) != rtp.getShape().drop_back(2))
       return fail("broadcast batch dimensions are not supported by the matmul kernel");
@@ -692,8 +693,8 @@ LogicalResult Emitter::cpuParams(Operation *op, std::vector<CpuParam> &params) {
         for (Attribute e : arr)
           p.floats.push_back(float(cast<FloatAttr>(e).getValueAsDouble()));
       } else {
-        return op->emitError() << "mlir-to-cvimodel: '" << layerName(op) << "': parameter '"
-                               << key << "' is an array the CPU parameter format cannot hold";
+        return op->emitError() << "mlir-to-cvimodel: '" << layerName(op) << "': parameter '" << key
+                               << "' is an array the CPU parameter format cannot hold";
       }
     } else {
       return op->emitError() << "mlir-to-cvimodel: '" << layerName(op) << "': parameter '" << key
@@ -871,8 +872,7 @@ LogicalResult Emitter::run(llvm::raw_ostream &os) {
   // (neuron memory reuse) is marked `overwrote`: its contents do not survive the run.
   auto overwritten = [&](const Tensor &t) {
     for (auto &o : tensors) {
-      if (o->order <= t.order || o->root == t.root ||
-          gaddrRegion(o->gaddr) != gaddrRegion(t.gaddr))
+      if (o->order <= t.order || o->root == t.root || gaddrRegion(o->gaddr) != gaddrRegion(t.gaddr))
         continue;
       uint64_t a = gaddrOffset(t.gaddr), b = gaddrOffset(o->gaddr);
       if (a < b + o->bytes && b < a + t.bytes)
@@ -922,8 +922,8 @@ LogicalResult Emitter::run(llvm::raw_ostream &os) {
   }
   if (auto size = getI64(module, kWeightSizeAttr); size && uint64_t(*size) != weight.data.size())
     return emitError(module.getLoc(), "mlir-to-cvimodel: weight file '")
-           << weightPath << "' has " << weight.data.size() << " bytes, the module expects "
-           << *size << " (written by another --assign-weight-address run?)";
+           << weightPath << "' has " << weight.data.size() << " bytes, the module expects " << *size
+           << " (written by another --assign-weight-address run?)";
   for (const rt::WeightInfo &w : weightInfos)
     if (uint64_t(w.offset) + w.size > weight.data.size())
       return emitError(module.getLoc(), "mlir-to-cvimodel: weight '")
@@ -969,8 +969,7 @@ LogicalResult Emitter::run(llvm::raw_ostream &os) {
 
 } // namespace
 
-LogicalResult emitCvimodel(ModuleOp module, const CvimodelOptions &options,
-                           llvm::raw_ostream &os) {
+LogicalResult emitCvimodel(ModuleOp module, const CvimodelOptions &options, llvm::raw_ostream &os) {
   return Emitter(module, options).run(os);
 }
 
