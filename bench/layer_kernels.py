@@ -10,7 +10,10 @@ Prints one line per layer and ends with one JSON line for the 64x56x56 3x3 convo
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -83,6 +86,31 @@ def stream_progs() -> dict[str, tuple[LayerProgram, int]]:
     return out
 
 
+def r18_cycles(sims: Simulators) -> tuple[int, int] | None:
+    """Cycles of the whole conformance model r18_half_112 emitted with the layer kernels, and of
+    the vendor's cvimodel of it (both under the engine's cycle model)."""
+    import pytest
+    from kernel.test_layers_vendor_r18 import MODEL, build_r18
+
+    try:
+        prog, _ = build_r18()
+    except pytest.skip.Exception:
+        return None
+    cmdbuf, _ = prog.emit()
+    _, prof = sims.run_engine(cmdbuf, prog.mem, prog.base_regs, profile=True)
+    runner = shutil.which("model_runner") or str(Path(sys.executable).parent / "model_runner")
+    d = Path("/work/shared/conformance") / MODEL
+    with tempfile.TemporaryDirectory() as tmp:
+        r = subprocess.run([runner, "--input", str(d / f"{MODEL}_in_f32.npz"), "--model",
+                            str(d / f"{MODEL}_cv183x_int8.cvimodel"), "--output",
+                            str(Path(tmp, "out.npz")), "--profile", str(Path(tmp, "p.json"))],
+                           capture_output=True, text=True)
+        if r.returncode != 0 or prof is None:
+            return None
+        vendor = json.loads(Path(tmp, "p.json").read_text())["total_cycles"]
+    return int(prof["total_cycles"]), int(vendor)
+
+
 def main() -> None:
     sims = Simulators()
     if not sims.has_engine():
@@ -117,11 +145,16 @@ def main() -> None:
         rows.append((name, prof["total_cycles"], prof["tiu_busy_cycles"],
                      prof["tdma_busy_cycles"], nbytes / DRAM_BYTES_PER_CYCLE, stats["tiu"],
                      stats["tdma"]))
+    r18 = r18_cycles(sims)
     sims.close()
     print(f"{'layer':28} {'cycles':>9} {'tiu':>9} {'tdma':>9} {'ideal':>9} {'ratio':>6} cmds")
     for name, total, tiu, tdma, ideal, ntiu, ntdma in rows:
         print(f"{name:28} {total:9d} {tiu:9d} {tdma:9d} {ideal:9.0f} {total / ideal:6.2f} "
               f"{ntiu}+{ntdma}")
+    if r18 is not None:
+        ours, vendor = r18
+        print(f"r18_half_112 whole model: {ours} cycles with these kernels (one layer at a time "
+              f"through DRAM), {vendor} for the vendor's cvimodel (layer groups in local memory)")
     name, total, *_, ideal, _, _ = rows[0]
     print(json.dumps({"metric": f"{name}_cycles", "value": total, "reference": round(ideal),
                       "ratio": round(total / ideal, 3), "goal": "ratio -> 1 (MAC-bound)"}))
