@@ -25,6 +25,9 @@ struct DcePass : tpuc::impl::DceBase<DcePass> {
       for (Operation *op : llvm::reverse(ops)) {
         if (op->getNumResults() == 0 || !op->use_empty() || op->getNumRegions() != 0)
           continue;
+        // A model input stays an input even when nothing reads it.
+        if (isa<tpuc::tpu::InputOp>(op))
+          continue;
         if (!isMemoryEffectFree(op))
           continue;
         op->erase();

@@ -17,6 +17,16 @@ func.func @dead(%arg0: tensor<4xi8>) -> tensor<4xi8> {
 
 // -----
 
+// Tests that an unused model input is kept.
+// CHECK-LABEL: func.func @unused_input
+// CHECK: tpu.input %arg1 {name = "unused_in"}
+func.func @unused_input(%arg0: tensor<4xi8>, %arg1: tensor<4xf32>) -> tensor<4xi8> {
+  %0 = tpu.input %arg1 {name = "unused_in"} : (tensor<4xf32>) -> tensor<4xf32>
+  return %arg0 : tensor<4xi8>
+}
+
+// -----
+
 // Tests that a module without dead ops is unchanged.
 // CHECK-LABEL: func.func @alive
 // CHECK: tpu.relu %arg0 {name = "a"}
