@@ -38,6 +38,12 @@ def _model(path: Path) -> None:
         h.make_tensor("ends", T.INT64, [4], [1, 8, 7, 7]),
         h.make_tensor("pads", T.INT64, [8], [0, 0, 1, 1, 0, 0, 1, 1]),
         h.make_tensor("shape", T.INT64, [3], [1, 8, 32]),
+        init("Wg", r.normal(size=(10, 512)) * 0.05),
+        init("Bg", r.normal(size=10) * 0.1),
+        init("bn_s", r.uniform(0.5, 1.5, size=8)),
+        init("bn_b", r.normal(size=8) * 0.1),
+        init("bn_m", r.normal(size=8) * 0.1),
+        init("bn_v", r.uniform(0.5, 1.5, size=8)),
     ]
     nodes = [
         h.make_node("Conv", ["x", "W", "B"], ["c1"], pads=[1, 1, 1, 1]),
@@ -66,11 +72,14 @@ def _model(path: Path) -> None:
             nearest_mode="floor",
         ),  # fmt: skip
         h.make_node("LeakyRelu", ["up"], ["out2"], alpha=0.1),
+        h.make_node("BatchNormalization", ["out2", "bn_s", "bn_b", "bn_m", "bn_v"], ["bn"]),
+        h.make_node("Flatten", ["bn"], ["fl"]),
+        h.make_node("Gemm", ["fl", "Wg", "Bg"], ["fc"], transB=1),
     ]
     graph = h.make_graph(
         nodes, "ops", [h.make_tensor_value_info("x", T.FLOAT, [1, 8, 8, 8])],
         [h.make_tensor_value_info("mm", T.FLOAT, None),
-         h.make_tensor_value_info("out2", T.FLOAT, None)],
+         h.make_tensor_value_info("fc", T.FLOAT, None)],
         inits,
     )  # fmt: skip
     model = h.make_model(graph, opset_imports=[h.make_opsetid("", 13)])
@@ -84,8 +93,8 @@ def _run(cmd: list, cwd: Path) -> None:
     assert proc.returncode == 0, f"{cmd}:\n{proc.stderr}"
 
 
-@pytest.fixture(scope="module")
-def compiled(tmp_path_factory: pytest.TempPathFactory) -> Path:
+@pytest.fixture(scope="module", params=["per-channel", "per-tensor"])
+def compiled(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
     from tpuc.tools import model_convert
 
     work = tmp_path_factory.mktemp("ops")
@@ -95,14 +104,17 @@ def compiled(tmp_path_factory: pytest.TempPathFactory) -> Path:
     args = ["--model_path", str(work / "ops.onnx"), "--model_name", "ops"]
     assert model_convert.main([*args, "--mlir_file_path", str(work / "ops.mlir")]) == 0
     opt, interp = _tool("tpuc-opt"), _interpreter()
-    _run([opt, "ops.mlir", "--assign-layer-id", "--canonicalize", "-o", "fp32.mlir"], work)
+    _run([opt, "ops.mlir", "--assign-layer-id", "--convert-bn-to-scale", "--canonicalize", "-o",
+          "fp32.mlir"], work)  # fmt: skip
     _run([interp, "fp32.mlir", "--tensor-in", "in.npz", "--tensor-out", "fp32_out.npz",
           "--dump-all-tensor=fp32_all.npz"], work)  # fmt: skip
     with np.load(work / "fp32_all.npz") as fp32:
         rows = [f"{k} {max(float(np.abs(v).max()), 1e-3):.6f}" for k, v in fp32.items()]
     (work / "table").write_text("\n".join(rows) + "\n")
     _run([opt, "fp32.mlir", "--import-calibration-table", "--calibration-table", "table",
-          "--assign-chip-name", "--chipname", "cv183x", "--tpu-quant", "-o", "int8.mlir"],
+          "--assign-chip-name", "--chipname", "cv183x",
+          "--tpu-quant" + ("=per-channel=false" if request.param == "per-tensor" else ""),
+          "-o", "int8.mlir"],
          work)  # fmt: skip
     flags = [f for f in BACKEND_FLAGS if f != "--tpu-neuron-memory-reuse"]
     _run([opt, "int8.mlir", *flags, "-o", "opt.mlir"], work)
@@ -119,7 +131,7 @@ def test_every_int8_tensor_equals_the_interpreter(compiled: Path) -> None:
     ours, interp = np.load(compiled / "ours.npz"), np.load(compiled / "int8_all.npz")
     names = [k for k in ours.files if ours[k].dtype == np.int8]
     expected = {"c1", "p", "t", "s", "pd", "mx", "mn", "ml", "cat", "ap", "sig", "rs", "rt",
-                "mm", "mp", "up", "out2"}  # fmt: skip
+                "mm", "mp", "up", "out2", "bn", "fc"}  # fmt: skip
     assert expected <= set(names), sorted(names)
     differing = [
         k for k in names
