@@ -56,8 +56,10 @@ def test_cpu_custom_op_in_a_cvimodel(plugin: Plugin, opt_cli: Path, tmp_path: Pa
     run(runner, "--input", tmp_path / "x0.npz", "--model", model, "--output", out,
         "--dump-all-tensors", check=True)
     tensors = dict(np.load(out))
-    # The runtime function computed softmax over the dequantized convolution it was given ...
-    np.testing.assert_allclose(tensors["prob_Softmax"], softmax(tensors["conv_f32"], 1),
+    # The runtime function computed softmax over the dequantized convolution it was given (the
+    # `<layer>_in0_dequant` tpu-quant put before the fp32 layer) ...
+    np.testing.assert_allclose(tensors["prob_Softmax"],
+                               softmax(tensors["prob_Softmax_in0_dequant"], 1),
                                rtol=1e-5, atol=1e-7)
     # ... and agrees with the INT8 interpreter (which runs the plugin's interpretFp32 there).
     expected = interp.run(int8, {"input": inputs[0]}, custom_op_plugins=[plugin.library])
