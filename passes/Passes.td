@@ -293,8 +293,7 @@ def TpuLower : Pass<"tpu-lower", "::mlir::ModuleOp"> {
     (runtime/include/tpuc/kernel/Layers.h) or, for a TPU custom op, its plugin's codeGenInt8;
     or on the CPU by a runtime function (the `quant` input conversion, fp32 layers such as
     softmax, CPU custom ops). An op with neither, or with shapes its kernel cannot handle
-    (rank > 4, eltwise broadcasts, non-constant pad, ceil-mode pooling that changes the size,
-    broadcast matmul batches), is an error naming the op and the layer. Layers need no separate
+    (rank > 4, eltwise broadcasts, non-constant pad, broadcast matmul batches), is an error naming the op and the layer. Layers need no separate
     "lowered" form in tpuc: the code generation reads the quantized tpu ops directly, so the
     pass changes nothing.
   }];

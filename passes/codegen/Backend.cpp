@@ -70,20 +70,6 @@ static std::string kernelLimitation(Operation *op) {
   }
   if (auto pad = dyn_cast<tpu::PadOp>(op); pad && pad.getMode() != "constant")
     return "pad mode '" + pad.getMode().str() + "' (constant only)";
-  if (isa<tpu::PoolMax2DOp, tpu::PoolAvg2DOp>(op)) {
-    auto ceil = op->getAttrOfType<BoolAttr>("ceil_mode");
-    if (ceil && ceil.getValue()) {
-      auto in = *shape4(cast<ShapedType>(op->getOperand(0).getType()));
-      auto out = *shape4(cast<ShapedType>(op->getResult(0).getType()));
-      auto ks = op->getAttrOfType<DenseI64ArrayAttr>("kernel_shape").asArrayRef();
-      auto st = op->getAttrOfType<DenseI64ArrayAttr>("strides").asArrayRef();
-      auto pd = op->getAttrOfType<DenseI64ArrayAttr>("pads").asArrayRef();
-      int64_t oh = (in[2] + pd[0] + pd[2] - ks[0]) / st[0] + 1;
-      int64_t ow = (in[3] + pd[1] + pd[3] - ks[1]) / st[1] + 1;
-      if (oh != out[2] || ow != out[3])
-        return "ceil_mode where it changes the output size";
-    }
-  }
   return "";
 }
 

@@ -381,12 +381,19 @@ LogicalResult Emitter::emitLayer(Operation *op, kernel::Context &ctx) {
     l.padLeft = u32(pd[1]);
     l.padBottom = u32(pd[2]);
     l.padRight = u32(pd[3]);
-    // ceil_mode: the extra row/column of windows reads padding, which the kernel models as
-    // extra bottom/right padding of the same size.
+    // ceil_mode: the last row/column of windows reaches past the bottom/right padding; those
+    // positions count as padding (max: -128, average: 0 with the fixed kh * kw divisor), so
+    // they are extra bottom/right padding for the kernel.
+    uint32_t needH = (outShape.h - 1) * l.strideH + l.kh,
+             needW = (outShape.w - 1) * l.strideW + l.kw;
+    if (needH > in->shape.h + l.padTop + l.padBottom)
+      l.padBottom = needH - in->shape.h - l.padTop;
+    if (needW > in->shape.w + l.padLeft + l.padRight)
+      l.padRight = needW - in->shape.w - l.padLeft;
     uint32_t oh = kl::windowOutputSize(in->shape.h, l.kh, l.strideH, 1, l.padTop, l.padBottom);
     uint32_t ow = kl::windowOutputSize(in->shape.w, l.kw, l.strideW, 1, l.padLeft, l.padRight);
     if (oh != outShape.h || ow != outShape.w)
-      return fail("ceil_mode output sizes are not supported by the pooling kernel");
+      return fail("output size does not match the window geometry");
     l.multiplier = u32(m0());
     l.rshift = u32(r0());
     l.doRelu = relu();

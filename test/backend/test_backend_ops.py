@@ -1,6 +1,7 @@
 """Every INT8 layer kernel the backend drives, in one synthetic ONNX model (conv, prelu, permute
 2-D and 3-D, slice, constant pad, eltwise max/min/mul, concat on H, average and max pooling with
-padding, sigmoid lut, reshape, activation matmul, nearest upsample, leaky relu): ONNX -> frontend
+padding and in ceil mode, sigmoid lut, reshape, activation matmul, nearest upsample, leaky relu,
+scale from batch norm, fully connected), quantized per channel and per tensor: ONNX -> frontend
 -> thresholds from the fp32 interpreter -> --tpu-quant -> backend -> cvimodel. Without memory
 reuse every tensor survives the run, so every int8 tensor is compared with the INT8 interpreter,
 and every tensor with the vendor runtime running the same cvimodel."""
@@ -75,11 +76,17 @@ def _model(path: Path) -> None:
         h.make_node("BatchNormalization", ["out2", "bn_s", "bn_b", "bn_m", "bn_v"], ["bn"]),
         h.make_node("Flatten", ["bn"], ["fl"]),
         h.make_node("Gemm", ["fl", "Wg", "Bg"], ["fc"], transB=1),
+        h.make_node("MaxPool", ["pd"], ["mpc"], kernel_shape=[3, 3], strides=[2, 2], ceil_mode=1),
+        h.make_node(
+            "AveragePool", ["mx"], ["apc"], kernel_shape=[3, 3], strides=[2, 2], ceil_mode=1
+        ),  # fmt: skip
     ]
     graph = h.make_graph(
         nodes, "ops", [h.make_tensor_value_info("x", T.FLOAT, [1, 8, 8, 8])],
         [h.make_tensor_value_info("mm", T.FLOAT, None),
-         h.make_tensor_value_info("fc", T.FLOAT, None)],
+         h.make_tensor_value_info("fc", T.FLOAT, None),
+         h.make_tensor_value_info("mpc", T.FLOAT, None),
+         h.make_tensor_value_info("apc", T.FLOAT, None)],
         inits,
     )  # fmt: skip
     model = h.make_model(graph, opset_imports=[h.make_opsetid("", 13)])
@@ -131,7 +138,7 @@ def test_every_int8_tensor_equals_the_interpreter(compiled: Path) -> None:
     ours, interp = np.load(compiled / "ours.npz"), np.load(compiled / "int8_all.npz")
     names = [k for k in ours.files if ours[k].dtype == np.int8]
     expected = {"c1", "p", "t", "s", "pd", "mx", "mn", "ml", "cat", "ap", "sig", "rs", "rt",
-                "mm", "mp", "up", "out2", "bn", "fc"}  # fmt: skip
+                "mm", "mp", "up", "out2", "bn", "fc", "mpc", "apc"}  # fmt: skip
     assert expected <= set(names), sorted(names)
     differing = [
         k for k in names
