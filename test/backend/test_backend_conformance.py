@@ -22,8 +22,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-CONFORMANCE = Path("/work/shared/conformance")
-VENDOR_RUNNER = Path("/work/shared/tools/vendor/run_cvimodel.py")
+SHARED = Path(__file__).resolve().parents[3] / "shared"  # next to the repository
+CONFORMANCE = SHARED / "conformance"
+VENDOR_RUNNER = SHARED / "tools" / "vendor" / "run_cvimodel.py"
 
 BACKEND_FLAGS = [
     "--tpu-lower", "--reorder-op", "--eltwise-early-stride", "--tg-fuse-leakyrelu",
