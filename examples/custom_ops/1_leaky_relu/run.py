@@ -240,18 +240,49 @@ def compare_exact(ours: dict, ref: dict, what: str, int8_only: bool) -> list[str
 
 
 def run_vendor(
-    work: Path, model: str, inputs: str, failures: list[str]
+    work: Path, model: str, inputs: str, output: str, failures: list[str]
 ) -> dict[str, np.ndarray] | None:
-    """The cvimodel on the vendor's runtime and simulator, which loads the embedded x86 library."""
+    """The cvimodel on the vendor's runtime and simulator, every tensor still in memory kept."""
     if not VENDOR_RUNNER.is_file():
         print(f"vendor runtime: skipped ({VENDOR_RUNNER} not found; set TPUC_VENDOR_RUNNER)")
         return None
-    if not try_sh(sys.executable, VENDOR_RUNNER, model, inputs, "vendor_out.npz", "--all-tensors",
+    if not try_sh(sys.executable, VENDOR_RUNNER, model, inputs, output, "--all-tensors",
                   cwd=work):  # fmt: skip
-        failures.append("the vendor runtime failed to run the cvimodel with its embedded x86 "
-                        "runtime library (see its message above)")  # fmt: skip
+        failures.append(f"the vendor runtime failed to run {model} (see its message above)")
         return None
-    return dict(np.load(work / "vendor_out.npz"))
+    return dict(np.load(work / output))
+
+
+def check_cvimodel(work: Path, model: str, failures: list[str]) -> None:
+    """Runs `model` on the vendor runtime and on model_runner: every int8 tensor either dumps
+    must equal the INT8 interpreter's, and the two runtimes must give the same bytes."""
+    interp = dict(np.load(work / "int8_all.npz"))
+    stem = Path(model).stem
+
+    def against_interpreter(dump: dict[str, np.ndarray], who: str) -> None:
+        bad = compare_exact(dump, interp, f"{who} vs INT8 interpreter (int8 tensors)", True)
+        failures.extend([f"{model}: {who} != INT8 interpreter: {bad}"] if bad else [])
+        custom = [n for n in dump if n.endswith("_LeakyRelu") and dump[n].dtype == np.int8]
+        print(f"  of which custom-op (codeGenInt8) outputs: {custom}")
+        if not custom:
+            failures.append(f"{model}: no custom-op output in the {who} dump")
+
+    vendor = run_vendor(work, model, "in.npz", f"{stem}_vendor_out.npz", failures)
+    if vendor is not None:
+        against_interpreter(vendor, "vendor runtime")
+    out = f"{stem}_runner_out.npz"
+    if not try_sh("model_runner", "--input", "in.npz", "--model", model, "--output", out,
+                  "--dump-all-tensors", "--out-fixed", cwd=work):  # fmt: skip
+        failures.append(f"model_runner could not run {model} (see its message above)")
+        return
+    ours = dict(np.load(work / out))
+    against_interpreter(ours, "model_runner")
+    if vendor is not None:
+        bad = compare_exact(ours, vendor, "model_runner vs vendor runtime (all tensors)", False)
+        failures.extend([f"{model}: model_runner != vendor runtime: {bad}"] if bad else [])
+        if set(vendor) != set(ours):
+            failures.append(f"{model}: tensors dumped by one runtime only: "
+                            f"{sorted(set(vendor) ^ set(ours))}")  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -328,23 +359,17 @@ def main(argv: list[str] | None = None) -> int:
     sh("mlir-opt", f"{NAME}_int8.mlir", *BACKEND_FLAGS, "-o", f"{NAME}_opt.mlir", cwd=work)
     sh("mlir-translate", "--mlir-to-cvimodel", "--custom-op-plugin", plugin, "--weight-file",
        "weight.bin", f"{NAME}_opt.mlir", "-o", f"{NAME}.cvimodel", cwd=work)  # fmt: skip
-    sh("model_runner", "--input", "in.npz", "--model", f"{NAME}.cvimodel", "--output",
-       "runner_out.npz", "--dump-all-tensors", "--out-fixed", cwd=work)  # fmt: skip
-    ours = dict(np.load(work / "runner_out.npz"))
-    interp = dict(np.load(work / "int8_all.npz"))
-    failures = []
-    bad = compare_exact(ours, interp, "model_runner vs INT8 interpreter (int8 tensors)", True)
-    failures += [f"model_runner != INT8 interpreter: {bad}"] if bad else []
-    custom = [n for n in ours if n.endswith("_LeakyRelu") and ours[n].dtype == np.int8]
-    print(f"  of which custom-op (codeGenInt8) outputs: {len(custom)}")
-    if not custom:
-        failures.append("no custom-op output in the model_runner dump")
-    vendor = run_vendor(work, f"{NAME}.cvimodel", "in.npz", failures)
-    if vendor is not None:
-        bad = compare_exact(ours, vendor, "model_runner vs vendor runtime (all tensors)", False)
-        failures += [f"model_runner != vendor runtime: {bad}"] if bad else []
-        if set(vendor) != set(ours):
-            print(f"  tensors dumped by one runtime only: {sorted(set(vendor) ^ set(ours))}")
+    failures: list[str] = []
+    check_cvimodel(work, f"{NAME}.cvimodel", failures)
+    # Neuron memory reuse leaves few tensors to compare: the same model without it keeps all.
+    print("== the same model without --tpu-neuron-memory-reuse: every tensor kept")
+    flags = [f for f in BACKEND_FLAGS if f != "--tpu-neuron-memory-reuse"]
+    flags = [f.replace("neuron_map.csv", "neuron_map_noreuse.csv") for f in flags]
+    sh("mlir-opt", f"{NAME}_int8.mlir", *flags, "-o", f"{NAME}_opt_noreuse.mlir", cwd=work)
+    sh("mlir-translate", "--mlir-to-cvimodel", "--custom-op-plugin", plugin, "--weight-file",
+       "weight.bin", f"{NAME}_opt_noreuse.mlir", "-o", f"{NAME}_noreuse.cvimodel",
+       cwd=work)  # fmt: skip
+    check_cvimodel(work, f"{NAME}_noreuse.cvimodel", failures)
     if failures:
         raise SystemExit("FAILED: " + "; ".join(failures))
     print(f"OK: {NAME} with the LeakyRelu TPU custom op, fp32 / INT8 / cvimodel checks passed")
