@@ -93,6 +93,56 @@ def _model(path: Path) -> None:
     onnx.save(onnx.shape_inference.infer_shapes(model), str(path))
 
 
+def _mobile_model(path: Path) -> None:
+    """An inverted-residual block: 1x1 expansion, relu6 (clip -> lut), strided depthwise 3x3,
+    relu6, 1x1 projection, residual add with a max-pooled shortcut, global average pool, fc."""
+    from onnx import TensorProto as T
+    from onnx import helper as h
+    from onnx import numpy_helper as nh
+
+    r = np.random.default_rng(4)
+
+    def init(name: str, a: np.ndarray) -> onnx.TensorProto:
+        return nh.from_array(np.asarray(a, np.float32), name)
+
+    inits = [
+        init("We", r.normal(size=(16, 8, 1, 1)) * 0.3), init("Be", r.normal(size=16) * 0.1),
+        init("Wd", r.normal(size=(16, 1, 3, 3)) * 0.3), init("Bd", r.normal(size=16) * 0.1),
+        init("Wp", r.normal(size=(8, 16, 1, 1)) * 0.2), init("Bp", r.normal(size=8) * 0.1),
+        init("Wf", r.normal(size=(10, 8)) * 0.3), init("Bf", r.normal(size=10) * 0.1),
+        init("lo", 0.0), init("hi", 6.0),
+    ]  # fmt: skip
+    nodes = [
+        h.make_node("Conv", ["x", "We", "Be"], ["e"]),
+        h.make_node("Clip", ["e", "lo", "hi"], ["r1"]),
+        h.make_node(
+            "Conv", ["r1", "Wd", "Bd"], ["d"], group=16, pads=[1, 1, 1, 1], strides=[2, 2]
+        ),  # fmt: skip
+        h.make_node("Clip", ["d", "lo", "hi"], ["r2"]),
+        h.make_node("Conv", ["r2", "Wp", "Bp"], ["p"]),
+        h.make_node("MaxPool", ["x"], ["x2"], kernel_shape=[2, 2], strides=[2, 2]),
+        h.make_node("Add", ["p", "x2"], ["add"]),
+        h.make_node("GlobalAveragePool", ["add"], ["g"]),
+        h.make_node("Flatten", ["g"], ["f"]),
+        h.make_node("Gemm", ["f", "Wf", "Bf"], ["fc"], transB=1),
+    ]
+    graph = h.make_graph(
+        nodes, "mobile", [h.make_tensor_value_info("x", T.FLOAT, [1, 8, 16, 16])],
+        [h.make_tensor_value_info("fc", T.FLOAT, None)], inits,
+    )  # fmt: skip
+    model = h.make_model(graph, opset_imports=[h.make_opsetid("", 13)])
+    onnx.save(onnx.shape_inference.infer_shapes(model), str(path))
+
+
+MODELS = {
+    "ops": (_model, (1, 8, 8, 8), {"c1", "p", "t", "s", "pd", "mx", "mn", "ml", "cat", "ap",
+                                   "sig", "rs", "rt", "mm", "mp", "up", "out2", "bn", "fc",
+                                   "mpc", "apc"}),
+    "mobile": (_mobile_model, (1, 8, 16, 16), {"e", "r1", "d", "r2", "p", "x2", "add", "g",
+                                               "fc"}),
+}  # fmt: skip
+
+
 def _run(cmd: list, cwd: Path) -> None:
     proc = subprocess.run(
         [str(c) for c in cmd], cwd=cwd, capture_output=True, text=True, timeout=300
@@ -100,13 +150,21 @@ def _run(cmd: list, cwd: Path) -> None:
     assert proc.returncode == 0, f"{cmd}:\n{proc.stderr}"
 
 
-@pytest.fixture(scope="module", params=["per-channel", "per-tensor"])
-def compiled(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+@pytest.fixture(
+    scope="module",
+    params=[("ops", "per-channel"), ("ops", "per-tensor"), ("mobile", "per-channel")],
+    ids=lambda p: "-".join(p),
+)
+def compiled(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, set[str]]:
     from tpuc.tools import model_convert
 
-    work = tmp_path_factory.mktemp("ops")
-    _model(work / "ops.onnx")
-    x = np.random.default_rng(2).normal(size=(1, 8, 8, 8)).astype(np.float32)
+    name, quantization = request.param
+    build, shape, expected = MODELS[name]
+    work = tmp_path_factory.mktemp(name)
+    build(work / "ops.onnx")
+    x = np.random.default_rng(2).normal(size=shape).astype(np.float32)
     np.savez(work / "in.npz", x=x)
     args = ["--model_path", str(work / "ops.onnx"), "--model_name", "ops"]
     assert model_convert.main([*args, "--mlir_file_path", str(work / "ops.mlir")]) == 0
@@ -120,7 +178,7 @@ def compiled(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
     (work / "table").write_text("\n".join(rows) + "\n")
     _run([opt, "fp32.mlir", "--import-calibration-table", "--calibration-table", "table",
           "--assign-chip-name", "--chipname", "cv183x",
-          "--tpu-quant" + ("=per-channel=false" if request.param == "per-tensor" else ""),
+          "--tpu-quant" + ("=per-channel=false" if quantization == "per-tensor" else ""),
           "-o", "int8.mlir"],
          work)  # fmt: skip
     flags = [f for f in BACKEND_FLAGS if f != "--tpu-neuron-memory-reuse"]
@@ -129,16 +187,15 @@ def compiled(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
           "opt.mlir", "-o", "model.cvimodel"], work)  # fmt: skip
     _run([_tool("model_runner"), "--input", "in.npz", "--model", "model.cvimodel", "--output",
           "ours.npz", "--dump-all-tensors", "--out-fixed"], work)  # fmt: skip
-    return work
+    return work, expected
 
 
-def test_every_int8_tensor_equals_the_interpreter(compiled: Path) -> None:
+def test_every_int8_tensor_equals_the_interpreter(compiled: tuple[Path, set[str]]) -> None:
+    compiled, expected = compiled
     _run([_interpreter(), "int8.mlir", "--tensor-in", "in.npz", "--tensor-out", "int8_out.npz",
           "--dump-all-tensor=int8_all.npz"], compiled)  # fmt: skip
     ours, interp = np.load(compiled / "ours.npz"), np.load(compiled / "int8_all.npz")
     names = [k for k in ours.files if ours[k].dtype == np.int8]
-    expected = {"c1", "p", "t", "s", "pd", "mx", "mn", "ml", "cat", "ap", "sig", "rs", "rt",
-                "mm", "mp", "up", "out2", "bn", "fc", "mpc", "apc"}  # fmt: skip
     assert expected <= set(names), sorted(names)
     differing = [
         k for k in names
@@ -148,7 +205,8 @@ def test_every_int8_tensor_equals_the_interpreter(compiled: Path) -> None:
     assert not differing, differing
 
 
-def test_vendor_runtime_gives_the_same_bytes(compiled: Path) -> None:
+def test_vendor_runtime_gives_the_same_bytes(compiled: tuple[Path, set[str]]) -> None:
+    compiled, _ = compiled
     if not VENDOR_RUNNER.is_file():
         pytest.skip("vendor runner not available")
     proc = subprocess.run(
