@@ -23,7 +23,7 @@ struct CvimodelOptions {
   std::string weightFile;
   /// Shared libraries embedded as FUNC_X86 / FUNC_AARCH64 sections (by ELF e_machine).
   std::vector<std::string> customRuntimeLibs;
-  /// Compiler-side custom-op plugins (needed only by TPU custom ops, which are refused).
+  /// Compiler-side custom-op plugins: their codeGenInt8 emits the TPU custom ops.
   std::vector<std::string> customOpPlugins;
 };
 
