@@ -288,7 +288,15 @@ def main(argv: list[str] | None = None) -> int:
                 f"{name}: model_runner != INT8 interpreter (the cvimodel dequantizes the CPU "
                 "op's input on the TPU in bf16, the interpreter in fp32)"
             )
-    if "prob_Softmax" in ours:
+    if "prob_Softmax" in ours and f"{logits}_f32" in ours:
+        # the runtime function on its own input, against numpy
+        z = ours[f"{logits}_f32"].astype(np.float64)
+        z = np.exp(z - z.max(axis=1, keepdims=True))
+        diff = float(np.abs(ours["prob_Softmax"] - z / z.sum(axis=1, keepdims=True)).max())
+        print(f"the runtime function (model_runner) vs numpy softmax of its input: max |diff| "
+              f"{diff:.2e}")  # fmt: skip
+        if diff > 1e-6:
+            failures.append(f"the runtime function's softmax is off by {diff}")
         prob = ours["prob_Softmax"]
         onnx_prob = np.load(work / "onnx_out.npz")["prob"].reshape(prob.shape)
         print(f"prob_Softmax on model_runner: sum {prob.sum():.6f}, top-1 {int(prob.argmax())} "
