@@ -533,7 +533,16 @@ LogicalResult Emitter::emitLayer(Operation *op, kernel::Context &ctx) {
     return success(kl::emitUpsample(ctx, l));
   }
   if (auto perm = dyn_cast<tpu::PermuteOp>(op)) {
-    auto order = perm.getOrder();
+    // Leading unit dimensions that stay in place are dropped (e.g. the (1, g, C/g, H, W)
+    // transposes of a channel shuffle), leaving at most four.
+    std::vector<int64_t> order(perm.getOrder().begin(), perm.getOrder().end());
+    ArrayRef<int64_t> inDims = cast<ShapedType>(perm.getInput().getType()).getShape();
+    size_t lead = 0;
+    while (order.size() - lead > 4 && order[lead] == int64_t(lead) && inDims[lead] == 1)
+      ++lead;
+    order.erase(order.begin(), order.begin() + lead);
+    for (int64_t &o : order)
+      o -= int64_t(lead);
     if (order.size() > 4)
       return fail("permute of rank > 4");
     kl::PermuteLayer l;
@@ -545,6 +554,23 @@ LogicalResult Emitter::emitLayer(Operation *op, kernel::Context &ctx) {
     l.output = out;
     for (size_t i = 0; i < 4; ++i)
       l.order[i] = i < order.size() ? u32(order[i]) : u32(i);
+    return success(kl::emitPermute(ctx, l));
+  }
+  if (auto shuffle = dyn_cast<tpu::ShuffleChannelOp>(op)) {
+    // (N, g, C/g, H*W) -> transpose of the two middle axes -> (N, C/g, g, H*W).
+    auto in = global(shuffle.getInput(), op);
+    if (failed(in))
+      return failure();
+    uint32_t g = u32(shuffle.getGroup()), c = in->shape.c, hw = in->shape.h * in->shape.w;
+    if (g == 0 || c % g != 0)
+      return fail("group does not divide the channels");
+    kl::PermuteLayer l;
+    base(l);
+    l.input = GlobalTensor::dense(in->addr, kernel::Shape{in->shape.n, g, c / g, hw},
+                                  kernel::DType::Int8);
+    l.output = GlobalTensor::dense(out.addr, kernel::Shape{in->shape.n, c / g, g, hw},
+                                   kernel::DType::Int8);
+    l.order = {0, 2, 1, 3};
     return success(kl::emitPermute(ctx, l));
   }
   if (auto reshape = dyn_cast<tpu::ReshapeOp>(op)) {

@@ -95,7 +95,8 @@ def _model(path: Path) -> None:
 
 def _mobile_model(path: Path) -> None:
     """An inverted-residual block: 1x1 expansion, relu6 (clip -> lut), strided depthwise 3x3,
-    relu6, 1x1 projection, residual add with a max-pooled shortcut, global average pool, fc."""
+    relu6, 1x1 projection, residual add with a max-pooled shortcut, a channel shuffle (5-D
+    reshape and transpose, which the frontend makes a shuffle_channel), global average pool, fc."""
     from onnx import TensorProto as T
     from onnx import helper as h
     from onnx import numpy_helper as nh
@@ -111,6 +112,8 @@ def _mobile_model(path: Path) -> None:
         init("Wp", r.normal(size=(8, 16, 1, 1)) * 0.2), init("Bp", r.normal(size=8) * 0.1),
         init("Wf", r.normal(size=(10, 8)) * 0.3), init("Bf", r.normal(size=10) * 0.1),
         init("lo", 0.0), init("hi", 6.0),
+        h.make_tensor("s5", T.INT64, [5], [1, 2, 4, 8, 8]),
+        h.make_tensor("s4", T.INT64, [4], [1, 8, 8, 8]),
     ]  # fmt: skip
     nodes = [
         h.make_node("Conv", ["x", "We", "Be"], ["e"]),
@@ -122,7 +125,10 @@ def _mobile_model(path: Path) -> None:
         h.make_node("Conv", ["r2", "Wp", "Bp"], ["p"]),
         h.make_node("MaxPool", ["x"], ["x2"], kernel_shape=[2, 2], strides=[2, 2]),
         h.make_node("Add", ["p", "x2"], ["add"]),
-        h.make_node("GlobalAveragePool", ["add"], ["g"]),
+        h.make_node("Reshape", ["add", "s5"], ["g5"]),
+        h.make_node("Transpose", ["g5"], ["sh5"], perm=[0, 2, 1, 3, 4]),
+        h.make_node("Reshape", ["sh5", "s4"], ["shuf"]),
+        h.make_node("GlobalAveragePool", ["shuf"], ["g"]),
         h.make_node("Flatten", ["g"], ["f"]),
         h.make_node("Gemm", ["f", "Wf", "Bf"], ["fc"], transB=1),
     ]
@@ -138,8 +144,8 @@ MODELS = {
     "ops": (_model, (1, 8, 8, 8), {"c1", "p", "t", "s", "pd", "mx", "mn", "ml", "cat", "ap",
                                    "sig", "rs", "rt", "mm", "mp", "up", "out2", "bn", "fc",
                                    "mpc", "apc"}),
-    "mobile": (_mobile_model, (1, 8, 16, 16), {"e", "r1", "d", "r2", "p", "x2", "add", "g",
-                                               "fc"}),
+    "mobile": (_mobile_model, (1, 8, 16, 16), {"e", "r1", "d", "r2", "p", "x2", "add", "shuf",
+                                               "g", "fc"}),
 }  # fmt: skip
 
 
