@@ -42,6 +42,18 @@ static std::string kernelLimitation(Operation *op) {
       return "tensors of rank > 4";
   if (auto t = dyn_cast<ShapedType>(op->getResult(0).getType()); t && !shape4(t))
     return "tensors of rank > 4";
+  if (isa<tpu::SliceOp, tpu::CropOp, tpu::PadOp, tpu::ConcatOp>(op) &&
+      cast<ShapedType>(op->getResult(0).getType()).getRank() > 4)
+    return "rank > 4";
+  if (auto perm = dyn_cast<tpu::PermuteOp>(op)) {
+    ArrayRef<int64_t> order = perm.getOrder();
+    ArrayRef<int64_t> dims = cast<ShapedType>(perm.getInput().getType()).getShape();
+    size_t lead = 0;
+    while (order.size() - lead > 4 && order[lead] == int64_t(lead) && dims[lead] == 1)
+      ++lead;
+    if (order.size() - lead > 4)
+      return "a permutation of more than four dimensions";
+  }
   auto sameShape = [](Value a, Value b) {
     return shape4(cast<ShapedType>(a.getType())) == shape4(cast<ShapedType>(b.getType()));
   };

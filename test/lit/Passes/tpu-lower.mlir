@@ -86,3 +86,16 @@ func.func @supported(%a: tensor<1x4x4x4xi8>, %s: tensor<1x4x1x1xi8>) -> tensor<1
   %0 = tpu.eltwise_mul %s, %a {name = "mul"} : (tensor<1x4x1x1xi8>, tensor<1x4x4x4xi8>) -> tensor<1x4x4x4xi8>
   return %0 : tensor<1x4x4x4xi8>
 }
+
+// -----
+
+// Tests the rank limits of the data-movement kernels: a 5-D permute whose leading unit dimension
+// stays in place is accepted (no error), one that moves it is not, nor a 5-D slice.
+func.func @ranks(%a: tensor<1x2x4x3x3xi8>, %b: tensor<1x1x4x3x3xi8>) -> (tensor<1x4x2x3x3xi8>, tensor<1x1x4x3x3xi8>, tensor<1x2x4x3x1xi8>) {
+  %0 = tpu.permute %a {name = "ok", order = array<i64: 0, 2, 1, 3, 4>} : (tensor<1x2x4x3x3xi8>) -> tensor<1x4x2x3x3xi8>
+  // expected-error @+1 {{tpu-lower: tpu.permute 'moved': the INT8 layer kernel does not support a permutation of more than four dimensions}}
+  %1 = tpu.permute %b {name = "moved", order = array<i64: 1, 0, 2, 3, 4>} : (tensor<1x1x4x3x3xi8>) -> tensor<1x1x4x3x3xi8>
+  // expected-error @+1 {{tpu-lower: tpu.slice 'sl': the INT8 layer kernel does not support rank > 4}}
+  %2 = tpu.slice %a {name = "sl", offsets = array<i64: 0, 0, 0, 0, 0>, steps = array<i64: 1, 1, 1, 1, 1>} : (tensor<1x2x4x3x3xi8>) -> tensor<1x2x4x3x1xi8>
+  return %0, %1, %2 : tensor<1x4x2x3x3xi8>, tensor<1x1x4x3x3xi8>, tensor<1x2x4x3x1xi8>
+}
