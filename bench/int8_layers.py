@@ -4,20 +4,21 @@
 For every model of bench/frontend_models.py that is installed: convert (with the model's input
 normalisation), calibrate on --calibration-inputs crops of the bundled sample images (seeded),
 `tpuc-opt --import-calibration-table --assign-chip-name --chipname cv183x --tpu-quant
---print-tpu-op-info`, then run the fp32 and the INT8 module on one more crop with every tensor
-dumped and compare them layer by layer:
+--print-tpu-op-info`, then run the fp32 and the INT8 module on --test-inputs other crops with
+every tensor dumped and compare them layer by layer, for each input k:
 
-    cvi_npz_tool compare <model>_int8_all.npz <model>_fp32_all.npz \
-        --op_info <model>_op_info_int8.csv --dequant --save <model>_layers.csv
+    cvi_npz_tool compare <model>_int8_all_<k>.npz <model>_fp32_all_<k>.npz \
+        --op_info <model>_op_info_int8.csv --dequant --save <model>_layers_<k>.csv
 
 Printed per model: the layers tpu-quant leaves out of INT8 (kept in fp32 / bf16 / on the CPU),
-min and mean cosine (and SQNR) over the compared layers and the worst layers.
+the min and mean over the layers of each layer's cosine (averaged over the inputs), the mean
+SQNR and the worst layers.
 
 JSON line: value = the smallest per-model mean layer cosine; goal 0.95; no reference (null). The
 value is null when the interpreter does not execute INT8 modules (the reason is printed).
 
     python bench/int8_layers.py [--models mobilenet_v2,yolox_tiny,...] [--calibration-inputs 8]
-        [--method kl] [--keep DIR] [--smoke]
+        [--test-inputs 4] [--method kl] [--keep DIR] [--smoke]
 """
 
 from __future__ import annotations
@@ -136,43 +137,51 @@ def compare_model(
     (model_input,) = inspect_module(parse_module(mlir)).inputs
     shape = tuple(model_input.shape)
     calibration = model_inputs(images, shape, spec, args.calibration_inputs, seed=1)
-    (test,) = model_inputs(images, shape, spec, 1, seed=99)
+    tests = model_inputs(images, shape, spec, args.test_inputs, seed=99)
     quantized = calibrate_and_quantize(mlir, calibration, args.method, **saturation(args))
     left = non_int8_layers(quantized)
     result: dict[str, Any] = {"model": name, "input": list(shape), "not_int8": left}
-    problem = int8_execution_problem(quantized.int8_mlir, quantized.op_info, test)
+    problem = int8_execution_problem(quantized.int8_mlir, quantized.op_info, tests[0])
     if problem is not None:
         result["problem"] = problem
         return result
     input_name = model_input.name
-    fp32 = interpreter.run(mlir, {input_name: test}, dump_all=True)
-    int8 = interpreter.run(quantized.int8_mlir, {input_name: test}, dump_all=True)
-    fp32_npz, int8_npz = folder / f"{name}_fp32_all.npz", folder / f"{name}_int8_all.npz"
-    np.savez(fp32_npz, **fp32)
-    np.savez(int8_npz, **int8)
-    saved = folder / f"{name}_layers.csv"
-    command = ["compare", str(int8_npz), str(fp32_npz), "--op_info", str(quantized.op_info),
-               "--dequant", "--tolerance=-1,-1,-100", "--save", str(saved)]  # fmt: skip
-    output = io.StringIO()
-    with contextlib.redirect_stdout(output):
-        code = cvi_npz_tool.main(command)
-    (folder / f"{name}_compare.txt").write_text(output.getvalue())
-    if code == 2:
-        result["problem"] = f"cvi_npz_tool compare failed:\n{output.getvalue()}"
-        return result
-    rows = [r for r in read_rows(saved) if number(r["cosine"]) is not None]
-    broken = [r["name"] for r in read_rows(saved) if number(r["cosine"]) is None]
-    cosines = [float(r["cosine"]) for r in rows]
-    sqnrs = [float(r["sqnr_db"]) for r in rows if math.isfinite(float(r["sqnr_db"]))]
-    worst = sorted(rows, key=lambda r: float(r["cosine"]))[:3]
+    per_layer: dict[str, list[tuple[float, float]]] = {}
+    broken: set[str] = set()
+    for k, test in enumerate(tests):
+        fp32 = interpreter.run(mlir, {input_name: test}, dump_all=True)
+        int8 = interpreter.run(quantized.int8_mlir, {input_name: test}, dump_all=True)
+        fp32_npz = folder / f"{name}_fp32_all_{k}.npz"
+        int8_npz = folder / f"{name}_int8_all_{k}.npz"
+        np.savez(fp32_npz, **fp32)
+        np.savez(int8_npz, **int8)
+        saved = folder / f"{name}_layers_{k}.csv"
+        command = ["compare", str(int8_npz), str(fp32_npz), "--op_info", str(quantized.op_info),
+                   "--dequant", "--tolerance=-1,-1,-100", "--save", str(saved)]  # fmt: skip
+        output = io.StringIO()
+        with contextlib.redirect_stdout(output):
+            code = cvi_npz_tool.main(command)
+        (folder / f"{name}_compare_{k}.txt").write_text(output.getvalue())
+        if code == 2:
+            result["problem"] = f"cvi_npz_tool compare failed:\n{output.getvalue()}"
+            return result
+        for row in read_rows(saved):
+            cosine, sqnr = number(row["cosine"]), number(row["sqnr_db"])
+            if cosine is None or sqnr is None:
+                broken.add(row["name"])
+                continue
+            per_layer.setdefault(row["name"], []).append((cosine, sqnr))
+    cosines = {n: float(np.mean([c for c, _ in v])) for n, v in per_layer.items()}
+    sqnrs = [s for v in per_layer.values() for _, s in v if math.isfinite(s)]
+    worst = sorted(cosines.items(), key=lambda item: item[1])[:3]
     result.update(
-        layers=len(rows),
-        not_compared=broken,
-        cosine_min=min(cosines),
-        cosine_mean=float(np.mean(cosines)),
+        layers=len(cosines),
+        inputs=len(tests),
+        not_compared=sorted(broken),
+        cosine_min=min(cosines.values()),
+        cosine_mean=float(np.mean(list(cosines.values()))),
         sqnr_mean=float(np.mean(sqnrs)) if sqnrs else math.inf,
-        worst=[(r["name"], round(float(r["cosine"]), 4)) for r in worst],
-        csv=str(saved),
+        worst=[(n, round(c, 4)) for n, c in worst],
     )
     return result
 
@@ -181,6 +190,7 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", default=",".join(DEFAULT_MODELS))
     parser.add_argument("--calibration-inputs", type=int, default=8)
+    parser.add_argument("--test-inputs", type=int, default=4, help="compared inputs per model")
     parser.add_argument("--method", default="kl", choices=("kl", "max", "percentile"))
     parser.add_argument(
         "--kl-max-saturation",
@@ -192,7 +202,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--smoke", action="store_true", help="mtcnn_onet only, 2 inputs")
     args = parser.parse_args(argv)
     if args.smoke:
-        args.models, args.calibration_inputs = "mtcnn_onet", 2
+        args.models, args.calibration_inputs, args.test_inputs = "mtcnn_onet", 2, 1
     try:
         from frontend_models import ModelUnavailable
 
@@ -219,9 +229,12 @@ def main(argv: list[str]) -> int:
         if "problem" in result:
             print(f"    not compared: {result['problem']}")
             continue
-        print(f"    {result['layers']} layers: cosine min {result['cosine_min']:.4f} mean "
-              f"{result['cosine_mean']:.4f}, mean SQNR {result['sqnr_mean']:.1f} dB; worst "
-              f"{result['worst']}; not comparable {result['not_compared'] or 'none'}")  # fmt: skip
+        print(
+            f"    {result['layers']} layers, mean over {result['inputs']} inputs: cosine min "
+            f"{result['cosine_min']:.4f} mean {result['cosine_mean']:.4f}, mean SQNR "
+            f"{result['sqnr_mean']:.1f} dB; worst {result['worst']}; not comparable "
+            f"{result['not_compared'] or 'none'}"
+        )
     measured = [r["cosine_mean"] for r in results if "cosine_mean" in r]
     complete = bool(results) and len(measured) == len(results)
     print(json_line(METRIC, min(measured) if complete else None, None, GOAL))
