@@ -161,13 +161,22 @@ def convert(
     std: Any = IMAGENET_STD,
     **preprocess: Any,
 ) -> Path:
-    """ONNX model (path or ModelProto) -> fp32 tpu module `<folder>/<name>.mlir`."""
+    """ONNX model (path or ModelProto) -> fp32 tpu module `<folder>/<name>.mlir`, then the
+    optimized fp32 module calibration works on, as the documented flow makes it:
+    `tpuc-opt --assign-layer-id --convert-bn-to-scale --canonicalize` -> `<name>_opt_fp32.mlir`
+    (batch norms folded, ReLUs fused into their producers)."""
     from tpuc.frontend import OnnxConverter, Preprocess
 
     mlir = folder / f"{name}.mlir"
     OnnxConverter(name, model, mlir, input_shapes=input_shapes,
                   preprocess=Preprocess(mean=mean, std=std, **preprocess)).run()  # fmt: skip
-    return mlir
+    optimized = folder / f"{name}_opt_fp32.mlir"
+    command = [str(tpuc_opt()), str(mlir), "--assign-layer-id", "--convert-bn-to-scale",
+               "--canonicalize", "-o", str(optimized)]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"optimizing {mlir} failed:\n{done.stderr}")
+    return optimized
 
 
 @dataclass
@@ -189,10 +198,11 @@ def calibrate_and_quantize(
     start = time.perf_counter()
     table = calibrate(mlir, inputs, method, jobs=jobs, **options)
     seconds = time.perf_counter() - start
-    table_path = folder / f"{mlir.stem}_calibration_table"
+    base = mlir.stem.removesuffix("_opt_fp32")
+    table_path = folder / f"{base}_calibration_table"
     table.write(table_path)
-    int8_mlir = folder / f"{mlir.stem}_int8.mlir"
-    op_info = folder / f"{mlir.stem}_op_info_int8.csv"
+    int8_mlir = folder / f"{base}_int8.mlir"
+    op_info = folder / f"{base}_op_info_int8.csv"
     command = [str(tpuc_opt()), str(mlir), "--import-calibration-table",
                "--calibration-table", str(table_path), "--assign-chip-name", "--chipname",
                "cv183x", "--tpu-quant", "--print-tpu-op-info", "--tpu-op-info-filename",
