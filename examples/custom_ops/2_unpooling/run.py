@@ -4,6 +4,7 @@ model (the converter replaces SegNet's Upsample-with-mask layers), from the Caff
 cvimodel on the simulators.
 
     python examples/custom_ops/2_unpooling/run.py [--workdir DIR] [--plugin-build DIR]
+        [--threshold-overwrite none|backward] [--no-softmax]
 
 Steps (the guide's commands, run in the work folder):
   1. the plugin (UnPoolingOp.cpp: interpretFp32, quantizeInt8, interpretInt8, codeGenInt8) built
@@ -215,6 +216,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workdir", type=Path, default=Path(f"{NAME}_work"))
     ap.add_argument("--plugin-build", type=Path, help="folder holding a built libCustomOpPlugin.so")
     ap.add_argument("--threshold-overwrite", choices=["none", "backward"], default="none")
+    ap.add_argument("--no-softmax", action="store_true", help="leave out the final Softmax")
     args = ap.parse_args(argv)
     os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"]
     work = args.workdir.resolve()
@@ -222,9 +224,15 @@ def main(argv: list[str] | None = None) -> int:
     plugin = build_plugin(args.plugin_build, work)
 
     # model, input, calibration images
-    from tpuc.frontend.caffe_models import make_segnet
+    from tpuc.frontend.caffe_models import make_segnet, segnet_builder
 
-    prototxt, caffemodel = make_segnet(work, NAME, input_shape=list(INPUT_SHAPE), seed=0)
+    if args.no_softmax:
+        net = segnet_builder(input_shape=list(INPUT_SHAPE), seed=0)
+        net.net.name = NAME
+        net.net.layer = [layer for layer in net.net.layer if layer.type != "Softmax"]
+        prototxt, caffemodel = net.save(work / f"{NAME}.prototxt", work / f"{NAME}.caffemodel")
+    else:
+        prototxt, caffemodel = make_segnet(work, NAME, input_shape=list(INPUT_SHAPE), seed=0)
     rng = np.random.default_rng(2)
     np.savez(work / "in.npz", data=rng.uniform(-1, 1, INPUT_SHAPE).astype(np.float32))
     (work / "cali").mkdir(exist_ok=True)
