@@ -127,8 +127,8 @@ std::optional<Placement> placementOf(Operation *op, std::string *why) {
       isa<tpu::Conv2DOp, tpu::ScaleOp, tpu::FullyConnectedOp, tpu::MatMulOp, tpu::PoolMax2DOp,
           tpu::PoolAvg2DOp, tpu::ReluOp, tpu::EltwiseAddOp, tpu::EltwiseMaxOp, tpu::EltwiseMinOp,
           tpu::EltwiseMulOp, tpu::LutOp, tpu::LeakyReluOp, tpu::PReluOp, tpu::ConcatOp,
-          tpu::UpsampleOp, tpu::PermuteOp, tpu::ShuffleChannelOp, tpu::ReshapeOp, tpu::SliceOp, tpu::CropOp, tpu::PadOp>(
-          op);
+          tpu::UpsampleOp, tpu::PermuteOp, tpu::ShuffleChannelOp, tpu::ReshapeOp, tpu::SliceOp,
+          tpu::CropOp, tpu::PadOp>(op);
   if (known && int8) {
     std::string limit = kernelLimitation(op);
     if (!limit.empty())

@@ -112,6 +112,7 @@ private:
   llvm::DenseSet<int64_t> weightOffsets;
   sdk::CustomOpLibraries plugins;
   bool pluginsLoaded = false;
+  uint32_t lastLayerId = 0; ///< the largest assigned layer id (then the last fresh one)
 };
 
 FailureOr<Tensor *> Emitter::tensorFor(Operation *op) {
@@ -218,7 +219,10 @@ static uint32_t u32(int64_t v) { return static_cast<uint32_t>(v); }
 
 LogicalResult Emitter::emitLayer(Operation *op, kernel::Context &ctx) {
   std::string name = layerName(op);
-  uint32_t layerId = u32(std::max<int64_t>(0, getI64(op, "layer_id").value_or(0)));
+  // Layers created after --assign-layer-id (the quantization's dequant ops) get fresh ids
+  // after the assigned ones, in program order, so every layer is told apart in profiles.
+  auto assigned = getI64(op, "layer_id");
+  uint32_t layerId = assigned && *assigned >= 0 ? u32(*assigned) : ++lastLayerId;
   auto outT = tensorFor(op);
   if (failed(outT))
     return failure();
@@ -806,6 +810,10 @@ LogicalResult Emitter::run(llvm::raw_ostream &os) {
   // the vendor runtime place the private region on top of the shared one.
   program.neuronSize = 0;
 
+  module.walk([&](Operation *op) {
+    if (auto id = getI64(op, "layer_id"); id && *id >= 0)
+      lastLayerId = std::max(lastLayerId, u32(*id));
+  });
   unsigned tpuIndex = 0;
   bool sawCall = false;
   for (Operation &op : block) {
