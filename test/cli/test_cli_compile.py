@@ -158,3 +158,27 @@ def test_cvimodel_when_available(tiny_compile: tuple[Any, Any]) -> None:
     (theirs,) = result.interpret(result.files["in_fp32"], precision="int8").values()
     assert ours.size == theirs.size == 10
     assert int(np.argmax(ours)) == int(np.argmax(theirs))
+
+
+def test_output_range(tmp_path: Path, tiny_model: Path, tiny_calibration: Path) -> None:
+    """--output-range: the model's output gets the threshold of its whole calibration range
+    instead of the method's (here the 99.99th percentile, just below the maximum)."""
+    from tpuc.calibration import CalibrationTable
+
+    def output_entry(**options: Any) -> Any:
+        work = tmp_path / f"w{len(options)}"
+        try:
+            result = tpuc.compile(
+                tiny_model, tiny_calibration, workdir=work, method="percentile", **options
+            )
+        except StageUnavailable as stop:
+            result = stop.result
+        return CalibrationTable.read(result.files["calibration_table"])["output"], result
+
+    plain, _ = output_entry()
+    widened, result = output_entry(output_range=True)
+    absmax = max(abs(plain.min), abs(plain.max))
+    assert plain.threshold < absmax
+    assert widened.threshold == pytest.approx(absmax)
+    calibrate = next(s for s in result.stages if s.name == "calibrate")
+    assert "output thresholds widened to their range: output" in calibrate.message

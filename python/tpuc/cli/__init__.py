@@ -120,6 +120,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--converter", help="<file.py or module>:<OnnxConverter subclass> for custom ops"
     )
+    p.add_argument(
+        "--output-range",
+        action="store_true",
+        help="outputs keep their whole calibration range as threshold (absolute max): a "
+        "classifier's top scores do not saturate together",
+    )
     p.add_argument("--jobs", "-j", type=int, default=1, help="calibration worker processes")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
 
@@ -188,6 +194,7 @@ def _compile(args: argparse.Namespace) -> int:
             custom_op_plugin=args.custom_op_plugin,
             custom_runtime_lib=args.custom_runtime_lib,
             converter=converter,
+            output_range=args.output_range,
             jobs=args.jobs,
             progress=not args.no_progress,
         )

@@ -447,6 +447,7 @@ def compile(
     custom_op_plugin: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None = None,
     custom_runtime_lib: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None = None,
     converter: Any = None,
+    output_range: bool = False,
     jobs: int = 1,
     progress: bool = False,
 ) -> CompileResult:
@@ -458,6 +459,9 @@ def compile(
     custom_op_plugin: custom-op plugin libraries (interpreter, calibration, passes);
     custom_runtime_lib: runtime libraries of CPU custom ops embedded in the cvimodel.
     converter: an OnnxConverter subclass registering custom-op handlers.
+    output_range: give the model's outputs the threshold of their whole calibration range
+        (absolute max) instead of the method's: a classifier's largest scores then keep their
+        order in INT8 instead of saturating together.
     Raises CompileError (a failing stage or check; `.result` has what was done) or
     StageUnavailable (a stage this build cannot run yet).
     """
@@ -608,9 +612,28 @@ def compile(
             )
         except (CalibrationError, InputError, ModelError, NonFiniteActivationError) as error:
             raise CompileError(f"calibration failed: {error}") from None
+        note = ""
+        if output_range:
+            from .. import interpreter
+            from ..calibration import TableEntry
+
+            outputs = interpreter.run(
+                files["opt_fp32_mlir"], state["feeds"], custom_op_plugins=plugins
+            )
+            widened = []
+            for out_name in outputs:
+                entry = table.get(out_name)
+                if entry is None or entry.min is None or entry.max is None:
+                    continue
+                absmax = max(abs(entry.min), abs(entry.max))
+                if absmax > entry.threshold:
+                    table = table.with_entry(out_name, TableEntry(absmax, entry.min, entry.max))
+                    widened.append(f"{out_name} {entry.threshold:.4g} -> {absmax:.4g}")
+            if widened:
+                note = "; output thresholds widened to their range: " + ", ".join(widened)
         files["calibration_table"] = work / f"{name}_calibration_table"
         table.write(files["calibration_table"])
-        return f"{len(table)} thresholds from {len(images)} inputs ({method})"
+        return f"{len(table)} thresholds from {len(images)} inputs ({method}){note}"
 
     def quantize() -> str:
         if not has_flag("tpuc-opt", "--tpu-quant"):
