@@ -56,8 +56,8 @@ public:
       int m = param.get<int8_t>("m_i8"), rshift = param.get<int8_t>("rshift");
       auto scaled = std::make_shared<std::vector<float>>(*operand_tensors[0]);
       for (float &v : *scaled)
-        v = float(tpuc::arith::saturateInt8(
-            tpuc::arith::roundingRightShift(int64_t(v) * m, rshift)));
+        v = float(
+            tpuc::arith::saturateInt8(tpuc::arith::roundingRightShift(int64_t(v) * m, rshift)));
       operands[0] = scaled;
     }
     unpool(operands, operand_shapes, result_tensor, result_shape);
@@ -65,7 +65,8 @@ public:
 
   // x's codes go to the output unchanged when the thresholds agree (threshold_overwrite =
   // "backward" or "forward"); otherwise qscale = thr_x / thr_out becomes (rshift, m) as in the
-  // guide's LeakyRelu: the smallest rshift with qscale * 2^(rshift+1) >= 127, m = qscale * 2^rshift.
+  // guide's LeakyRelu: the smallest rshift with qscale * 2^(rshift+1) >= 127, m = qscale *
+  // 2^rshift.
   void quantizeInt8() override {
     setOpQuantPerchannel(false);
     double thresholdX = getPrevOpThreshold(0), thresholdY = getOpThreshold();
@@ -98,8 +99,8 @@ public:
     const std::vector<int64_t> &xs = operand_shapes[0], &ss = operand_shapes[1];
     const uint32_t n = uint32_t(ss[0]), c = uint32_t(ss[1]), h = uint32_t(ss[2]),
                    w = uint32_t(ss[3]), oh = uint32_t(xs[2]), ow = uint32_t(xs[3]);
-    if (g.kh != 2 || g.kw != 2 || g.sh != 2 || g.sw != 2 || g.ph != 0 || g.pw != 0 ||
-        h != 2 * oh || w != 2 * ow || g.outH != int(h) || g.outW != int(w))
+    if (g.kh != 2 || g.kw != 2 || g.sh != 2 || g.sw != 2 || g.ph != 0 || g.pw != 0 || h != 2 * oh ||
+        w != 2 * ow || g.outH != int(h) || g.outW != int(w))
       return reportError("codeGenInt8 handles 2x2/2 windows without padding that tile an even "
                          "input exactly, unpooled to the input's size; got kernel " +
                          std::to_string(g.kh) + "x" + std::to_string(g.kw) + ", stride " +
@@ -188,17 +189,17 @@ private:
       reportError("unpooling takes x (N, C, PH, PW) and the pooling input (N, C, H, W)");
       return false;
     }
-    g = {param.get<int32_t>("kernel_h"), param.get<int32_t>("kernel_w"),
-         param.get<int32_t>("stride_h"), param.get<int32_t>("stride_w"),
-         param.get<int32_t>("pad_h"),    param.get<int32_t>("pad_w"),
-         param.get<int32_t>("unpool_h"), param.get<int32_t>("unpool_w"),
+    g = {param.get<int32_t>("kernel_h"),      param.get<int32_t>("kernel_w"),
+         param.get<int32_t>("stride_h"),      param.get<int32_t>("stride_w"),
+         param.get<int32_t>("pad_h"),         param.get<int32_t>("pad_w"),
+         param.get<int32_t>("unpool_h"),      param.get<int32_t>("unpool_w"),
          param.get<int32_t>("ceil_mode") != 0};
     const std::vector<int64_t> &x = shapes[0], &s = shapes[1];
     int oh = pooledSize(int(s[2]), g.kh, g.sh, g.ph, g.ceil);
     int ow = pooledSize(int(s[3]), g.kw, g.sw, g.pw, g.ceil);
     if (x[0] != s[0] || x[1] != s[1] || x[2] != oh || x[3] != ow) {
-      reportError("x must have the pooled shape of the pooling input (" + std::to_string(oh) +
-                  "x" + std::to_string(ow) + ")");
+      reportError("x must have the pooled shape of the pooling input (" + std::to_string(oh) + "x" +
+                  std::to_string(ow) + ")");
       return false;
     }
     if (resultShape != std::vector<int64_t>{x[0], x[1], g.outH, g.outW} || g.outH < s[2] ||

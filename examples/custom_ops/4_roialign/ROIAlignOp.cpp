@@ -23,9 +23,9 @@ public:
                        param.get<int32_t>("sampling_ratio"), param.get<float>("spatial_scale")};
     if (result_shape != std::vector<int64_t>{numRois, f[1], p.pooledH, p.pooledW})
       return reportError("the result must be (R, C, pooled_h, pooled_w)");
-    std::string error = roialign::compute(operand_tensors[0]->data(), int(f[0]), int(f[1]),
-                                          int(f[2]), int(f[3]), operand_tensors[1]->data(),
-                                          numRois, p, result_tensor->data());
+    std::string error =
+        roialign::compute(operand_tensors[0]->data(), int(f[0]), int(f[1]), int(f[2]), int(f[3]),
+                          operand_tensors[1]->data(), numRois, p, result_tensor->data());
     if (!error.empty())
       reportError(error);
   }

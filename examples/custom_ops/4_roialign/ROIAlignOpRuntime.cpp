@@ -27,9 +27,9 @@ public:
 
   void run() override {
     const std::vector<int> &f = features->shape;
-    std::string error = roialign::compute(features->cpu_data<float>(), f[0], f[1], f[2], f[3],
-                                          rois->cpu_data<float>(), rois->shape[2], p,
-                                          output->cpu_data<float>());
+    std::string error =
+        roialign::compute(features->cpu_data<float>(), f[0], f[1], f[2], f[3],
+                          rois->cpu_data<float>(), rois->shape[2], p, output->cpu_data<float>());
     if (!error.empty())
       throw std::runtime_error("roialign: " + error);
   }
