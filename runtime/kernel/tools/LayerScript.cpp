@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 #include "LayerScript.h"
 
+#include "tpuc/kernel/LayerGroup.h"
 #include "tpuc/kernel/Layers.h"
 
 #include <cstdlib>
@@ -107,12 +108,55 @@ struct Args {
   }
 };
 
+/// Between `layer_group_begin` and `layer_group_end`, groupable layers are collected (their
+/// `keep=1` option marks an output used after the group) instead of emitted.
+struct GroupCollector {
+  bool active = false;
+  LayerGroup group;
+  EmitOptions opts;
+};
+GroupCollector &collector() {
+  static GroupCollector c;
+  return c;
+}
+
+template <typename L, typename F>
+void emitOrCollect(Context &ctx, Args &a, const L &l, const EmitOptions &o, F emit) {
+  GroupCollector &c = collector();
+  if (!c.active) {
+    emit(ctx, l, o);
+    return;
+  }
+  c.group.add(l, a.flag("keep", false));
+}
+
 } // namespace
 
 bool runLayerCommand(Context &ctx, const std::string &cmd, std::map<std::string, std::string> &opts,
                      const LayerScriptLookup &lookup) {
   Args a{opts, lookup, cmd};
   std::string kind = cmd.substr(6); // after "layer_"
+  if (kind == "group_begin") {
+    GroupCollector &c = collector();
+    if (c.active)
+      throw std::runtime_error("layer_group_begin inside a group");
+    c = GroupCollector{};
+    c.active = true;
+    c.group.name = a.takeOr("name", "group");
+    c.opts = a.options();
+    return true;
+  }
+  if (kind == "group_end") {
+    GroupCollector &c = collector();
+    if (!c.active || c.group.layers.empty())
+      throw std::runtime_error("layer_group_end without a group of layers");
+    c.active = false;
+    emitLayerGroup(ctx, c.group, c.opts);
+    return true;
+  }
+  if (collector().active && kind != "conv2d" && kind != "pool" && kind != "eltwise" &&
+      kind != "lut" && kind != "leaky_relu")
+    throw std::runtime_error("'" + cmd + "' cannot be a member of a layer group");
   if (kind == "conv2d") {
     Conv2dLayer l;
     a.base(l);
@@ -135,7 +179,7 @@ bool runLayerCommand(Context &ctx, const std::string &cmd, std::map<std::string,
     l.bias = a.addrOr("bias");
     l.rshift = a.u32("rshift", 0);
     EmitOptions o = a.options();
-    emitConv2d(ctx, l, o);
+    emitOrCollect(ctx, a, l, o, emitConv2d);
   } else if (kind == "fc") {
     FullyConnectedLayer l;
     a.base(l);
@@ -183,7 +227,7 @@ bool runLayerCommand(Context &ctx, const std::string &cmd, std::map<std::string,
     l.rshift = a.u32("rshift", 0);
     l.doRelu = a.flag("relu", false);
     EmitOptions o = a.options();
-    emitPool2d(ctx, l, o);
+    emitOrCollect(ctx, a, l, o, emitPool2d);
   } else if (kind == "eltwise") {
     EltwiseLayer l;
     a.base(l);
@@ -199,7 +243,7 @@ bool runLayerCommand(Context &ctx, const std::string &cmd, std::map<std::string,
     l.rshift = a.u32("rshift", 0);
     l.doRelu = a.flag("relu", false);
     EmitOptions o = a.options();
-    emitEltwise(ctx, l, o);
+    emitOrCollect(ctx, a, l, o, emitEltwise);
   } else if (kind == "eltwise_mul") {
     EltwiseMulLayer l;
     a.base(l);
@@ -218,7 +262,7 @@ bool runLayerCommand(Context &ctx, const std::string &cmd, std::map<std::string,
     l.output = a.tensor("output");
     l.table = a.addr("table");
     EmitOptions o = a.options();
-    emitLut(ctx, l, o);
+    emitOrCollect(ctx, a, l, o, emitLut);
   } else if (kind == "leaky_relu") {
     LeakyReluLayer l;
     a.base(l);
@@ -229,7 +273,7 @@ bool runLayerCommand(Context &ctx, const std::string &cmd, std::map<std::string,
     l.mNeg = static_cast<int32_t>(a.i64("mneg", 0));
     l.rNeg = a.u32("rneg", 0);
     EmitOptions o = a.options();
-    emitLeakyRelu(ctx, l, o);
+    emitOrCollect(ctx, a, l, o, emitLeakyRelu);
   } else if (kind == "prelu") {
     PReluLayer l;
     a.base(l);
