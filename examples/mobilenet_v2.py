@@ -8,7 +8,7 @@
    calibration range (`--output-range`), so the top classes do not saturate together. Every
    intermediate file stays in the work folder.
 3. The cvimodel on the simulator: the prediction for scikit-image's cat photo (top-5 with
-   ImageNet names), the INT8-vs-fp32 top-1 agreement on the mirrored sample images, and the
+   ImageNet names), the INT8-vs-fp32 top-1 agreement on views of the sample images, and the
    simulated CV183x latency (cycle model, 650 MHz). `tpuc report` writes report.html.
 
 When this build of tpuc cannot run a stage yet, the flow stops there with a message naming it,
@@ -60,6 +60,19 @@ def sample_images() -> dict[str, np.ndarray]:
     if TEST_IMAGE not in images:
         sys.exit(f"error: scikit-image has no '{TEST_IMAGE}' image here")
     return images
+
+
+def evaluation_views(images: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Views of the sample images the calibration did not see: mirrored, and the left and right
+    80% of the image (mirrored), each preprocessed by the model (resize 256, centre crop 224)."""
+    views = {}
+    for name, pixels in images.items():
+        width = pixels.shape[1]
+        mirrored = np.ascontiguousarray(pixels[:, ::-1])
+        views[f"{name}_mirror"] = mirrored
+        views[f"{name}_left"] = np.ascontiguousarray(mirrored[:, : width * 4 // 5])
+        views[f"{name}_right"] = np.ascontiguousarray(mirrored[:, width // 5 :])
+    return views
 
 
 def write_images(images: dict[str, np.ndarray], folder: Path) -> dict[str, Path]:
@@ -141,9 +154,7 @@ def main() -> int:
     print(result.summary())
 
     # 3. predictions: the cvimodel on the simulator when there is one, else the interpreter
-    evaluation = [np.ascontiguousarray(p[:, ::-1]) for p in images.values()]  # mirrored
-    eval_files = write_images({f"{k}_mirror": v for k, v in zip(images, evaluation, strict=True)},
-                              workdir / "evaluation")  # fmt: skip
+    eval_files = write_images(evaluation_views(images), workdir / "evaluation")
     fp32 = [next(iter(result.interpret(p, precision="fp32").values())) for p in eval_files.values()]
     print_top5(
         f"[3] {TEST_IMAGE}: fp32 (interpreter) top-5:",
@@ -175,7 +186,7 @@ def main() -> int:
         agree = np.mean([np.argmax(a) == np.argmax(b) for a, b in zip(int8, fp32, strict=True)])
         cos = np.mean([cosine(a, b) for a, b in zip(int8, fp32, strict=True)])
         print(
-            f"    INT8 vs fp32 on {len(fp32)} mirrored sample images ({where}): top-1 "
+            f"    INT8 vs fp32 on {len(fp32)} views of the sample images ({where}): top-1 "
             f"agreement {agree:.3f}, mean logit cosine {cos:.4f}"
         )
     report = write_report(workdir)
