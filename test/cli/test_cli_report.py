@@ -79,6 +79,8 @@ def screenshot(browser: str, page: Path, out: Path) -> np.ndarray:
             "--disable-gpu",
             "--hide-scrollbars",
             "--window-size=1280,4000",
+            "--disable-dev-shm-usage",
+            f"--user-data-dir={out.parent / 'chromium-profile'}",
             f"--screenshot={out}",
             page.as_uri(),
         ],
