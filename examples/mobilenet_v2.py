@@ -125,7 +125,7 @@ def main() -> int:
     import tpuc
     from torchvision_weights import write_mobilenet_v2
     from tpuc.cli import StageUnavailable
-    from tpuc.cli.compile import IMAGENET
+    from tpuc.cli.compiler import IMAGENET
     from tpuc.cli.report import write_report
     from tpuc.frontend import Preprocess
 

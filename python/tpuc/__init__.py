@@ -17,7 +17,7 @@ def __getattr__(name: str) -> Any:
         from .frontend import from_torch
 
         return from_torch
-    if name == "compile":  # tpuc.compile(model, calibration_images, ...): see tpuc.cli.compile
+    if name == "compile":  # tpuc.compile(model, calibration_images, ...): see tpuc.cli.compiler
         from .cli import compile
 
         return compile

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .common import CliError, CompileError, StageUnavailable
-from .compile import FP32_TOLERANCE, INT8_TOLERANCE, CompileResult, compile, load_result
+from .compiler import FP32_TOLERANCE, INT8_TOLERANCE, CompileResult, compile, load_result
 
 __all__ = [
     "CliError",
@@ -149,7 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _compile(args: argparse.Namespace) -> int:
-    from .compile import build_preprocess
+    from .compiler import build_preprocess
 
     preprocess = build_preprocess(
         args.preprocess,

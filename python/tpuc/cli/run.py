@@ -141,7 +141,7 @@ def model_feeds(
         )
     mlir = _workdir_mlir(model_path, workdir)
     if mlir is not None:
-        from .compile import load_feeds
+        from .compiler import load_feeds
 
         return load_feeds(mlir, path)
     if len(names) != 1:
