@@ -8,8 +8,8 @@
 #include "passes/Passes.h"
 #include "passes/TpuQuantParams.h"
 #include "passes/support/ModuleWeights.h"
-#include "sdk/CustomOpAttributes.h"
-#include "sdk/PluginHost.h"
+#include "runtime/sdk/CustomOpAttributes.h"
+#include "runtime/sdk/PluginHost.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"

@@ -26,7 +26,7 @@ public:
 
   /// Loads a custom-op plugin library (the vendor's libCustomOpPlugin.so, see cvi/CustomOp.h):
   /// its ops are found by their exported factories `CustomOp<operation_name>Create` and run
-  /// through the shared plugin loader (sdk/PluginHost.h). Errors name the library path.
+  /// through the shared plugin loader (runtime/sdk/PluginHost.h). Errors name the library path.
   Status addPluginLibrary(const std::string &path) noexcept;
 
   const std::vector<std::shared_ptr<CustomOpProvider>> &providers() const { return providers_; }

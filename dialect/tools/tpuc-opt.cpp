@@ -12,7 +12,7 @@
 #include "mlir/InitAllExtensions.h"
 #include "mlir/InitAllPasses.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
-#include "sdk/PluginHost.h"
+#include "runtime/sdk/PluginHost.h"
 #include "llvm/Support/CommandLine.h"
 
 // The vendor flag of `mlir-opt ... --tpu-quant --custom-op-plugin <lib>`: plugin libraries for

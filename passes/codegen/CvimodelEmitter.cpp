@@ -4,8 +4,8 @@
 #include "passes/codegen/CvimodelWriterBridge.h"
 
 #include "dialect/TpuOps.h"
-#include "sdk/CustomOpAttributes.h"
-#include "sdk/PluginHost.h"
+#include "runtime/sdk/CustomOpAttributes.h"
+#include "runtime/sdk/PluginHost.h"
 #include "tpuc/kernel/Context.h"
 #include "tpuc/kernel/Layers.h"
 

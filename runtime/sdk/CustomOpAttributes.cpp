@@ -1,5 +1,5 @@
 //===- CustomOpAttributes.cpp - tpu.custom_op param <-> cvi::OpParam ------===//
-#include "sdk/CustomOpAttributes.h"
+#include "runtime/sdk/CustomOpAttributes.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"

@@ -3,7 +3,7 @@
 // Separate from PluginHost.cpp so that only tools generating code link the kernel emitter.
 //
 //===----------------------------------------------------------------------===//
-#include "sdk/PluginHost.h"
+#include "runtime/sdk/PluginHost.h"
 
 #include "cvi/CustomOp.h"
 #include "tpuc/kernel/Context.h"

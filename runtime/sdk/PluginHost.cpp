@@ -5,7 +5,7 @@
 // into the noexcept API of PluginHost.h.
 //
 //===----------------------------------------------------------------------===//
-#include "sdk/PluginHost.h"
+#include "runtime/sdk/PluginHost.h"
 
 #include "cvi/CustomOp.h"
 

@@ -14,7 +14,7 @@
 // (default: --shape). Exit code 1 with the loader's message on an error.
 //
 //===----------------------------------------------------------------------===//
-#include "sdk/PluginHost.h"
+#include "runtime/sdk/PluginHost.h"
 #include "tpuc/kernel/Context.h"
 
 #include <cstdio>
