@@ -1,5 +1,6 @@
 //===- ImportCalibrationTable.cpp - thresholds from a calibration table ---===//
 #include "passes/Passes.h"
+#include "passes/TpuQuantParams.h"
 #include "passes/support/CalibrationTable.h"
 
 #include "mlir/IR/Builders.h"
@@ -37,6 +38,23 @@ Operation *producerLayer(tpuc::tpu::CustomOp op) {
     return nullptr;
   Operation *producer = op.getInputs().front().getDefiningOp();
   return producer && isa<TpuLayerOp>(producer) ? producer : nullptr;
+}
+
+/// The layers whose threshold the int8 form of `producer`'s result takes: `producer`, then, while
+/// the layer keeps its input's threshold in --tpu-quant (max pool, relu, reshape, ...;
+/// tpuc::quant::keepsInputThreshold), the producer of its input. The last one is the layer whose
+/// threshold --tpu-quant propagates to `producer`.
+SmallVector<Operation *> thresholdChain(Operation *producer) {
+  SmallVector<Operation *> chain{producer};
+  Operation *op = producer;
+  while (tpuc::quant::keepsInputThreshold(op) && op->getNumOperands() > 0) {
+    Operation *up = op->getOperand(0).getDefiningOp();
+    if (!up || !isa<TpuLayerOp>(up) || llvm::is_contained(chain, up))
+      break;
+    chain.push_back(up);
+    op = up;
+  }
+  return chain;
 }
 
 std::string formatNumber(double value) {
@@ -159,29 +177,37 @@ struct ImportCalibrationTablePass
         return failure();
       }
       double value = own->second.value;
-      auto previous = thresholds.find(producer);
-      if (previous != thresholds.end() && previous->second.overwrittenBy &&
-          previous->second.value != value) {
-        auto other = cast<tpuc::tpu::CustomOp>(previous->second.overwrittenBy);
-        op.emitError("import-calibration-table: layer '")
-            << cast<TpuLayerOp>(producer).getLayerName()
-            << "' gets conflicting thresholds from backward overwrites: " << formatNumber(value)
-            << " from '" << op.getName() << "' and " << formatNumber(previous->second.value)
-            << " from '" << other.getName() << "'";
-        return failure();
+      // Through the layers that keep their input's threshold (a max pool between a convolution
+      // and the custom op): --tpu-quant gives them the threshold of the layer before them, so
+      // that layer gets the custom op's threshold too.
+      for (Operation *layer : thresholdChain(producer)) {
+        auto previous = thresholds.find(layer);
+        if (previous != thresholds.end() && previous->second.overwrittenBy &&
+            previous->second.value != value) {
+          auto other = cast<tpuc::tpu::CustomOp>(previous->second.overwrittenBy);
+          op.emitError("import-calibration-table: layer '")
+              << cast<TpuLayerOp>(layer).getLayerName()
+              << "' gets conflicting thresholds from backward overwrites: " << formatNumber(value)
+              << " from '" << op.getName() << "' and " << formatNumber(previous->second.value)
+              << " from '" << other.getName() << "'";
+          return failure();
+        }
+        thresholds[layer] = {value, op};
       }
-      thresholds[producer] = {value, op};
     }
 
     for (tpuc::tpu::CustomOp op : forward) {
       Operation *producer = producerOf(op);
       if (!producer)
         return failure();
-      auto source = thresholds.find(producer);
+      // The threshold the producer's int8 result has after --tpu-quant: that of the first layer
+      // before it that does not keep its input's threshold.
+      Operation *origin = thresholdChain(producer).back();
+      auto source = thresholds.find(origin);
       if (source == thresholds.end()) {
         op.emitError("import-calibration-table: custom op '")
             << op.getName() << "' (threshold_overwrite = forward) takes the threshold of '"
-            << cast<TpuLayerOp>(producer).getLayerName() << "', which has no row in '" << table.path
+            << cast<TpuLayerOp>(origin).getLayerName() << "', which has no row in '" << table.path
             << "'";
         return failure();
       }

@@ -27,6 +27,14 @@ using namespace mlir;
 using namespace tpuc;
 using namespace tpuc::quant;
 
+bool tpuc::quant::keepsInputThreshold(Operation *op) {
+  if (auto interp = dyn_cast<tpu::InterpOp>(op))
+    return interp.getMode() == "nearest";
+  return isa<tpu::PoolMax2DOp, tpu::ReluOp, tpu::ReshapeOp, tpu::PermuteOp, tpu::SliceOp,
+             tpu::CropOp, tpu::PadOp, tpu::UpsampleOp, tpu::PixelShuffleOp, tpu::ReorgOp,
+             tpu::ShuffleChannelOp>(op);
+}
+
 namespace {
 
 /// Element bytes of a staged int array, little-endian.
@@ -89,6 +97,7 @@ private:
   LogicalResult keepFp32(Operation *op);
   LogicalResult quantizeCustomOp(tpu::CustomOp op);
   LogicalResult dequantizeResults(func::FuncOp func);
+  void foldFp32RoundTrips();
   LogicalResult requireActivations(Operation *op);
 
 public:
@@ -97,6 +106,9 @@ public:
 
 private:
   bool customOpPluginsLoaded = false;
+  /// The FP32 -> INT8 conversions inserted for the users of fp32 values (graph inputs, results of
+  /// fp32 layers); foldFp32RoundTrips connects their fp32 users back to the fp32 value.
+  SmallVector<tpu::QuantOp> fp32ToInt8;
   sdk::CustomOpLibraries customOpLibraries;
   ModuleOp module;
   WeightEdit &edit;
@@ -191,6 +203,7 @@ LogicalResult Quantizer::quantizeInput(tpu::InputOp op) {
   tpu::QuantOp quantOp = createQuantOp(op.getLoc(), op.getOutput(), (op.getName() + "_quant").str(),
                                        "FP32", "INT8", *thr);
   op.getOutput().replaceAllUsesExcept(quantOp.getOutput(), quantOp);
+  fp32ToInt8.push_back(quantOp);
   return success();
 }
 
@@ -556,6 +569,7 @@ LogicalResult Quantizer::keepFp32(Operation *op) {
   result.replaceUsesWithIf(quantOp.getOutput(), [&](OpOperand &use) {
     return use.getOwner() != quantOp && !isa<func::ReturnOp>(use.getOwner());
   });
+  fp32ToInt8.push_back(quantOp);
   return success();
 }
 
@@ -609,6 +623,28 @@ LogicalResult Quantizer::quantizeCustomOp(tpu::CustomOp op) {
   setQuant(op, result.paramType.empty() ? "NONE" : result.paramType, {}, {}, result.perchannel);
   setResultInt8(op);
   return success();
+}
+
+// An fp32 value (a graph input, the result of an fp32 layer) is converted to INT8 for its users
+// before they are quantized; the users that stay fp32 then convert it back
+// (`<user>_in<k>_dequant`). Such a round trip only loses precision, so the fp32 users read the
+// fp32 value directly, as in the vendor toolchain (a conversion only where the modes differ), and
+// the INT8 conversion is kept only while INT8 users remain.
+void Quantizer::foldFp32RoundTrips() {
+  for (tpu::QuantOp quantOp : fp32ToInt8) {
+    Value fp32 = quantOp.getInput();
+    for (Operation *user : llvm::make_early_inc_range(quantOp.getOutput().getUsers())) {
+      auto dequant = dyn_cast<tpu::QuantOp>(user);
+      if (!dequant || dequant.getFrom() != "INT8" || dequant.getTo() != "FP32" ||
+          dequant.getOutput().getType() != fp32.getType())
+        continue;
+      dequant.getOutput().replaceAllUsesWith(fp32);
+      dequant->erase();
+    }
+    if (quantOp.getOutput().use_empty())
+      quantOp->erase();
+  }
+  fp32ToInt8.clear();
 }
 
 LogicalResult Quantizer::dequantizeResults(func::FuncOp func) {
@@ -667,6 +703,11 @@ LogicalResult Quantizer::run(func::FuncOp func) {
         n *= shape[i];
       return n;
     };
+    if (keepsInputThreshold(op) && !isa<tpu::PadOp>(op)) {
+      if (failed(quantizeForward(op)))
+        return failure();
+      continue;
+    }
     LogicalResult result =
         llvm::TypeSwitch<Operation *, LogicalResult>(op)
             .Case([&](tpu::InputOp o) { return quantizeInput(o); })
@@ -712,12 +753,7 @@ LogicalResult Quantizer::run(func::FuncOp func) {
             .Case([&](tpu::EltwiseMulOp o) { return quantizeEltwiseMul(o); })
             .Case([&](tpu::PoolAvg2DOp o) { return quantizeAvgPool(o); })
             .Case([&](tpu::PadOp o) { return quantizePad(o); })
-            .Case<tpu::PoolMax2DOp, tpu::ReluOp, tpu::ReshapeOp, tpu::PermuteOp, tpu::SliceOp,
-                  tpu::CropOp, tpu::UpsampleOp, tpu::PixelShuffleOp, tpu::ReorgOp,
-                  tpu::ShuffleChannelOp>([&](Operation *o) { return quantizeForward(o); })
-            .Case([&](tpu::InterpOp o) {
-              return o.getMode() == "nearest" ? quantizeForward(o) : keepFp32(o);
-            })
+            .Case([&](tpu::InterpOp o) { return keepFp32(o); }) // not nearest (above)
             .Case([&](tpu::LeakyReluOp o) { return quantizeLeakyRelu(o); })
             .Case([&](tpu::PReluOp o) { return quantizePRelu(o); })
             .Case([&](tpu::ConcatOp o) { return quantizeConcat(o); })
@@ -771,6 +807,7 @@ LogicalResult Quantizer::run(func::FuncOp func) {
     if (failed(result))
       return failure();
   }
+  foldFp32RoundTrips();
   return dequantizeResults(func);
 }
 

@@ -15,7 +15,16 @@
 #include <optional>
 #include <vector>
 
+namespace mlir {
+class Operation;
+} // namespace mlir
+
 namespace tpuc::quant {
+
+/// True for the layers --tpu-quant gives their input's threshold (docs/quantization.md
+/// "pool_max_2d, relu, reshape, ..."): their int8 values are moved or compared as they are.
+/// --import-calibration-table propagates threshold_overwrite through the same layers.
+bool keepsInputThreshold(mlir::Operation *op);
 
 /// A 32-bit QDM multiplier and its right shift (§5.2): x * scale ~=
 /// roundingRightShiftAway(srdhm(x, multiplier), rshift).

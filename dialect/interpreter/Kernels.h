@@ -171,7 +171,7 @@ struct QuantParams {
   NumberFormat from = NumberFormat::Fp32, to = NumberFormat::Int8;
   float scale = 1.0f;
   int64_t zeroPoint = 0;
-  /// INT8 -> FP32 feeding only function results: the TPU's bf16 output cast
+  /// INT8 (zero point 0) -> FP32, as the backend computes it on the TPU: the bf16 cast
   /// x = bf16(q * bf16(outputStep)) (arith::dequantInt8Bf16, docs/quantization.md) instead of
   /// q / scale.
   bool bf16OutputCast = false;

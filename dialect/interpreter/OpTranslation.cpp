@@ -381,12 +381,9 @@ KernelOrError translateFp32(Operation *op, const std::shared_ptr<CustomOpRegistr
         if (!to)
           return to.takeError();
         QuantParams p{*from, *to, op.getScale().convertToFloat(), signedInt(op.getZeroPointAttr())};
-        // An int8 result leaving the function: the TPU dequantizes it with its bf16 output cast.
-        bool toResults = !op->use_empty() && llvm::all_of(op->getUsers(), [](Operation *user) {
-          return isa<func::ReturnOp>(user);
-        });
-        if (*from == NumberFormat::Int8 && *to == NumberFormat::Fp32 && p.zeroPoint == 0 &&
-            toResults) {
+        // INT8 -> FP32 runs on the TPU with its bf16 cast, for a function result as for an
+        // operand of an fp32 layer (docs/backend.md "Where ops run", docs/quantization.md).
+        if (*from == NumberFormat::Int8 && *to == NumberFormat::Fp32 && p.zeroPoint == 0) {
           p.bf16OutputCast = true;
           std::optional<double> threshold = tpu::detail::getThreshold(op);
           p.outputStep = threshold && *threshold > 0 ? float(*threshold / 127.0) : 1.0f / p.scale;

@@ -543,7 +543,8 @@ def boundary_net() -> tuple[Net, Value, Value]:
         "quant",
         [relu],
         (1, 2, 3, 3),
-        f'from = "INT8", to = "FP32", scale = {f32(127 / 2.5)}',
+        f'from = "INT8", to = "FP32", scale = {f32(127 / 2.5)}, '
+        f'quant = {{mode = "NONE", threshold_max = 2.5 : f64}}',
         name="sm_in0_dequant",
     )
     soft = net.op("softmax", [inner], (1, 2, 3, 3), "axis = 1 : i64", name="sm")
@@ -556,7 +557,7 @@ def bf16(x: np.ndarray) -> np.ndarray:
     return bits.astype(np.uint32).view(np.float32)
 
 
-def test_output_dequant_is_the_tpu_bf16_cast(interp: Any, tmp_path: Path) -> None:
+def test_int8_to_fp32_is_the_tpu_bf16_cast(interp: Any, tmp_path: Path) -> None:
     net, out, soft = boundary_net()
     x = rand((1, 2, 3, 3), 29, 1.5)
     got = run(interp, net, [out, soft], {"x": x}, tmp_path, dump_all=True)
@@ -568,10 +569,10 @@ def test_output_dequant_is_the_tpu_bf16_cast(interp: Any, tmp_path: Path) -> Non
     np.testing.assert_array_equal(got["x_quant"], q)
     expected = bf16(np.maximum(q, 0) * bf16(np.float32(2.5 / 127)))
     assert got["r_dequant"].view(np.uint32).tolist() == expected.view(np.uint32).tolist()
-    # A dequant feeding an fp32 layer is q / scale in fp32.
-    np.testing.assert_array_equal(
-        got["sm_in0_dequant"], (np.maximum(q, 0) / np.float32(127 / 2.5)).astype(np.float32)
-    )
+    # A dequant feeding an fp32 layer runs on the TPU too (docs/backend.md): the same bf16 cast,
+    # not q / scale in fp32.
+    assert got["sm_in0_dequant"].view(np.uint32).tolist() == expected.view(np.uint32).tolist()
+    assert not np.array_equal(got["sm_in0_dequant"], np.maximum(q, 0) / np.float32(127 / 2.5))
 
 
 def test_dumps_give_codes_and_scales(interp: Any, tmp_path: Path) -> None:

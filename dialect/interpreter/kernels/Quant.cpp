@@ -4,9 +4,10 @@
 // bf16 values are exactly representable bf16 numbers.
 //   fp32 -> int8/uint8: saturate(round_half_away(x * scale) + zero_point) (the CPU "quant" routine
 //                       of cv183x-isa.md 5.6 for fp32 model inputs)
-//   int8/uint8 -> fp32: (q - zero_point) / scale
-//   int8 -> fp32 at a function result (bf16OutputCast): bf16(q * bf16(threshold / 127)), the
-//                       TPU's output cast (arith::dequantInt8Bf16)
+//   int8 -> fp32 (zero point 0, bf16OutputCast): bf16(q * bf16(threshold / 127)), the TPU's
+//                       cast (arith::dequantInt8Bf16), for function results and for operands of
+//                       fp32 layers alike (the backend computes every one on the TPU)
+//   int8/uint8 -> fp32 otherwise: (q - zero_point) / scale
 //   fp32 -> bf16:       round to nearest even;  bf16 -> fp32: exact
 //
 //===----------------------------------------------------------------------===//

@@ -1,5 +1,5 @@
 // RUN: rm -rf %t && mkdir -p %t && cd %t
-// RUN: %PYTHON -c "open('table.txt', 'w').write('###\n# file: net_fp32.mlir\n# generated time: 2024-05-01 12:00:00\n# histogram number: 2048\n# sample number: 100\n###\n# op_name threshold min max\nin 2.5 -2.0 2.5\nconv 11.5 -20.25 18.75\nrelu\t7.25\n# a comment between rows\n\nasym 4.0 -1.5 3.5\nasym2 4.0\npre 3.0 -3.0 3.0\nfwd_own 99.0 -99.0 99.0\nbwd 6.0 -6.0 6.0\nb1 5.0\nb2 9.0\np2 1.0\ncb1 5.0\ncb2 9.0\nbwd_arg 2.0\nunused 1.0\n')"
+// RUN: %PYTHON -c "open('table.txt', 'w').write('###\n# file: net_fp32.mlir\n# generated time: 2024-05-01 12:00:00\n# histogram number: 2048\n# sample number: 100\n###\n# op_name threshold min max\nin 2.5 -2.0 2.5\nconv 11.5 -20.25 18.75\nrelu\t7.25\n# a comment between rows\n\nasym 4.0 -1.5 3.5\nasym2 4.0\npre 3.0 -3.0 3.0\nfwd_own 99.0 -99.0 99.0\nbwd 6.0 -6.0 6.0\nb1 5.0\nb2 9.0\np2 1.0\ncb1 5.0\ncb2 9.0\nbwd_arg 2.0\nunused 1.0\nc0 3.5\npm 4.0\nr1 4.5\nbk 6.5\nfc0 2.25\nfp 8.0\nfr 7.0\nsg 3.0\nsr 5.0\nbs 6.0\n')"
 // RUN: cd %t && tpuc-opt %s -split-input-file -verify-diagnostics --import-calibration-table --calibration-table table.txt | FileCheck %s
 // RUN: cd %t && tpuc-opt %s -split-input-file -verify-diagnostics --import-calibration-table="calibration-table=table.txt" | FileCheck %s
 //
@@ -87,6 +87,47 @@ func.func @backward(%arg0: tensor<4xf32>) -> (tensor<4xf32>, tensor<4xf32>) {
   %3 = tpu.custom_op %2 {name = "b1", operation_name = "op", param = {}, tpu = true, do_quant = true, threshold_overwrite = "backward", quant = {}} : (tensor<4xf32>) -> tensor<4xf32>
   %4 = tpu.custom_op %3 {name = "b2", operation_name = "op", param = {}, tpu = true, do_quant = true, threshold_overwrite = "backward", quant = {}} : (tensor<4xf32>) -> tensor<4xf32>
   return %1, %4 : tensor<4xf32>, tensor<4xf32>
+}
+
+// -----
+
+// Tests that a backward overwrite continues through the layers that keep their input's threshold
+// in --tpu-quant (max pool, relu, ...): the first layer before them gets the threshold too, so
+// --tpu-quant forwards the custom op's threshold to its input instead of refusing the op.
+// CHECK-LABEL: func.func @backward_through_forwarding
+// CHECK: tpu.custom_op {{.*}}name = "c0", {{.*}}quant = {threshold_max = 6.500000e+00 : f64, threshold_min = -6.500000e+00 : f64}
+// CHECK: tpu.pool_max_2d {{.*}}name = "pm", {{.*}}quant = {threshold_max = 6.500000e+00 : f64
+// CHECK: tpu.relu {{.*}}name = "r1", quant = {threshold_max = 6.500000e+00 : f64
+// CHECK: tpu.custom_op {{.*}}name = "bk", {{.*}}quant = {threshold_max = 6.500000e+00 : f64
+func.func @backward_through_forwarding(%arg0: tensor<1x4x8x8xf32>) -> tensor<1x4x4x4xf32> {
+  %0 = tpu.custom_op %arg0 {name = "c0", operation_name = "op", param = {}, tpu = true, do_quant = true, quant = {}} : (tensor<1x4x8x8xf32>) -> tensor<1x4x8x8xf32>
+  %1 = tpu.pool_max_2d %0 {name = "pm", kernel_shape = array<i64: 2, 2>, strides = array<i64: 2, 2>, pads = array<i64: 0, 0, 0, 0>} : (tensor<1x4x8x8xf32>) -> tensor<1x4x4x4xf32>
+  %2 = tpu.relu %1 {name = "r1"} : (tensor<1x4x4x4xf32>) -> tensor<1x4x4x4xf32>
+  %3 = tpu.custom_op %2 {name = "bk", operation_name = "op", param = {}, tpu = true, do_quant = true, threshold_overwrite = "backward", quant = {}} : (tensor<1x4x4x4xf32>) -> tensor<1x4x4x4xf32>
+  return %3 : tensor<1x4x4x4xf32>
+}
+
+// -----
+
+// Tests that a forward overwrite takes the threshold --tpu-quant gives its producer: through a
+// max pool and a relu, that of the layer before them, not their own rows; and that the
+// propagation stops at a layer with a threshold of its own (sigmoid).
+// CHECK-LABEL: func.func @forward_through_forwarding
+// CHECK: tpu.pool_max_2d {{.*}}name = "fp", {{.*}}quant = {threshold_max = 8.000000e+00 : f64
+// CHECK: tpu.relu {{.*}}name = "fr", quant = {threshold_max = 7.000000e+00 : f64
+// CHECK: tpu.custom_op {{.*}}name = "ff", {{.*}}quant = {threshold_max = 2.250000e+00 : f64, threshold_min = -2.250000e+00 : f64}
+// CHECK: tpu.sigmoid {{.*}}name = "sg", quant = {threshold_max = 6.000000e+00 : f64
+// CHECK: tpu.relu {{.*}}name = "sr", quant = {threshold_max = 6.000000e+00 : f64
+// CHECK: tpu.custom_op {{.*}}name = "bs", {{.*}}quant = {threshold_max = 6.000000e+00 : f64
+func.func @forward_through_forwarding(%arg0: tensor<1x4x8x8xf32>) -> (tensor<1x4x4x4xf32>, tensor<1x4x8x8xf32>) {
+  %0 = tpu.custom_op %arg0 {name = "fc0", operation_name = "op", param = {}, tpu = true, do_quant = true, quant = {}} : (tensor<1x4x8x8xf32>) -> tensor<1x4x8x8xf32>
+  %1 = tpu.pool_max_2d %0 {name = "fp", kernel_shape = array<i64: 2, 2>, strides = array<i64: 2, 2>, pads = array<i64: 0, 0, 0, 0>} : (tensor<1x4x8x8xf32>) -> tensor<1x4x4x4xf32>
+  %2 = tpu.relu %1 {name = "fr"} : (tensor<1x4x4x4xf32>) -> tensor<1x4x4x4xf32>
+  %3 = tpu.custom_op %2 {name = "ff", operation_name = "op", param = {}, tpu = true, do_quant = true, threshold_overwrite = "forward", quant = {}} : (tensor<1x4x4x4xf32>) -> tensor<1x4x4x4xf32>
+  %4 = tpu.sigmoid %0 {name = "sg"} : (tensor<1x4x8x8xf32>) -> tensor<1x4x8x8xf32>
+  %5 = tpu.relu %4 {name = "sr"} : (tensor<1x4x8x8xf32>) -> tensor<1x4x8x8xf32>
+  %6 = tpu.custom_op %5 {name = "bs", operation_name = "op", param = {}, tpu = true, do_quant = true, threshold_overwrite = "backward", quant = {}} : (tensor<1x4x8x8xf32>) -> tensor<1x4x8x8xf32>
+  return %3, %6 : tensor<1x4x4x4xf32>, tensor<1x4x8x8xf32>
 }
 
 // -----

@@ -204,10 +204,12 @@ func.func @data_movement(%arg0: tensor<1x2x2x2xf32>, %arg1: tensor<1x2x2x2xf32>)
 // -----
 
 // Tests that a layer without an INT8 scheme stays fp32 (mode NONE) between conversions, and
-// that its returned fp32 result needs none.
+// that its returned fp32 result needs none. It reads the fp32 graph input directly (no int8
+// round trip), and the input, which has no INT8 user, is not quantized at all.
 // CHECK-LABEL: func.func @fallback
-// CHECK: %[[D:.*]] = tpu.quant %{{.*}} {from = "INT8", name = "sm_in0_dequant"{{.*}}to = "FP32"} : (tensor<1x4xi8>) -> tensor<1x4xf32>
-// CHECK: %[[S:.*]] = tpu.softmax %[[D]] {axis = 1 : i64, name = "sm", quant = {mode = "NONE"{{.*}} : (tensor<1x4xf32>) -> tensor<1x4xf32>
+// CHECK: %[[IN:.*]] = tpu.input
+// CHECK-NOT: in_quant
+// CHECK: %[[S:.*]] = tpu.softmax %[[IN]] {axis = 1 : i64, name = "sm", quant = {mode = "NONE"{{.*}} : (tensor<1x4xf32>) -> tensor<1x4xf32>
 // CHECK: %[[Q:.*]] = tpu.quant %[[S]] {from = "FP32", name = "sm_quant"{{.*}}to = "INT8"} : (tensor<1x4xf32>) -> tensor<1x4xi8>
 // CHECK: tpu.relu %[[Q]]
 // CHECK: return %[[S]], %{{.*}} : tensor<1x4xf32>, tensor<1x4xf32>
@@ -216,6 +218,30 @@ func.func @fallback(%arg0: tensor<1x4xf32>) -> (tensor<1x4xf32>, tensor<1x4xf32>
   %1 = tpu.softmax %0 {name = "sm", axis = 1 : i64, quant = {threshold_max = 1.0 : f64, threshold_min = -1.0 : f64}} : (tensor<1x4xf32>) -> tensor<1x4xf32>
   %2 = tpu.relu %1 {name = "relu", quant = {threshold_max = 1.0 : f64, threshold_min = -1.0 : f64}} : (tensor<1x4xf32>) -> tensor<1x4xf32>
   return %1, %2 : tensor<1x4xf32>, tensor<1x4xf32>
+}
+
+// -----
+
+// Tests that an fp32 value (a graph input, the result of an fp32 layer) is converted to INT8 only
+// for its INT8 users: fp32 users (a CPU custom op without quantization, softmax) read it
+// directly, with no int8 round trip (`_in<k>_dequant`) that would lose its values.
+// CHECK-LABEL: func.func @fp32_users
+// CHECK: %[[A:.*]] = tpu.input %arg0 {{.*}}name = "a"
+// CHECK-NEXT: %[[AQ:.*]] = tpu.quant %[[A]] {from = "FP32", name = "a_quant"{{.*}}to = "INT8"} : (tensor<1x4xf32>) -> tensor<1x4xi8>
+// CHECK-NEXT: %[[B:.*]] = tpu.input %arg1 {{.*}}name = "b"
+// CHECK-NOT: tpu.quant
+// CHECK: tpu.relu %[[AQ]] {{.*}}-> tensor<1x4xi8>
+// CHECK-NEXT: %[[C:.*]] = tpu.custom_op %[[A]], %[[B]] {{.*}}name = "roi"{{.*}}quant = {mode = "NONE"{{.*}} -> tensor<1x4xf32>
+// CHECK-NEXT: tpu.softmax %[[C]] {{.*}}name = "sm"{{.*}} -> tensor<1x4xf32>
+// CHECK-NEXT: tpu.quant {{.*}}name = "r_dequant"
+// CHECK-NEXT: return
+func.func @fp32_users(%arg0: tensor<1x4xf32>, %arg1: tensor<1x4xf32>) -> (tensor<1x4xf32>, tensor<1x4xf32>) {
+  %0 = tpu.input %arg0 {name = "a", quant = {threshold_max = 4.0 : f64, threshold_min = -4.0 : f64}} : (tensor<1x4xf32>) -> tensor<1x4xf32>
+  %1 = tpu.input %arg1 {name = "b", quant = {threshold_max = 1.0 : f64, threshold_min = -1.0 : f64}} : (tensor<1x4xf32>) -> tensor<1x4xf32>
+  %2 = tpu.relu %0 {name = "r", quant = {threshold_max = 4.0 : f64, threshold_min = -4.0 : f64}} : (tensor<1x4xf32>) -> tensor<1x4xf32>
+  %3 = tpu.custom_op %0, %1 {name = "roi", operation_name = "roi_align", param = {}, tpu = false, do_quant = false, quant = {threshold_max = 4.0 : f64, threshold_min = -4.0 : f64}} : (tensor<1x4xf32>, tensor<1x4xf32>) -> tensor<1x4xf32>
+  %4 = tpu.softmax %3 {name = "sm", axis = 1 : i64, quant = {threshold_max = 1.0 : f64, threshold_min = -1.0 : f64}} : (tensor<1x4xf32>) -> tensor<1x4xf32>
+  return %2, %4 : tensor<1x4xf32>, tensor<1x4xf32>
 }
 
 // -----
