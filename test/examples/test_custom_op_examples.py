@@ -32,17 +32,14 @@ KNOWN_FAILURES: dict[str, dict[str, str]] = {
         "SegNet's final Softmax (docs/backend.md, Limitations)",
     },
     "3_softmax_cpu": {
-        "model_runner != INT8 interpreter (the cvimodel dequantizes": "the INT8 interpreter "
-        "dequantizes a CPU op's input in fp32, the cvimodel on the TPU in bf16",
+        "output_f32 / prob_Softmax_in0_dequant missing": "run.py looks for the dequantized "
+        "logits as `<logits>_f32` in model_runner's dump, but the cvimodel names that tensor "
+        "prob_Softmax_in0_dequant, as the interpreter does (only model outputs are "
+        "`<producer>_f32`)",
         "the vendor runtime failed": "the vendor runtime cannot call tpuc's ICpuFunction "
         "(cvi::OpParam / cvi::runtime::Neuron are not binary compatible with the vendor's)",
     },
     "4_roialign": {
-        "tpu-quant converts the inputs": "tpu-quant quantizes inputs whose only user is an "
-        "fp32 CPU op",
-        "INT8-module interpreter output differs": "consequence of the input quantization",
-        "model_runner != INT8-module interpreter": "the INT8 interpreter dequantizes a CPU "
-        "op's input in fp32, the cvimodel on the TPU in bf16",
         "the vendor runtime failed": "the vendor runtime cannot call tpuc's ICpuFunction",
     },
 }
