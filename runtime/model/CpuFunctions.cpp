@@ -222,12 +222,99 @@ private:
   size_t outer = 1, inner = 1, length = 0, tiles = 1;
 };
 
+/// softmax: fp32 softmax along `axis` (0 <= axis < rank), computed exactly as the vendor
+/// runtime's built-in softmax, so that results agree bit for bit:
+///   for each outer index: m = the first `inner` elements of the WHOLE input (the vendor starts
+///   every outer slice from these, not from the slice's own first row), raised elementwise to the
+///   slice's maxima along the axis; y = expf(x - m); s = sum of y in axis order (fp32); y /= s.
+/// The shift m only matters for rounding, except where it underflows every term of a column
+/// (s == 0, the vendor's result there is 0/0 = NaN): tpuc then redoes that column with the
+/// column's own maximum, giving the softmax instead of NaN.
+class SoftmaxFunction : public ICpuFunction {
+public:
+  void setup(tensor_list_t &inputs, tensor_list_t &outputs, OpParam &param) override {
+    expectCounts("softmax", inputs, 1, outputs, 1);
+    in = inputs[0];
+    out = outputs[0];
+    if (in->fmt != CVI_FMT_FP32 || out->fmt != CVI_FMT_FP32)
+      throw Error(std::string("softmax runs on FP32 tensors; input '") + in->name + "' is " +
+                  formatName(in->fmt) + ", output '" + out->name + "' is " + formatName(out->fmt));
+    if (in->count() != out->count())
+      throw Error("softmax: input '" + in->name + "' has " + std::to_string(in->count()) +
+                  " elements, output '" + out->name + "' has " + std::to_string(out->count()));
+    int32_t axis = param.get<int32_t>("axis");
+    const std::vector<int> &shape = in->shape;
+    if (axis < 0 || axis >= static_cast<int32_t>(shape.size()))
+      throw Error("softmax: axis " + std::to_string(axis) + " is out of range for the " +
+                  std::to_string(shape.size()) + "-D input '" + in->name +
+                  "' (the runtime takes 0 <= axis < rank)");
+    outer = inner = 1;
+    for (int32_t i = 0; i < axis; ++i)
+      outer *= static_cast<size_t>(shape[i]);
+    for (size_t i = static_cast<size_t>(axis) + 1; i < shape.size(); ++i)
+      inner *= static_cast<size_t>(shape[i]);
+    length = static_cast<size_t>(shape[axis]);
+    maxima.assign(inner, 0.0f);
+    sums.assign(inner, 0.0f);
+  }
+
+  void run() override {
+    if (outer * length * inner == 0)
+      return;
+    const float *x = in->cpu_data<float>();
+    float *y = out->cpu_data<float>();
+    const size_t dim = length * inner;
+    for (size_t o = 0; o < outer; ++o) {
+      const float *xs = x + o * dim;
+      float *ys = y + o * dim;
+      std::copy(x, x + inner, maxima.begin());
+      std::fill(sums.begin(), sums.end(), 0.0f);
+      for (size_t j = 0; j < length; ++j)
+        for (size_t k = 0; k < inner; ++k)
+          if (xs[j * inner + k] > maxima[k])
+            maxima[k] = xs[j * inner + k];
+      for (size_t j = 0; j < length; ++j)
+        for (size_t k = 0; k < inner; ++k) {
+          float e = std::exp(xs[j * inner + k] - maxima[k]);
+          ys[j * inner + k] = e;
+          sums[k] += e;
+        }
+      for (size_t k = 0; k < inner; ++k)
+        if (sums[k] == 0.0f)
+          redoColumn(xs, ys, k);
+      for (size_t j = 0; j < length; ++j)
+        for (size_t k = 0; k < inner; ++k)
+          ys[j * inner + k] /= sums[k];
+    }
+  }
+
+private:
+  /// Column k with its own maximum as the shift (only when the vendor's shift underflowed).
+  void redoColumn(const float *xs, float *ys, size_t k) {
+    float m = xs[k];
+    for (size_t j = 1; j < length; ++j)
+      m = std::max(m, xs[j * inner + k]);
+    float s = 0.0f;
+    for (size_t j = 0; j < length; ++j) {
+      float e = std::exp(xs[j * inner + k] - m);
+      ys[j * inner + k] = e;
+      s += e;
+    }
+    sums[k] = s;
+  }
+
+  std::shared_ptr<Neuron> in, out;
+  size_t outer = 1, inner = 1, length = 0;
+  std::vector<float> maxima, sums;
+};
+
 using Factory = std::function<std::unique_ptr<ICpuFunction>()>;
 
 const std::map<std::string, Factory> &builtins() {
   static const std::map<std::string, Factory> table = {
       {"quant", [] { return std::make_unique<QuantFunction>(); }},
       {"argmax_v3", [] { return std::make_unique<ArgmaxV3Function>(); }},
+      {"softmax", [] { return std::make_unique<SoftmaxFunction>(); }},
   };
   return table;
 }

@@ -70,8 +70,7 @@ CpuFunctionLibrary::CpuFunctionLibrary(const std::string &sectionName,
     ::close(fd);
     throw Error(message);
   }
-  auto *table =
-      static_cast<cvi::runtime::CustomOpRuntimeFunc *>(dlsym(handle, "customOpRuntimeFuncs"));
+  auto *table = static_cast<CustomOpRuntimeFunc *>(dlsym(handle, "customOpRuntimeFuncs"));
   auto *count = static_cast<int *>(dlsym(handle, "customOpRuntimeFuncsNum"));
   if (!table || !count) {
     dlclose(handle);
@@ -85,7 +84,7 @@ CpuFunctionLibrary::CpuFunctionLibrary(const std::string &sectionName,
     throw Error(what + ": customOpRuntimeFuncsNum is " + std::to_string(*count));
   }
   for (int i = 0; i < *count; ++i) {
-    if (!table[i].name || !table[i].create) {
+    if (!table[i].name || !table[i].func) {
       dlclose(handle);
       ::close(fd);
       throw Error(what + ": entry #" + std::to_string(i) + " of customOpRuntimeFuncs is null");
@@ -122,7 +121,7 @@ CpuFunctionLibrary::create(const std::string &function) const {
       continue;
     cvi::runtime::ICpuFunction *instance = nullptr;
     try {
-      instance = f.create();
+      instance = f.func();
     } catch (const std::exception &e) {
       throw Error("CPU function '" + function + "' from section '" + sectionName +
                   "': factory failed: " + e.what());

@@ -192,7 +192,8 @@ def test_missing_cpu_function_lists_known_ones(
     rt: Any, builder: Any, cvi: Any, cpu_plugin: bytes
 ) -> None:
     with pytest.raises(
-        RuntimeError, match="CPU function 'nosuchop'.*known: argmax_v3, quant, mysoftmax, myscale"
+        RuntimeError,
+        match="CPU function 'nosuchop'.*known: argmax_v3, quant, softmax, mysoftmax, myscale",
     ):
         rt.Model.from_bytes(plugin_model(builder, cvi, cpu_plugin, "nosuchop"))
 
@@ -313,3 +314,80 @@ def test_model_runner_reports_errors(tool: Any, tmp_path: Path) -> None:
     assert "truncated cvimodel header" in r.stderr
     r = subprocess.run([str(tool("model_runner")), "--model", "x"], capture_output=True, text=True)
     assert r.returncode != 0 and "required" in r.stderr
+
+
+def softmax_model(builder: Any, shape: list[int], axis: Any, dtype: int = FP32) -> bytes:
+    b = builder("softmax")
+    b.info.build_time = "2026-01-01 00:00:00"  # the vendor runtime prints both when loading
+    b.info.mlir_version = "tpuc"
+    b.tensor("x", dtype, shape, IO0)
+    b.tensor("y", FP32, shape, IO1)
+    b.cpu_routine("softmax", ["x"], ["y"], axis=axis)
+    b.io(["x"], ["y"])
+    return b.build()
+
+
+def numpy_softmax(x: np.ndarray, axis: int) -> np.ndarray:
+    e = np.exp(x.astype(np.float64) - x.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+SOFTMAX_SHAPE = [3, 4, 5, 2]
+
+
+@pytest.mark.parametrize("axis", [0, 1, 2, 3])
+def test_softmax_matches_numpy(rt: Any, builder: Any, axis: int) -> None:
+    x = (np.random.default_rng(axis).normal(size=SOFTMAX_SHAPE) * 4).astype(np.float32)
+    out = rt.Model.from_bytes(softmax_model(builder, SOFTMAX_SHAPE, axis)).run({"x": x})["y"]
+    assert out.dtype == np.float32
+    np.testing.assert_allclose(out, numpy_softmax(x, axis), rtol=2e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("axis", [0, 1, 2, 3])
+def test_softmax_equals_vendor_runtime_bit_for_bit(
+    rt: Any, builder: Any, tmp_path: Path, axis: int
+) -> None:
+    from test_cpu_plugin_abi import run_vendor
+
+    model = softmax_model(builder, SOFTMAX_SHAPE, axis)
+    (tmp_path / "m.cvimodel").write_bytes(model)
+    x = (np.random.default_rng(10 + axis).normal(size=SOFTMAX_SHAPE) * 6).astype(np.float32)
+    np.savez(tmp_path / "in.npz", x=x)
+    ours = rt.Model.from_bytes(model).run({"x": x})["y"]
+    proc = run_vendor(tmp_path / "m.cvimodel", tmp_path / "in.npz", tmp_path / "out.npz")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    vendor = np.load(tmp_path / "out.npz")["y"]
+    assert vendor.dtype == ours.dtype and vendor.tobytes() == ours.tobytes()
+
+
+def test_softmax_where_the_vendor_shift_underflows(rt: Any, builder: Any, tmp_path: Path) -> None:
+    """The vendor starts every outer slice's maximum from the first row of the whole input; where
+    that underflows a whole column (vendor result NaN), tpuc uses the column's own maximum."""
+    from test_cpu_plugin_abi import run_vendor
+
+    shape = [2, 3, 1, 2]
+    x = np.zeros(shape, np.float32)
+    x[0, 0, 0, :] = 200.0  # batch 0, first row: becomes the vendor's shift for batch 1 too
+    x[1] = np.array([1.0, 2.0, 3.0]).reshape(3, 1, 1)
+    model = softmax_model(builder, shape, 1)
+    ours = rt.Model.from_bytes(model).run({"x": x})["y"]
+    assert np.isfinite(ours).all()
+    np.testing.assert_allclose(ours, numpy_softmax(x, 1), rtol=2e-6, atol=1e-7)
+    (tmp_path / "m.cvimodel").write_bytes(model)
+    np.savez(tmp_path / "in.npz", x=x)
+    proc = run_vendor(tmp_path / "m.cvimodel", tmp_path / "in.npz", tmp_path / "out.npz")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    vendor = np.load(tmp_path / "out.npz")["y"]
+    assert np.isnan(vendor[1]).all()  # the documented difference
+    assert vendor[0].tobytes() == ours[0].tobytes()
+
+
+def test_softmax_checks_axis_and_types(rt: Any, builder: Any) -> None:
+    with pytest.raises(RuntimeError, match="softmax: axis 4 is out of range for the 4-D input 'x'"):
+        rt.Model.from_bytes(softmax_model(builder, [1, 2, 3, 4], 4))
+    with pytest.raises(RuntimeError, match="softmax: axis -1 is out of range"):
+        rt.Model.from_bytes(softmax_model(builder, [1, 2, 3, 4], -1))
+    with pytest.raises(RuntimeError, match="'axis' is a float, not a int32"):
+        rt.Model.from_bytes(softmax_model(builder, [1, 2, 3, 4], 1.0))
+    with pytest.raises(RuntimeError, match="softmax runs on FP32 tensors; input 'x' is INT8"):
+        rt.Model.from_bytes(softmax_model(builder, [1, 2, 3, 4], 1, dtype=INT8))

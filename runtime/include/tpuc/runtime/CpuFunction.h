@@ -4,6 +4,7 @@
 // cvi::runtime::ICpuFunction interface used by custom functions too:
 //   quant      element-wise conversion (attributes from/to: FP32, INT8, UINT8, BF16; scale)
 //   argmax_v3  index of the maximum along `axis`, from the int8 data and the TPU's per-tile maxima
+//   softmax    fp32 softmax along `axis`, computed as the vendor runtime's softmax does
 //
 //===----------------------------------------------------------------------===//
 #pragma once
@@ -39,7 +40,7 @@ private:
   std::string sectionName;
   void *handle = nullptr;
   int fd = -1;
-  std::vector<cvi::runtime::CustomOpRuntimeFunc> funcs;
+  std::vector<CustomOpRuntimeFunc> funcs;
 };
 
 /// ELF e_machine of the host's libraries (0x3E x86-64, 0xB7 aarch64).
