@@ -84,7 +84,9 @@ def test_do_quant_false_stays_fp32(opt_cli: Path, plugin: Plugin, tmp_path: Path
     assert param_of(module, "prob") == {"axis": "1 : i32"}
     line = next(ln for ln in module.splitlines() if 'name = "prob"' in ln)
     assert 'mode = "NONE"' in line and "-> tensor<1x4x8x8xf32>" in line
-    assert 'name = "prob_in0_dequant"' in module
+    # It reads the fp32 graph input directly: no int8 round trip, no quantized input at all.
+    assert "tpu.custom_op %0 " in line
+    assert "prob_in0_dequant" not in module and "in_quant" not in module
 
 
 def test_calibration_with_plugin(plugin: Plugin, tmp_path: Path) -> None:
