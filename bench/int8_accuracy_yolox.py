@@ -13,16 +13,18 @@ detections, python/tpuc/calibration/README.md), then
 `tpuc-opt ... --tpu-quant`; the interpreter runs the fp32 and the INT8 module.
 
 Metric: the fraction of fp32 boxes of page.png matched by an INT8 box at IoU >= 0.5 (one-to-one,
-greedy by IoU); also printed: INT8 boxes without an fp32 match, the matches of the fp32 boxes
-scoring >= 0.2 (most misses are boxes just above the 0.1 score threshold), the same for
-onnxruntime's static int8 quantization (QDQ, per-channel, MinMax) of the same calibration
-inputs, which is the reference, and tpuc's thresholds simulated in onnxruntime (symmetric int8
-Q/DQ on every layer output, per-channel int8 weights), which runs even before the interpreter
-executes INT8.
+greedy by IoU), averaged over --calibration-seeds (3) calibration sets drawn with different
+seeds: with one image and boxes close to the score threshold, one calibration set moves it by
+several boxes (0.82 to 0.95 for sets of 16 to 64 inputs). Also printed: INT8 boxes without an
+fp32 match; the matches of the fp32 boxes scoring >= 0.2 (most misses are boxes just above the
+0.1 score threshold); the same for onnxruntime's static int8 quantization (QDQ, per-channel,
+MinMax) of the same calibration inputs, which is the reference; tpuc's thresholds simulated in
+onnxruntime (symmetric int8 Q/DQ on every layer output, per-channel int8 weights), which runs
+even before the interpreter executes INT8.
 Goal 0.90. value is null when the interpreter does not execute INT8 modules.
 
     python bench/int8_accuracy_yolox.py [--method kl] [--kl-max-saturation 1e-4]
-        [--calibration-inputs 16] [--smoke]
+        [--calibration-inputs 16] [--calibration-seeds 3] [--smoke]
 """
 
 from __future__ import annotations
@@ -201,6 +203,12 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--method", default="kl", choices=("kl", "max", "percentile"))
     parser.add_argument("--calibration-inputs", type=int, default=16)
+    parser.add_argument(
+        "--calibration-seeds",
+        type=int,
+        default=3,
+        help="calibration sets drawn (seeds 7, 8, ...); the metric is the mean over them",
+    )
     parser.add_argument("--smoke", action="store_true", help="2 calibration inputs")
     parser.add_argument("--no-onnxruntime", action="store_true")
     parser.add_argument(
@@ -234,7 +242,6 @@ def main(argv: list[str]) -> int:
 
     page, text = to_rgb(np.asarray(data.page())), to_rgb(np.asarray(data.text()))
     evaluation = {"page.png": letterbox(page), "text.png": letterbox(text)}
-    calibration = calibration_set([page, text], 2 if args.smoke else args.calibration_inputs)
     mlir = convert("yolox_tiny", onnx_path, folder, mean=(0.0, 0.0, 0.0), std=None,
                    channel_order="bgr")  # fmt: skip
     results = run_program(mlir, list(evaluation.values()))
@@ -243,39 +250,58 @@ def main(argv: list[str]) -> int:
     for name in evaluation:
         report(f"fp32 interpreter vs onnxruntime, {name}", ort_fp32[name], fp32[name])
 
-    quantized = calibrate_and_quantize(mlir, calibration, args.method, **saturation(args))
-    print(f"calibration ({args.method}, {len(calibration)} inputs): "
-          f"{quantized.calibration_seconds:.1f} s -> {quantized.table}")  # fmt: skip
-    left = non_int8_layers(quantized)
-    print(f"layers not in INT8 after tpu-quant ({len(left)}): "
-          f"{sorted({kind for _, kind, _ in left}) or 'none'}")  # fmt: skip
-
     from calibration_accuracy import qdq_model
     from tpuc.calibration import CalibrationTable
 
-    simulated, _ = qdq_model(onnx_path, CalibrationTable.read(quantized.table).thresholds())
-    (folder / "yolox_tpuc_qdq.onnx").write_bytes(simulated)
-    for name, x in evaluation.items():
-        boxes = decode(ort_run(folder / "yolox_tpuc_qdq.onnx", x))
-        report(f"tpuc thresholds Q/DQ sim, {name}", fp32[name], boxes)
-    reference = None
-    if not args.no_onnxruntime:
-        model = onnxruntime_int8(onnx_path, calibration, folder)
+    values: list[float] = []
+    references: list[float] = []
+    problem = None
+    seeds = 1 if args.smoke else args.calibration_seeds
+    for seed in range(seeds):
+        count = 2 if args.smoke else args.calibration_inputs
+        calibration = calibration_set([page, text], count, seed=7 + seed)
+        work = folder / f"seed{seed}"
+        work.mkdir(exist_ok=True)
+        quantized = calibrate_and_quantize(mlir, calibration, args.method, out=work,
+                                           **saturation(args))  # fmt: skip
+        print(f"calibration set {seed} ({args.method}, {len(calibration)} inputs): "
+              f"{quantized.calibration_seconds:.1f} s -> {quantized.table}")  # fmt: skip
+        left = non_int8_layers(quantized)
+        print(f"layers not in INT8 after tpu-quant ({len(left)}): "
+              f"{sorted({kind for _, kind, _ in left}) or 'none'}")  # fmt: skip
+        simulated, _ = qdq_model(onnx_path, CalibrationTable.read(quantized.table).thresholds())
+        (work / "yolox_tpuc_qdq.onnx").write_bytes(simulated)
         for name, x in evaluation.items():
-            fraction = report(f"onnxruntime int8, {name}", fp32[name], decode(ort_run(model, x)))
-            reference = fraction if name == "page.png" else reference
-
-    problem = int8_execution_problem(quantized.int8_mlir, quantized.op_info, evaluation["page.png"])
-    value = None
-    if problem is not None:
-        print(f"INT8 not measured: {problem}")
-    else:
+            boxes = decode(ort_run(work / "yolox_tpuc_qdq.onnx", x))
+            report(f"tpuc thresholds Q/DQ sim, {name}", fp32[name], boxes)
+        if not args.no_onnxruntime:
+            model = onnxruntime_int8(onnx_path, calibration, work)
+            for name, x in evaluation.items():
+                boxes = decode(ort_run(model, x))
+                fraction = report(f"onnxruntime int8, {name}", fp32[name], boxes)
+                if name == "page.png":
+                    references.append(fraction)
+        problem = int8_execution_problem(
+            quantized.int8_mlir, quantized.op_info, evaluation["page.png"]
+        )
+        if problem is not None:
+            print(f"INT8 not measured: {problem}")
+            continue
         start = time.perf_counter()
         outputs = run_program(quantized.int8_mlir, list(evaluation.values()))
         print(f"INT8 interpreter: {time.perf_counter() - start:.1f} s")
         for name, result in zip(evaluation, outputs, strict=True):
-            fraction = report(f"tpuc INT8, {name}", fp32[name], decode(next(iter(result.values()))))
-            value = fraction if name == "page.png" else value
+            boxes = decode(next(iter(result.values())))
+            fraction = report(f"tpuc INT8, {name}", fp32[name], boxes)
+            if name == "page.png":
+                values.append(fraction)
+    value = float(np.mean(values)) if values and problem is None else None
+    reference = float(np.mean(references)) if references else None
+    if values:
+        print(f"page.png over {len(values)} calibration sets: tpuc INT8 "
+              f"{[round(v, 4) for v in values]} mean {np.mean(values):.4f}"
+              + (f"; onnxruntime {[round(r, 4) for r in references]} mean {reference:.4f}"
+                 if references else ""))  # fmt: skip
     print(json_line(METRIC, value, reference, GOAL))
     return 0
 

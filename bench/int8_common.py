@@ -188,13 +188,19 @@ class Quantized:
 
 
 def calibrate_and_quantize(
-    mlir: Path, inputs: list[Any], method: str = "kl", jobs: int = 1, **options: Any
+    mlir: Path,
+    inputs: list[Any],
+    method: str = "kl",
+    jobs: int = 1,
+    out: Path | None = None,
+    **options: Any,
 ) -> Quantized:
     """Calibration table of `mlir` on `inputs`, then the INT8 module and its op_info_int8.csv:
-    `tpuc-opt --import-calibration-table --assign-chip-name --chipname cv183x --tpu-quant`."""
+    `tpuc-opt --import-calibration-table --assign-chip-name --chipname cv183x --tpu-quant`, all
+    written to `out` (default: the folder of `mlir`)."""
     from tpuc.calibration import calibrate
 
-    folder = mlir.parent
+    folder = out or mlir.parent
     start = time.perf_counter()
     table = calibrate(mlir, inputs, method, jobs=jobs, **options)
     seconds = time.perf_counter() - start
@@ -205,7 +211,8 @@ def calibrate_and_quantize(
     op_info = folder / f"{base}_op_info_int8.csv"
     command = [str(tpuc_opt()), str(mlir), "--import-calibration-table",
                "--calibration-table", str(table_path), "--assign-chip-name", "--chipname",
-               "cv183x", "--tpu-quant", "--print-tpu-op-info", "--tpu-op-info-filename",
+               "cv183x", f"--tpu-quant=weight-output={folder / f'{base}_weights_int8.npz'}",
+               "--print-tpu-op-info", "--tpu-op-info-filename",
                str(op_info), "-o", str(int8_mlir)]  # fmt: skip
     done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode != 0:
