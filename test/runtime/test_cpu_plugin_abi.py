@@ -13,10 +13,11 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
-from conftest import RUNTIME_INCLUDE, SHARED, find_tool
+from conftest import IO0, IO1, REPO_ROOT, RUNTIME_INCLUDE, SHARED, find_tool
 
 VENDOR_TOOLS = SHARED / "tools" / "vendor"
 
@@ -226,3 +227,73 @@ def test_library_exports_and_type_names_match_the_vendor(
     for name in TYPE_NAMES:
         assert name in ours, name
         assert name in vendor, name
+
+
+EXAMPLES = REPO_ROOT / "examples" / "custom_ops"
+
+
+def build_example_runtime(source: Path, work: Path) -> bytes:
+    compiler = os.environ.get("CXX") or shutil.which("c++") or shutil.which("g++")
+    if not compiler:
+        pytest.skip("no C++ compiler")
+    if not source.is_file():
+        pytest.skip(f"{source} not found")
+    library = work / f"lib{source.stem}.so"
+    subprocess.run(
+        [compiler, "-std=c++17", "-O2", "-shared", "-fPIC", f"-I{RUNTIME_INCLUDE}",
+         f"-I{source.parent}", str(source), "-o", str(library)],
+        check=True,
+    )  # fmt: skip
+    return library.read_bytes()
+
+
+def run_both(rt: Any, model: bytes, feed: dict[str, np.ndarray], work: Path) -> tuple[dict, dict]:
+    (work / "m.cvimodel").write_bytes(model)
+    np.savez(work / "in.npz", **feed)
+    ours = rt.Model.from_bytes(model).run(feed)
+    proc = run_vendor(work / "m.cvimodel", work / "in.npz", work / "vendor.npz")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return ours, dict(np.load(work / "vendor.npz"))
+
+
+def test_example_softmax_runtime_library_on_both_runtimes(
+    rt: Any, builder: Any, cvi: Any, tmp_path: Path
+) -> None:
+    """examples/custom_ops/3_softmax_cpu's runtime library, embedded as the guide does."""
+    library = build_example_runtime(EXAMPLES / "3_softmax_cpu" / "SoftmaxOpRuntime.cpp", tmp_path)
+    b = builder("example_softmax")
+    b.info.build_time, b.info.mlir_version = "2026-01-01 00:00:00", "tpuc"
+    b.tensor("x", 0, [2, 10, 3, 1], IO0)
+    b.tensor("y", 0, [2, 10, 3, 1], IO1)
+    b.cpu_routine("mysoftmax", ["x"], ["y"], axis=1)
+    b.section(cvi.SectionType.FUNC_X86, "custom_cpu_x86", library)
+    b.io(["x"], ["y"])
+    x = (np.random.default_rng(4).normal(size=(2, 10, 3, 1)) * 3).astype(np.float32)
+    ours, vendor = run_both(rt, b.build(), {"x": x}, tmp_path)
+    e = np.exp(x.astype(np.float64) - x.max(axis=1, keepdims=True))
+    np.testing.assert_allclose(ours["y"], e / e.sum(axis=1, keepdims=True), rtol=2e-6)
+    assert vendor["y"].tobytes() == ours["y"].tobytes()
+
+
+def test_example_roialign_runtime_library_on_both_runtimes(
+    rt: Any, builder: Any, cvi: Any, tmp_path: Path
+) -> None:
+    """examples/custom_ops/4_roialign's runtime library (int and float parameters, two inputs)."""
+    library = build_example_runtime(EXAMPLES / "4_roialign" / "ROIAlignOpRuntime.cpp", tmp_path)
+    b = builder("example_roialign")
+    b.info.build_time, b.info.mlir_version = "2026-01-01 00:00:00", "tpuc"
+    b.tensor("features", 0, [1, 4, 8, 8], IO0)
+    b.tensor("rois", 0, [1, 1, 3, 5], IO1)
+    b.tensor("out", 0, [3, 4, 2, 2], 5)
+    b.cpu_routine("roialign", ["features", "rois"], ["out"], pooled_h=2, pooled_w=2,
+                  sampling_ratio=2, spatial_scale=0.5)  # fmt: skip
+    b.section(cvi.SectionType.FUNC_X86, "custom_cpu_x86", library)
+    b.io(["features", "rois"], ["out"])
+    rng = np.random.default_rng(5)
+    features = rng.normal(size=(1, 4, 8, 8)).astype(np.float32)
+    rois = np.array([[0, 0, 0, 10, 10], [0, 2, 4, 14, 12], [0, 5, 1, 9, 15]], np.float32)
+    ours, vendor = run_both(
+        rt, b.build(), {"features": features, "rois": rois.reshape(1, 1, 3, 5)}, tmp_path
+    )
+    assert np.isfinite(ours["out"]).all() and np.abs(ours["out"]).max() > 0
+    assert vendor["out"].tobytes() == ours["out"].tobytes()
