@@ -77,9 +77,10 @@ def test_written_tables_import_with_overwrites(tpuc_opt: Path, tmp_path: Path) -
         {"file": "m.mlir", "histogram number": "2048", "sample number": "1"},
     )
     got = import_table(tpuc_opt, tmp_path, table)
-    assert got["data"] == pytest.approx(2.6400001049041748, rel=1e-6)
     assert got["tail"] == pytest.approx(123456.789, rel=1e-6)
-    # backward: lrelu gives its threshold to r1; forward: post takes lrelu's threshold.
+    # backward: lrelu gives its threshold to r1 and, through that relu (which keeps its input's
+    # threshold in tpu-quant), to data; forward: post takes lrelu's threshold.
+    assert got["data"] == pytest.approx(3.25)
     assert got["r1"] == pytest.approx(3.25)
     assert got["lrelu"] == pytest.approx(3.25)
     assert got["post"] == pytest.approx(3.25)
@@ -89,7 +90,7 @@ def test_two_field_rows_import(tpuc_opt: Path, tmp_path: Path) -> None:
     rows = [(name, TableEntry(float(i + 1))) for i, name in enumerate(
         ["data", "r1", "lrelu", "post", "tail"])]  # fmt: skip
     got = import_table(tpuc_opt, tmp_path, CalibrationTable(rows))
-    assert got["data"] == 1.0 and got["tail"] == 5.0 and got["r1"] == 3.0
+    assert got["tail"] == 5.0 and got["r1"] == 3.0 and got["data"] == 3.0
 
 
 def test_pseudo_tables_written_by_tpuc_opt_read_back(tpuc_opt: Path, tmp_path: Path) -> None:
