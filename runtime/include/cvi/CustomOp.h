@@ -35,8 +35,9 @@
 //   }
 //
 // A plugin using the Context links the tpuc SDK library (CMake: find_package(tpuc CONFIG),
-// target tpuc::sdk). The header needs neither MLIR nor RTTI; it needs exceptions only because
-// cvi::OpParam::get reports errors by throwing.
+// target tpuc::sdk). The header does not need MLIR. Build plugins with RTTI (cvi::OpParam reads
+// values with dynamic_cast, see OpParam.h) and exceptions (cvi::OpParam::get reports errors by
+// throwing).
 //
 //===----------------------------------------------------------------------===//
 #pragma once
