@@ -142,8 +142,11 @@ def ImportCalibrationTable : Pass<"import-calibration-table", "::mlir::ModuleOp"
     `tpu.custom_op`s apply their `threshold_overwrite` afterwards, on the symmetric threshold of
     the op producing their first operand: first every `backward` op, last in program order
     first, gives its threshold to that producer; then every `forward` op, in program order,
-    takes the producer's threshold. A layer whose threshold is overwritten needs no row of its
-    own. A producer given two different thresholds by `backward` ops is an error.
+    takes the producer's threshold. Both follow the layers that keep their input's threshold in
+    --tpu-quant (max pool, relu, reshape, ...): `backward` also sets the layers before them up
+    to the first other one, `forward` takes that first other layer's threshold. A layer whose
+    threshold is overwritten needs no row of its own. A producer given two different
+    thresholds by `backward` ops is an error.
 
     Errors: a layer without a row, a malformed line, a non-number, a threshold <= 0 or min > max
     (reported as `file:line`), a duplicate row, a `threshold_overwrite` op whose first operand is
@@ -215,11 +218,12 @@ def TpuQuant : Pass<"tpu-quant", "::mlir::ModuleOp"> {
     symmetric: an int8 value q of a tensor with threshold T stands for q * T / 127. Below,
     Ti/To are the input/output thresholds. docs/quantization.md gives every formula in full.
 
-    Activations become `i8` tensors. After each `tpu.input` (which stays f32, mode NONE) comes
-    `tpu.quant` `<input>_quant` FP32 -> INT8 with scale = 127 / T: q = sat8(round_half_away(x *
-    scale)). Every i8 value returned by a function goes through `tpu.quant` `<name>_dequant`
-    INT8 -> FP32 (the TPU's bf16 output cast x = bf16(q * bf16(T / 127))). New weights are
-    added to a new npz (`weight-output`, else `<stem>_int8.npz`), and `tpu.weight_file`
+    Activations become `i8` tensors. After each `tpu.input` (which stays f32, mode NONE) with
+    INT8 users comes `tpu.quant` `<input>_quant` FP32 -> INT8 with scale = 127 / T, for those
+    users: q = sat8(round_half_away(x * scale)); fp32 users read the input directly. Every i8
+    value returned by a function goes through `tpu.quant` `<name>_dequant` INT8 -> FP32 (the
+    TPU's bf16 cast x = bf16(q * bf16(T / 127)), as every INT8 -> FP32 conversion). New
+    weights are added to a new npz (`weight-output`, else `<stem>_int8.npz`), and `tpu.weight_file`
     points at it. Quantized layers get quant
     `mode = "INT8"`, `param_type`, and `multiplier` / `rshift` (i64 arrays), `is_perchannel`:
 
