@@ -12,7 +12,6 @@ namespace tpuc {
 #define GEN_PASS_DEF_REORDEROP
 #define GEN_PASS_DEF_TGFUSELEAKYRELU
 #define GEN_PASS_DEF_CONVICALIGNMENT
-#define GEN_PASS_DEF_GROUPOPS
 #define GEN_PASS_DEF_DEEPFUSIONGROUPSLICE
 #define GEN_PASS_DEF_DEEPFUSIONOPT
 #define GEN_PASS_DEF_TGOPTILE
@@ -58,13 +57,7 @@ struct ConvIcAlignmentPass : tpuc::impl::ConvIcAlignmentBase<ConvIcAlignmentPass
   }
 };
 
-struct GroupOpsPass : tpuc::impl::GroupOpsBase<GroupOpsPass> {
-  void runOnOperation() override {
-    emitRemark(getOperation().getLoc(),
-               "group-ops: not implemented; no layer group formed, every layer is emitted as its "
-               "own kernel through global memory");
-  }
-};
+// --group-ops: codegen/LayerGroupsPass.cpp.
 
 struct DeepFusionGroupSlicePass : tpuc::impl::DeepFusionGroupSliceBase<DeepFusionGroupSlicePass> {
   void runOnOperation() override {

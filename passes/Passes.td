@@ -330,10 +330,15 @@ def ConvIcAlignment : Pass<"conv-ic-alignment", "::mlir::ModuleOp"> {
 }
 
 def GroupOps : Pass<"group-ops", "::mlir::ModuleOp"> {
-  let summary = "Layer grouping (not implemented: emits a remark, changes nothing)";
+  let summary = "Partition TPU layers into layer groups kept in local memory";
   let description = [{
-    Vendor layer groups keep activations in local memory between layers. tpuc emits every layer
-    as its own kernel through global memory; the pass emits a remark that no group was formed.
+    Greedy, in program order: an INT8 layer the group emitter handles (conv_2d plain or
+    depthwise, pool_max_2d / pool_avg_2d, eltwise_add / max / min, relu, leaky_relu, lut) joins
+    the current group when it reads a result of a member and the group still fits the chip's
+    local memory when sliced along H (intermediates in local memory, weights loaded once or per
+    slice). Members of groups of two or more layers get `tpu.layer_group = <k> : i64`;
+    --mlir-to-cvimodel emits each group through the layer-group emitter (only the group's inputs
+    are loaded and only tensors used outside the group stored). Emits one remark with the count.
   }];
 }
 

@@ -523,16 +523,19 @@ bool emitPlan(Context &ctx, const Graph &g, const Plan &plan, uint32_t budget,
     }
   };
 
+  // The first slice's inputs, then the weights in layer order: the transfers queue in order, so
+  // the first layer starts as soon as its own operands are in and the later weights arrive while
+  // it computes.
+  if (!slices.empty())
+    loadInputs(0);
   if (plan.resident)
     for (size_t k = 0; k < g.nodes.size(); ++k)
       loadWeights(k);
-  if (B == 2 && !slices.empty())
-    loadInputs(0);
   for (size_t si = 0; si < slices.size() && ctx.ok(); ++si) {
     if (B == 2) {
       if (si + 1 < slices.size())
         loadInputs(si + 1);
-    } else {
+    } else if (si > 0) {
       loadInputs(si);
     }
     compute(si);
@@ -556,41 +559,39 @@ bool findPlan(const Context &ctx, const LayerGroup &grp, size_t begin, size_t en
     Context scratch;
     return emitPlan(scratch, g, p, budget, nullptr);
   };
-  for (bool resident : {true, false})
-    for (uint32_t bufs : {2u, 1u}) {
-      if (bufs == 2 && !doubleBuffer)
-        continue;
-      // The largest slice height that works (binary search, checked by emission).
-      uint32_t lo = 0, hi = OH;
-      while (lo < hi) {
-        uint32_t mid = (lo + hi + 1) / 2;
-        if (tryPlan({mid, bufs, resident}))
-          lo = mid;
-        else
-          hi = mid - 1;
-      }
-      if (lo == 0) {
-        // Not monotonic in rare cases (row ranges that see no input row): try every height.
-        for (uint32_t r = std::min<uint32_t>(OH, 8); r >= 1 && lo == 0; --r)
-          if (tryPlan({r, bufs, resident}))
-            lo = r;
-        if (lo == 0)
-          continue;
-      }
-      // With two buffer sets, at least two slices (and up to four) so that loads overlap.
-      if (bufs == 2 && OH > 1) {
-        uint32_t parts = std::max<uint32_t>(ceilDiv(OH, lo), std::min<uint32_t>(4, OH));
-        for (; parts <= OH; ++parts) {
-          uint32_t r = ceilDiv(OH, parts);
-          if (tryPlan({r, bufs, resident})) {
-            plan = {r, bufs, resident};
-            return true;
-          }
-        }
-      }
-      plan = {lo, bufs, resident};
-      return true;
+  // The largest slice height that works (binary search, checked by emission); fewer slices
+  // mean less recomputation of the halo rows.
+  auto largest = [&](uint32_t bufs, bool resident) {
+    uint32_t lo = 0, hi = OH;
+    while (lo < hi) {
+      uint32_t mid = (lo + hi + 1) / 2;
+      if (tryPlan({mid, bufs, resident}))
+        lo = mid;
+      else
+        hi = mid - 1;
     }
+    // Not monotonic in rare cases (row ranges that see no input row): try small heights.
+    for (uint32_t r = std::min<uint32_t>(OH, 8); lo == 0 && r >= 1; --r)
+      if (tryPlan({r, bufs, resident}))
+        lo = r;
+    return lo;
+  };
+  const uint32_t N = g.tensors[g.nodes.back().out].g.shape.n;
+  for (bool resident : {true, false}) {
+    uint32_t r1 = largest(1, resident);
+    if (r1 == 0)
+      continue;
+    plan = {r1, 1, resident};
+    // Two buffer sets overlap the loads of the next slice (or image) with the computation; worth
+    // it unless the slices must shrink much.
+    bool several = N > 1 || r1 < OH;
+    if (doubleBuffer && several) {
+      uint32_t r2 = largest(2, resident);
+      if (r2 > 0 && uint64_t{r2} * 4 >= uint64_t{r1} * 3)
+        plan = {r2, 2, resident};
+    }
+    return true;
+  }
   return false;
 }
 

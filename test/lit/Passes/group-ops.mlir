@@ -1,19 +1,89 @@
 // RUN: tpuc-opt %s -split-input-file -verify-diagnostics --group-ops | FileCheck %s
 
-// Tests that the pass says what it did not do and leaves the module unchanged.
-// CHECK-LABEL: module
-// CHECK: tpu.relu %arg0 {name = "r"}
-// expected-remark @below {{group-ops: not implemented; no layer group formed, every layer is emitted as its own kernel through global memory}}
+// Tests a residual block (conv, conv, add of the block input): one group of three layers.
+// CHECK-LABEL: func.func @residual
+// CHECK: tpu.conv_2d {{.*}}name = "c1"{{.*}}tpu.layer_group = 0 : i64
+// CHECK: tpu.conv_2d {{.*}}name = "c2"{{.*}}tpu.layer_group = 0 : i64
+// CHECK: tpu.eltwise_add {{.*}}name = "add"{{.*}}tpu.layer_group = 0 : i64
+// expected-remark @below {{group-ops: 1 layer groups of 3 layers in total}}
 module {
-  func.func @main(%arg0: tensor<4xi8>) -> tensor<4xi8> {
-    %0 = tpu.relu %arg0 {name = "r"} : (tensor<4xi8>) -> tensor<4xi8>
-    return %0 : tensor<4xi8>
+  func.func @residual(%arg0: tensor<1x32x16x16xi8>) -> tensor<1x32x16x16xi8> {
+    %w1 = tpu.load_weight {name = "w1"} : tensor<32x32x3x3xi8>
+    %w2 = tpu.load_weight {name = "w2"} : tensor<32x32x3x3xi8>
+    %0 = tpu.conv_2d %arg0, %w1 {name = "c1", strides = array<i64: 1, 1>, pads = array<i64: 1, 1, 1, 1>, dilations = array<i64: 1, 1>, do_relu = true} : (tensor<1x32x16x16xi8>, tensor<32x32x3x3xi8>) -> tensor<1x32x16x16xi8>
+    %1 = tpu.conv_2d %0, %w2 {name = "c2", strides = array<i64: 1, 1>, pads = array<i64: 1, 1, 1, 1>, dilations = array<i64: 1, 1>} : (tensor<1x32x16x16xi8>, tensor<32x32x3x3xi8>) -> tensor<1x32x16x16xi8>
+    %2 = tpu.eltwise_add %1, %arg0 {name = "add", do_relu = true} : (tensor<1x32x16x16xi8>, tensor<1x32x16x16xi8>) -> tensor<1x32x16x16xi8>
+    return %2 : tensor<1x32x16x16xi8>
   }
 }
 
 // -----
 
-// Tests an empty module: the same message, nothing else.
-// expected-remark @below {{group-ops: not implemented; no layer group formed, every layer is emitted as its own kernel through global memory}}
+// Tests that a layer without a group form (a convolution of 3 input channels, a concat) is not
+// grouped and ends the current group: conv -> relu -> pool form a group, the concat and the
+// relu after it stay alone.
+// CHECK-LABEL: func.func @broken
+// CHECK: tpu.conv_2d {{.*}}name = "stem"
+// CHECK-NOT: tpu.layer_group
+// CHECK-SAME: -> tensor<1x8x16x16xi8>
+// CHECK: tpu.conv_2d {{.*}}name = "c"{{.*}}tpu.layer_group = 0 : i64
+// CHECK: tpu.relu {{.*}}name = "r"{{.*}}tpu.layer_group = 0 : i64
+// CHECK: tpu.pool_max_2d {{.*}}name = "p"{{.*}}tpu.layer_group = 0 : i64
+// CHECK: tpu.concat
+// CHECK-NOT: tpu.layer_group
+// CHECK: return
+// expected-remark @below {{group-ops: 1 layer groups of 3 layers in total}}
+module {
+  func.func @broken(%arg0: tensor<1x3x16x16xi8>) -> tensor<1x16x8x8xi8> {
+    %w0 = tpu.load_weight {name = "w0"} : tensor<8x3x3x3xi8>
+    %w1 = tpu.load_weight {name = "w1"} : tensor<8x8x3x3xi8>
+    %0 = tpu.conv_2d %arg0, %w0 {name = "stem", strides = array<i64: 1, 1>, pads = array<i64: 1, 1, 1, 1>, dilations = array<i64: 1, 1>} : (tensor<1x3x16x16xi8>, tensor<8x3x3x3xi8>) -> tensor<1x8x16x16xi8>
+    %1 = tpu.conv_2d %0, %w1 {name = "c", strides = array<i64: 1, 1>, pads = array<i64: 1, 1, 1, 1>, dilations = array<i64: 1, 1>} : (tensor<1x8x16x16xi8>, tensor<8x8x3x3xi8>) -> tensor<1x8x16x16xi8>
+    %2 = tpu.relu %1 {name = "r"} : (tensor<1x8x16x16xi8>) -> tensor<1x8x16x16xi8>
+    %3 = tpu.pool_max_2d %2 {name = "p", kernel_shape = array<i64: 2, 2>, strides = array<i64: 2, 2>, pads = array<i64: 0, 0, 0, 0>} : (tensor<1x8x16x16xi8>) -> tensor<1x8x8x8xi8>
+    %4 = tpu.concat %3, %3 {name = "cat", axis = 1 : i64} : (tensor<1x8x8x8xi8>, tensor<1x8x8x8xi8>) -> tensor<1x16x8x8xi8>
+    %5 = tpu.relu %4 {name = "r2"} : (tensor<1x16x8x8xi8>) -> tensor<1x16x8x8xi8>
+    return %5 : tensor<1x16x8x8xi8>
+  }
+}
+
+// -----
+
+// Tests the local-memory limit: two 3x3 convolutions of 512 channels do not fit together
+// (each one's weights alone exceed the 32 KiB of a lane), so nothing is grouped.
+// CHECK-LABEL: func.func @too_big
+// CHECK-NOT: tpu.layer_group
+// expected-remark @below {{group-ops: 0 layer groups of 0 layers in total}}
+module {
+  func.func @too_big(%arg0: tensor<1x512x4x4xi8>) -> tensor<1x512x4x4xi8> {
+    %w1 = tpu.load_weight {name = "w1"} : tensor<512x512x3x3xi8>
+    %w2 = tpu.load_weight {name = "w2"} : tensor<512x512x3x3xi8>
+    %0 = tpu.conv_2d %arg0, %w1 {name = "c1", strides = array<i64: 1, 1>, pads = array<i64: 1, 1, 1, 1>, dilations = array<i64: 1, 1>} : (tensor<1x512x4x4xi8>, tensor<512x512x3x3xi8>) -> tensor<1x512x4x4xi8>
+    %1 = tpu.conv_2d %0, %w2 {name = "c2", strides = array<i64: 1, 1>, pads = array<i64: 1, 1, 1, 1>, dilations = array<i64: 1, 1>} : (tensor<1x512x4x4xi8>, tensor<512x512x3x3xi8>) -> tensor<1x512x4x4xi8>
+    return %1 : tensor<1x512x4x4xi8>
+  }
+}
+
+// -----
+
+// Tests a depthwise + pointwise pair whose intermediate is also returned (kept): one group.
+// CHECK-LABEL: func.func @dw_pw
+// CHECK: tpu.conv_2d {{.*}}name = "dw"{{.*}}tpu.layer_group = 0 : i64
+// CHECK: tpu.conv_2d {{.*}}name = "pw"{{.*}}tpu.layer_group = 0 : i64
+// expected-remark @below {{group-ops: 1 layer groups of 2 layers in total}}
+module {
+  func.func @dw_pw(%arg0: tensor<1x16x32x32xi8>) -> (tensor<1x16x16x16xi8>, tensor<1x32x16x16xi8>) {
+    %w1 = tpu.load_weight {name = "w1"} : tensor<16x1x3x3xi8>
+    %w2 = tpu.load_weight {name = "w2"} : tensor<32x16x1x1xi8>
+    %0 = tpu.conv_2d %arg0, %w1 {name = "dw", group = 16 : i64, strides = array<i64: 2, 2>, pads = array<i64: 1, 1, 1, 1>, dilations = array<i64: 1, 1>} : (tensor<1x16x32x32xi8>, tensor<16x1x3x3xi8>) -> tensor<1x16x16x16xi8>
+    %1 = tpu.conv_2d %0, %w2 {name = "pw", strides = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>} : (tensor<1x16x16x16xi8>, tensor<32x16x1x1xi8>) -> tensor<1x32x16x16xi8>
+    return %0, %1 : tensor<1x16x16x16xi8>, tensor<1x32x16x16xi8>
+  }
+}
+
+// -----
+
+// Tests an empty module: the count only.
+// expected-remark @below {{group-ops: 0 layer groups of 0 layers in total}}
 module {
 }

@@ -1,0 +1,228 @@
+//===- LayerGroupsPass.cpp - --group-ops: partition TPU layers into layer groups ===//
+//
+// Greedy, in program order: an INT8 layer the group emitter handles (conv_2d plain or depthwise,
+// pool_max_2d / pool_avg_2d, eltwise_add / max / min, relu, leaky_relu, lut; 4-D int8 tensors)
+// joins the current group when it reads a result of a member and the group with it still fits
+// the local memory of the chip (tpuc::kernel::layers::layerGroupFits: some slicing along H with
+// every intermediate in local memory and the weights loaded once or per slice); otherwise it
+// starts a new group. A closed group drops trailing members until every member but the last
+// feeds a later member. Groups of two or more layers get `tpu.layer_group = <k> : i64` on each
+// member; --mlir-to-cvimodel emits each group through emitLayerGroup.
+//
+//===----------------------------------------------------------------------===//
+#include "passes/Passes.h"
+#include "passes/codegen/Backend.h"
+
+#include "dialect/TpuOps.h"
+#include "tpuc/kernel/LayerGroup.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/SmallPtrSet.h"
+
+#include <optional>
+
+namespace tpuc {
+#define GEN_PASS_DEF_GROUPOPS
+#include "passes/Passes.h.inc"
+} // namespace tpuc
+
+using namespace mlir;
+namespace kl = tpuc::kernel::layers;
+namespace tpu = tpuc::tpu;
+using tpuc::kernel::DType;
+using tpuc::kernel::GlobalAddr;
+using tpuc::kernel::GlobalTensor;
+using tpuc::kernel::Shape;
+
+namespace {
+
+std::vector<int64_t> quantInts(Operation *op, StringRef key) {
+  std::vector<int64_t> out;
+  auto q = op->getAttrOfType<DictionaryAttr>("quant");
+  if (!q)
+    return out;
+  if (auto a = q.getAs<DenseI64ArrayAttr>(key))
+    out.assign(a.asArrayRef().begin(), a.asArrayRef().end());
+  else if (auto i = q.getAs<IntegerAttr>(key))
+    out.push_back(i.getInt());
+  return out;
+}
+
+std::optional<Shape> int8Shape4(Value v) {
+  auto t = dyn_cast<RankedTensorType>(v.getType());
+  if (!t || t.getRank() != 4 || !t.hasStaticShape() || !t.getElementType().isInteger(8))
+    return std::nullopt;
+  auto s = t.getShape();
+  return Shape{uint32_t(s[0]), uint32_t(s[1]), uint32_t(s[2]), uint32_t(s[3])};
+}
+
+uint32_t u32(int64_t v) { return static_cast<uint32_t>(v); }
+
+/// The layer of `op` for the group planner (addresses from `addrOf`), or nullopt when the op is
+/// not a group member.
+std::optional<kl::GroupLayer> layerOf(Operation *op,
+                                      const std::function<GlobalTensor(Value)> &addrOf) {
+  if (op->getNumResults() != 1 || !int8Shape4(op->getResult(0)))
+    return std::nullopt;
+  for (Value v : op->getOperands())
+    if (!v.getDefiningOp<tpu::LoadWeightOp>() && !int8Shape4(v))
+      return std::nullopt;
+  GlobalTensor out = addrOf(op->getResult(0));
+  auto relu = [&]() {
+    auto a = op->getAttrOfType<BoolAttr>("do_relu");
+    return a && a.getValue();
+  };
+  std::optional<kl::GroupLayer> result;
+  if (auto conv = dyn_cast<tpu::Conv2DOp>(op)) {
+    kl::Conv2dLayer l;
+    auto ftype = cast<ShapedType>(conv.getFilter().getType());
+    l.input = addrOf(conv.getInput());
+    l.output = out;
+    l.filter = GlobalAddr{1, 0};
+    l.group = u32(conv.getGroup());
+    l.kh = u32(ftype.getDimSize(2));
+    l.kw = u32(ftype.getDimSize(3));
+    l.strideH = u32(conv.getStrides()[0]), l.strideW = u32(conv.getStrides()[1]);
+    l.dilationH = u32(conv.getDilations()[0]), l.dilationW = u32(conv.getDilations()[1]);
+    l.padTop = u32(conv.getPads()[0]), l.padLeft = u32(conv.getPads()[1]);
+    l.padBottom = u32(conv.getPads()[2]), l.padRight = u32(conv.getPads()[3]);
+    l.doRelu = relu();
+    auto q = op->getAttrOfType<DictionaryAttr>("quant");
+    auto pt = q ? q.getAs<StringAttr>("param_type") : StringAttr();
+    l.perChannel = !(pt && pt.getValue() == "RSHIFT_ONLY");
+    l.hasBias = !l.perChannel && conv.getBias();
+    result = l;
+  } else if (isa<tpu::PoolMax2DOp, tpu::PoolAvg2DOp>(op)) {
+    kl::Pool2dLayer l;
+    auto ks = op->getAttrOfType<DenseI64ArrayAttr>("kernel_shape");
+    auto st = op->getAttrOfType<DenseI64ArrayAttr>("strides");
+    auto pd = op->getAttrOfType<DenseI64ArrayAttr>("pads");
+    if (!ks || !st || !pd || ks.size() != 2 || st.size() != 2 || pd.size() != 4)
+      return std::nullopt;
+    l.kind = isa<tpu::PoolMax2DOp>(op) ? kl::PoolKind::Max : kl::PoolKind::Avg;
+    l.input = addrOf(op->getOperand(0));
+    l.output = out;
+    l.kh = u32(ks[0]), l.kw = u32(ks[1]), l.strideH = u32(st[0]), l.strideW = u32(st[1]);
+    l.padTop = u32(pd[0]), l.padLeft = u32(pd[1]), l.padBottom = u32(pd[2]),
+    l.padRight = u32(pd[3]);
+    // ceil_mode: windows past the edge are extra bottom padding (as the code generation does).
+    uint32_t needH = (out.shape.h - 1) * l.strideH + l.kh;
+    if (needH > l.input.shape.h + l.padTop + l.padBottom)
+      l.padBottom = needH - l.input.shape.h - l.padTop;
+    l.doRelu = relu();
+    result = l;
+  } else if (isa<tpu::EltwiseAddOp, tpu::EltwiseMaxOp, tpu::EltwiseMinOp>(op)) {
+    kl::EltwiseLayer l;
+    l.kind = isa<tpu::EltwiseAddOp>(op)   ? kl::EltwiseKind::Add
+             : isa<tpu::EltwiseMaxOp>(op) ? kl::EltwiseKind::Max
+                                          : kl::EltwiseKind::Min;
+    for (Value v : op->getOperands())
+      l.inputs.push_back(addrOf(v));
+    l.output = out;
+    for (int64_t m : quantInts(op, "multiplier"))
+      l.multipliers.push_back(int32_t(m));
+    if (l.multipliers.empty())
+      l.multipliers.assign(l.inputs.size(), 1);
+    auto r = quantInts(op, "rshift");
+    l.rshift = r.empty() ? 0 : u32(r[0]);
+    l.doRelu = relu();
+    result = l;
+  } else if (isa<tpu::ReluOp, tpu::LeakyReluOp>(op)) {
+    kl::LeakyReluLayer l;
+    l.input = addrOf(op->getOperand(0));
+    l.output = out;
+    result = l;
+  } else if (auto lut = dyn_cast<tpu::LutOp>(op)) {
+    kl::LutLayer l;
+    l.input = addrOf(lut.getInput());
+    l.output = out;
+    l.table = GlobalAddr{1, 0};
+    result = l;
+  }
+  if (result && !kl::groupUnsupported(*result).empty())
+    return std::nullopt;
+  return result;
+}
+
+struct GroupOpsPass : tpuc::impl::GroupOpsBase<GroupOpsPass> {
+  void runOnOperation() override {
+    int64_t nextGroup = 0, grouped = 0;
+    getOperation().walk([&](func::FuncOp func) {
+      if (func.isExternal())
+        return;
+      // Distinct fake addresses: the planner identifies tensors by address.
+      llvm::DenseMap<Value, GlobalTensor> addrs;
+      auto addrOf = [&](Value v) {
+        auto it = addrs.find(v);
+        if (it != addrs.end())
+          return it->second;
+        Shape s = int8Shape4(v).value_or(Shape{});
+        GlobalTensor t =
+            GlobalTensor::dense(GlobalAddr{0, uint64_t(addrs.size() + 1) << 26}, s, DType::Int8);
+        addrs[v] = t;
+        return t;
+      };
+      std::vector<Operation *> cur;
+      auto build = [&](const std::vector<Operation *> &ops, kl::LayerGroup &g) {
+        llvm::SmallPtrSet<Operation *, 16> in(ops.begin(), ops.end());
+        for (Operation *op : ops) {
+          bool keep = llvm::any_of(op->getResult(0).getUsers(),
+                                   [&](Operation *u) { return !in.count(u); });
+          g.add(*layerOf(op, addrOf), keep);
+        }
+      };
+      auto feedsLater = [](const std::vector<Operation *> &ops) {
+        for (size_t i = 0; i + 1 < ops.size(); ++i) {
+          bool used = false;
+          for (size_t j = i + 1; j < ops.size() && !used; ++j)
+            used = llvm::is_contained(ops[j]->getOperands(), ops[i]->getResult(0));
+          if (!used)
+            return false;
+        }
+        return true;
+      };
+      auto close = [&]() {
+        while (cur.size() > 1 && !feedsLater(cur))
+          cur.pop_back();
+        if (cur.size() > 1) {
+          auto attr = IntegerAttr::get(IntegerType::get(&getContext(), 64), nextGroup++);
+          for (Operation *op : cur)
+            op->setAttr("tpu.layer_group", attr);
+          grouped += int64_t(cur.size());
+        }
+        cur.clear();
+      };
+      for (Operation &op : func.getBody().front()) {
+        if (!layerOf(&op, addrOf)) {
+          if (!isa<tpu::LoadWeightOp>(op))
+            close();
+          continue;
+        }
+        bool reads = llvm::any_of(cur, [&](Operation *m) {
+          return llvm::is_contained(op.getOperands(), m->getResult(0));
+        });
+        if (reads) {
+          std::vector<Operation *> next = cur;
+          next.push_back(&op);
+          kl::LayerGroup g;
+          build(next, g);
+          if (kl::layerGroupFits(g)) {
+            cur = std::move(next);
+            continue;
+          }
+        }
+        // The ops dropped by close() start over from this op.
+        close();
+        cur.push_back(&op);
+      }
+      close();
+    });
+    emitRemark(getOperation().getLoc(), "group-ops: " + std::to_string(nextGroup) +
+                                            " layer groups of " + std::to_string(grouped) +
+                                            " layers in total");
+  }
+};
+
+} // namespace
