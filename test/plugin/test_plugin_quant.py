@@ -78,6 +78,41 @@ def test_threshold_overwrite(opt_cli: Path, plugin: Plugin, tmp_path: Path, over
     assert param["m_i8_neg"] == f"{m_neg} : i8" and param["rshift_neg"] == f"{r_neg} : i8"
 
 
+POOLED_BACKWARD = """module {
+func.func @main(%arg0: tensor<1x4x8x8xf32>) -> tensor<1x4x4x4xf32> {
+  %0 = tpu.input %arg0 {name = "in", quant = {mode = "NONE"}}
+         : (tensor<1x4x8x8xf32>) -> tensor<1x4x8x8xf32>
+  %1 = tpu.pool_max_2d %0 {name = "pool", kernel_shape = array<i64: 2, 2>,
+         strides = array<i64: 2, 2>, pads = array<i64: 0, 0, 0, 0>, quant = {mode = "NONE"}}
+         : (tensor<1x4x8x8xf32>) -> tensor<1x4x4x4xf32>
+  %2 = tpu.relu %1 {name = "r", quant = {mode = "NONE"}}
+         : (tensor<1x4x4x4xf32>) -> tensor<1x4x4x4xf32>
+  %3 = tpu.custom_op %2 {name = "lrelu", operation_name = "leaky_relu",
+         param = {negative_slope = 1.000000e-01 : f32}, tpu = true, do_quant = true,
+         threshold_overwrite = "backward", quant = {mode = "NONE"}}
+         : (tensor<1x4x4x4xf32>) -> tensor<1x4x4x4xf32>
+  return %3 : tensor<1x4x4x4xf32>
+}
+}
+"""
+
+
+def test_backward_overwrite_through_max_pool(
+    opt_cli: Path, plugin: Plugin, tmp_path: Path
+) -> None:
+    """A backward overwrite reaches the layer before a max pool and a relu (which take their
+    input's threshold in tpu-quant), so tpu-quant accepts the custom op."""
+    (tmp_path / "table").write_text("# op_name threshold\nin 5.0\npool 4.0\nr 4.5\nlrelu 3.0\n")
+    module = quantize(opt_cli, tmp_path, POOLED_BACKWARD, "--import-calibration-table",
+                      "--calibration-table", tmp_path / "table", "--tpu-quant",
+                      "--custom-op-plugin", plugin.library)  # fmt: skip
+    for name in ("in_quant", "pool", "r", "lrelu"):
+        line = next(ln for ln in module.splitlines() if f'name = "{name}"' in ln)
+        assert "threshold_max = 3.000000e+00" in line, line
+    param = param_of(module, "lrelu")
+    assert "m_i8_pos" not in param and "rshift_pos" not in param
+
+
 def test_do_quant_false_stays_fp32(opt_cli: Path, plugin: Plugin, tmp_path: Path) -> None:
     module = quantize(opt_cli, tmp_path, softmax_module(thresholds=(4.0, 1.0)), "--tpu-quant",
                       "--custom-op-plugin", plugin.library)
