@@ -337,9 +337,16 @@ def GroupOps : Pass<"group-ops", "::mlir::ModuleOp"> {
     the current group when it reads a result of a member and the group still fits the chip's
     local memory when sliced along H (intermediates in local memory, weights loaded once or per
     slice). Members of groups of two or more layers get `tpu.layer_group = <k> : i64`;
-    --mlir-to-cvimodel emits each group through the layer-group emitter (only the group's inputs
-    are loaded and only tensors used outside the group stored). Emits one remark with the count.
+    --mlir-to-cvimodel emits each group through the layer-group emitter: only the group's inputs
+    are loaded from global memory, and every member's output is stored unless
+    local-intermediates is set, which keeps the tensors used only inside their group in local
+    memory (`tpu.layer_group_local`; runners then cannot dump them). Emits one remark with the
+    count.
   }];
+  let options = [
+    Option<"localIntermediates", "local-intermediates", "bool", /*default=*/"false",
+           "Never store tensors used only inside their group (they are then not dumpable)">
+  ];
 }
 
 def DeepFusionGroupSlice : Pass<"deep-fusion-group-slice", "::mlir::ModuleOp"> {

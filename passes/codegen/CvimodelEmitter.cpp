@@ -2,6 +2,7 @@
 #include "passes/codegen/CvimodelEmitter.h"
 #include "passes/codegen/Backend.h"
 #include "passes/codegen/CvimodelWriterBridge.h"
+#include "passes/codegen/LayerGroupsEmit.h"
 
 #include "dialect/TpuOps.h"
 #include "runtime/sdk/CustomOpAttributes.h"
@@ -112,6 +113,7 @@ private:
   llvm::DenseSet<int64_t> weightOffsets;
   sdk::CustomOpLibraries plugins;
   bool pluginsLoaded = false;
+  LayerGroupEmitter groups; ///< layer groups of --group-ops
   uint32_t lastLayerId = 0; ///< the largest assigned layer id (then the last fresh one)
 };
 
@@ -308,7 +310,7 @@ LogicalResult Emitter::emitLayer(Operation *op, kernel::Context &ctx) {
         l.hasBias = true;
       }
     }
-    return success(kl::emitConv2d(ctx, l));
+    return success(groups.emitOrCollect(ctx, l, kl::emitConv2d));
   }
   if (auto fc = dyn_cast<tpu::FullyConnectedOp>(op)) {
     kl::FullyConnectedLayer l;
@@ -401,7 +403,7 @@ LogicalResult Emitter::emitLayer(Operation *op, kernel::Context &ctx) {
     l.multiplier = u32(m0());
     l.rshift = u32(r0());
     l.doRelu = relu();
-    return success(kl::emitPool2d(ctx, l));
+    return success(groups.emitOrCollect(ctx, l, kl::emitPool2d));
   }
   if (isa<tpu::ReluOp>(op)) {
     kl::LeakyReluLayer l;
@@ -415,7 +417,7 @@ LogicalResult Emitter::emitLayer(Operation *op, kernel::Context &ctx) {
     l.rPos = 0;
     l.mNeg = 0;
     l.rNeg = 0;
-    return success(kl::emitLeakyRelu(ctx, l));
+    return success(groups.emitOrCollect(ctx, l, kl::emitLeakyRelu));
   }
   if (isa<tpu::EltwiseAddOp, tpu::EltwiseMaxOp, tpu::EltwiseMinOp>(op)) {
     kl::EltwiseLayer l;
@@ -438,7 +440,7 @@ LogicalResult Emitter::emitLayer(Operation *op, kernel::Context &ctx) {
       l.multipliers.assign(l.inputs.size(), 1);
     l.rshift = u32(r0());
     l.doRelu = relu();
-    return success(kl::emitEltwise(ctx, l));
+    return success(groups.emitOrCollect(ctx, l, kl::emitEltwise));
   }
   if (isa<tpu::EltwiseMulOp>(op)) {
     if (op->getNumOperands() != 2)
@@ -468,7 +470,7 @@ LogicalResult Emitter::emitLayer(Operation *op, kernel::Context &ctx) {
     l.input = *in;
     l.output = out;
     l.table = *table;
-    return success(kl::emitLut(ctx, l));
+    return success(groups.emitOrCollect(ctx, l, kl::emitLut));
   }
   if (isa<tpu::LeakyReluOp>(op)) {
     if (mult.size() != 2 || rshift.size() != 2)
@@ -484,7 +486,7 @@ LogicalResult Emitter::emitLayer(Operation *op, kernel::Context &ctx) {
     l.mNeg = int32_t(mult[1]);
     l.rPos = u32(rshift[0]);
     l.rNeg = u32(rshift[1]);
-    return success(kl::emitLeakyRelu(ctx, l));
+    return success(groups.emitOrCollect(ctx, l, kl::emitLeakyRelu));
   }
   if (auto prelu = dyn_cast<tpu::PReluOp>(op)) {
     if (rshift.size() != 2)
@@ -683,8 +685,17 @@ LogicalResult Emitter::emitLayer(Operation *op, kernel::Context &ctx) {
 
 LogicalResult Emitter::emitTpuRoutine(func::FuncOp func, kernel::Context &ctx) {
   for (Operation &op : func.getBody().front()) {
-    if (isa<tpu::LoadWeightOp, func::ReturnOp>(op))
+    if (isa<tpu::LoadWeightOp, func::ReturnOp>(op) || groups.emitted(&op))
       continue;
+    if (op.hasAttr(kLayerGroupAttr)) {
+      if (failed(groups.emitGroup(&op, ctx, [&](Operation *m) { return emitLayer(m, ctx); })))
+        return failure();
+      if (!ctx.ok()) {
+        op.emitError() << "mlir-to-cvimodel: layer group failed: " << ctx.error();
+        return failure();
+      }
+      continue;
+    }
     if (failed(emitLayer(&op, ctx)))
       return failure();
     if (!ctx.ok()) {
@@ -936,7 +947,7 @@ LogicalResult Emitter::run(llvm::raw_ostream &os) {
     q.minValue = -q.maxValue;
     info.quant = q;
     info.size = t->bytes;
-    info.overwrote = overwritten(*t);
+    info.overwrote = overwritten(*t) || groups.internal.contains(t->name);
     program.tensors.push_back(std::move(info));
   }
   model.programs.push_back(std::move(program));

@@ -7,7 +7,9 @@
 // every intermediate in local memory and the weights loaded once or per slice); otherwise it
 // starts a new group. A closed group drops trailing members until every member but the last
 // feeds a later member. Groups of two or more layers get `tpu.layer_group = <k> : i64` on each
-// member; --mlir-to-cvimodel emits each group through emitLayerGroup.
+// member; with local-intermediates, members whose result is used only inside the group also get
+// `tpu.layer_group_local` (never stored). --mlir-to-cvimodel emits each group through
+// emitLayerGroup.
 //
 //===----------------------------------------------------------------------===//
 #include "passes/Passes.h"
@@ -147,6 +149,8 @@ std::optional<kl::GroupLayer> layerOf(Operation *op,
 }
 
 struct GroupOpsPass : tpuc::impl::GroupOpsBase<GroupOpsPass> {
+  using GroupOpsBase::GroupOpsBase;
+
   void runOnOperation() override {
     int64_t nextGroup = 0, grouped = 0;
     getOperation().walk([&](func::FuncOp func) {
@@ -188,8 +192,14 @@ struct GroupOpsPass : tpuc::impl::GroupOpsBase<GroupOpsPass> {
           cur.pop_back();
         if (cur.size() > 1) {
           auto attr = IntegerAttr::get(IntegerType::get(&getContext(), 64), nextGroup++);
-          for (Operation *op : cur)
+          llvm::SmallPtrSet<Operation *, 16> in(cur.begin(), cur.end());
+          for (Operation *op : cur) {
             op->setAttr("tpu.layer_group", attr);
+            bool inside = llvm::all_of(op->getResult(0).getUsers(),
+                                       [&](Operation *u) { return in.count(u) != 0; });
+            if (localIntermediates && inside && op != cur.back())
+              op->setAttr("tpu.layer_group_local", UnitAttr::get(&getContext()));
+          }
           grouped += int64_t(cur.size());
         }
         cur.clear();

@@ -1,10 +1,20 @@
 // RUN: tpuc-opt %s -split-input-file -verify-diagnostics --group-ops | FileCheck %s
+// RUN: tpuc-opt %s -split-input-file -verify-diagnostics --group-ops="local-intermediates=1" | FileCheck %s --check-prefix=LOCAL
 
 // Tests a residual block (conv, conv, add of the block input): one group of three layers.
 // CHECK-LABEL: func.func @residual
 // CHECK: tpu.conv_2d {{.*}}name = "c1"{{.*}}tpu.layer_group = 0 : i64
 // CHECK: tpu.conv_2d {{.*}}name = "c2"{{.*}}tpu.layer_group = 0 : i64
 // CHECK: tpu.eltwise_add {{.*}}name = "add"{{.*}}tpu.layer_group = 0 : i64
+// CHECK-NOT: tpu.layer_group_local
+// With local-intermediates, the two convolutions' results (used only inside the group) stay in
+// local memory; the group's output does not.
+// LOCAL-LABEL: func.func @residual
+// LOCAL: name = "c1"{{.*}}tpu.layer_group = 0 : i64, tpu.layer_group_local
+// LOCAL: name = "c2"{{.*}}tpu.layer_group = 0 : i64, tpu.layer_group_local
+// LOCAL: name = "add"
+// LOCAL-NOT: tpu.layer_group_local
+// LOCAL-SAME: -> tensor<1x32x16x16xi8>
 // expected-remark @below {{group-ops: 1 layer groups of 3 layers in total}}
 module {
   func.func @residual(%arg0: tensor<1x32x16x16xi8>) -> tensor<1x32x16x16xi8> {
@@ -70,6 +80,10 @@ module {
 // CHECK-LABEL: func.func @dw_pw
 // CHECK: tpu.conv_2d {{.*}}name = "dw"{{.*}}tpu.layer_group = 0 : i64
 // CHECK: tpu.conv_2d {{.*}}name = "pw"{{.*}}tpu.layer_group = 0 : i64
+// The depthwise result is returned too: never local.
+// LOCAL-LABEL: func.func @dw_pw
+// LOCAL-NOT: tpu.layer_group_local
+// LOCAL: return
 // expected-remark @below {{group-ops: 1 layer groups of 2 layers in total}}
 module {
   func.func @dw_pw(%arg0: tensor<1x16x32x32xi8>) -> (tensor<1x16x16x16xi8>, tensor<1x32x16x16xi8>) {
