@@ -27,20 +27,11 @@ R18_ONNX = Path(
 # example -> {substring of a reported failure: why it fails}. Every failure an example reports
 # must match one of its entries.
 KNOWN_FAILURES: dict[str, dict[str, str]] = {
-    "2_unpooling": {
-        "model_runner could not run": "tpuc's runtime has no 'softmax' CPU function for "
-        "SegNet's final Softmax (docs/backend.md, Limitations)",
-    },
     "3_softmax_cpu": {
         "output_f32 / prob_Softmax_in0_dequant missing": "run.py looks for the dequantized "
         "logits as `<logits>_f32` in model_runner's dump, but the cvimodel names that tensor "
         "prob_Softmax_in0_dequant, as the interpreter does (only model outputs are "
         "`<producer>_f32`)",
-        "the vendor runtime failed": "the vendor runtime cannot call tpuc's ICpuFunction "
-        "(cvi::OpParam / cvi::runtime::Neuron are not binary compatible with the vendor's)",
-    },
-    "4_roialign": {
-        "the vendor runtime failed": "the vendor runtime cannot call tpuc's ICpuFunction",
     },
 }
 
@@ -103,8 +94,8 @@ def _run_example(example: str, build: Path, work: Path, *extra: str) -> tuple[in
 
 
 def test_unpooling_without_softmax(plugin_builds: dict[str, Path], tmp_path: Path) -> None:
-    """SegNet without its final Softmax (a CPU layer tpuc's runtime lacks): the UnPooling
-    kernel on model_runner too, every tensor equal to the interpreter's and the vendor's."""
+    """SegNet without its final Softmax (a CPU layer): the UnPooling kernel on model_runner
+    too, every tensor equal to the interpreter's and the vendor's."""
     returncode, output = _run_example(
         "2_unpooling", plugin_builds["2_unpooling"], tmp_path, "--no-softmax"
     )
