@@ -80,6 +80,11 @@ public:
     out = outputs[0];
     from = param.get<std::string>("from");
     to = param.get<std::string>("to");
+    // The vendor runtime spells fp32 "NONE" as well (the vendor compiler writes it so).
+    if (from == "NONE")
+      from = "FP32";
+    if (to == "NONE")
+      to = "FP32";
     scale = param.has("scale") ? param.get<float>("scale") : 1.0f;
     if (from != formatName(in->fmt))
       throw Error("quant: from=" + from + " but input '" + in->name + "' is " +

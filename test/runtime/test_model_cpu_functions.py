@@ -316,6 +316,20 @@ def test_model_runner_reports_errors(tool: Any, tmp_path: Path) -> None:
     assert r.returncode != 0 and "required" in r.stderr
 
 
+def test_quant_accepts_none_as_fp32(rt: Any, builder: Any) -> None:
+    """The vendor compiler writes fp32 as "NONE" in quant parameters; both spellings work."""
+    b = builder()
+    b.tensor("x", FP32, [1, 4, 1, 1], IO0)
+    b.tensor("q", INT8, [1, 4, 1, 1], PRIVATE_REGION, qscale=0.5)
+    b.tensor("y", FP32, [1, 4, 1, 1], IO1)
+    b.cpu_routine("quant", ["x"], ["q"], **{"from": "NONE", "to": "INT8", "scale": 2.0})
+    b.cpu_routine("quant", ["q"], ["y"], **{"from": "INT8", "to": "NONE", "scale": 0.5})
+    b.io(["x"], ["y"], private=64)
+    model = rt.Model.from_bytes(b.build())
+    out = model.run({"x": np.array([1.0, -0.75, 100.0, 0.25], np.float32).reshape(1, 4, 1, 1)})
+    np.testing.assert_array_equal(out["y"].ravel(), [1.0, -1.0, 63.5, 0.5])
+
+
 def softmax_model(builder: Any, shape: list[int], axis: Any, dtype: int = FP32) -> bytes:
     b = builder("softmax")
     b.info.build_time = "2026-01-01 00:00:00"  # the vendor runtime prints both when loading
