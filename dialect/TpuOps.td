@@ -378,6 +378,17 @@ def Tpu_ReduceMeanOp : Tpu_InferredOp<"reduce_mean", "Mean over `axes`",
   }];
 }
 
+def Tpu_ArgMaxOp : Tpu_InferredOp<"argmax", "Index of the first maximum along `axis`",
+    (ins Tpu_TensorType:$input, I64Attr:$axis,
+         DefaultValuedAttr<BoolAttr, "true">:$keepdims)> {
+  let description = [{
+    `axis` is in [-rank, rank). The result holds the index (as f32, as vendor models store it)
+    of the first largest element along `axis`; that dimension becomes 1 with `keepdims`, else
+    it is removed. The input may be f32 or int8 (the maximum of the codes is the maximum of the
+    values, the threshold being positive).
+  }];
+}
+
 //===----------------------------------------------------------------------===//
 // Data movement
 //===----------------------------------------------------------------------===//

@@ -342,3 +342,28 @@ LogicalResult ReduceMeanOp::inferReturnTypes(MLIRContext *, std::optional<Locati
   types.push_back(tensorLike(shape, *input));
   return success();
 }
+
+LogicalResult ArgMaxOp::inferReturnTypes(MLIRContext *context, std::optional<Location> loc,
+                                         Adaptor adaptor, SmallVectorImpl<Type> &types) {
+  OpDiagnostics diag = inferenceDiagnostics<ArgMaxOp>(loc);
+  if (failed(verifyAdaptor(adaptor, loc)))
+    return failure();
+  FailureOr<RankedTensorType> input = getTensorType(diag, adaptor.getInput(), "input");
+  if (failed(input))
+    return failure();
+  FailureOr<int64_t> axis =
+      normalizeAxis(diag, static_cast<int64_t>(adaptor.getAxis()), input->getRank());
+  if (failed(axis))
+    return failure();
+  if (input->getDimSize(*axis) == 0)
+    return diag.error("axis ", *axis, " is empty");
+  SmallVector<int64_t> shape;
+  for (int64_t i = 0; i < input->getRank(); ++i) {
+    if (i != *axis)
+      shape.push_back(input->getDimSize(i));
+    else if (adaptor.getKeepdims())
+      shape.push_back(1);
+  }
+  types.push_back(RankedTensorType::get(shape, Float32Type::get(context)));
+  return success();
+}

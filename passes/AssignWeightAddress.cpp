@@ -125,7 +125,18 @@ struct Packer {
       return failure();
     auto ftype = cast<ShapedType>(filterValue.getType());
     uint32_t oc = 0, icg = 1, kh = 1, kw = 1;
-    if (isa<tpu::Conv2DOp>(op)) {
+    auto deconv = dyn_cast<tpu::DeConv2DOp>(op);
+    if (deconv) {
+      // [IC][OC/g][kh][kw] -> the equivalent convolution's flipped [OC][kh][kw][IC/g].
+      if (ftype.getRank() != 4)
+        return op->emitError("assign-weight-address: deconv_2d filter must be 4-D");
+      auto group = uint32_t(deconv.getGroup());
+      auto ic = uint32_t(ftype.getDimSize(0));
+      oc = uint32_t(ftype.getDimSize(1)) * group;
+      icg = ic / group;
+      kh = uint32_t(ftype.getDimSize(2));
+      kw = uint32_t(ftype.getDimSize(3));
+    } else if (isa<tpu::Conv2DOp>(op)) {
       if (ftype.getRank() != 4)
         return op->emitError("assign-weight-address: conv_2d filter must be 4-D");
       oc = uint32_t(ftype.getDimSize(0));
@@ -140,10 +151,16 @@ struct Packer {
     if (failed(filter))
       return failure();
     std::vector<uint8_t> packed((*filter)->data.size());
-    layers::packConvFilter(reinterpret_cast<const int8_t *>((*filter)->data.data()), oc, icg, kh,
-                           kw, reinterpret_cast<int8_t *>(packed.data()));
-    // A 1x1 filter has the same layout in both orders.
-    std::string packedName = kh * kw == 1 ? fname : fname + "_reordered";
+    if (deconv)
+      layers::packDeconvFilter(reinterpret_cast<const int8_t *>((*filter)->data.data()),
+                               icg * uint32_t(deconv.getGroup()), oc / uint32_t(deconv.getGroup()),
+                               uint32_t(deconv.getGroup()), kh, kw,
+                               reinterpret_cast<int8_t *>(packed.data()));
+    else
+      layers::packConvFilter(reinterpret_cast<const int8_t *>((*filter)->data.data()), oc, icg, kh,
+                             kw, reinterpret_cast<int8_t *>(packed.data()));
+    // A 1x1 convolution filter has the same layout in both orders.
+    std::string packedName = kh * kw == 1 && !deconv ? fname : fname + "_reordered";
     if (failed(setAddress(op, filterValue, packedName, place(packedName, packed))))
       return failure();
 
@@ -261,6 +278,8 @@ struct AssignWeightAddressPass : tpuc::impl::AssignWeightAddressBase<AssignWeigh
         r = packer.conv(op, conv.getFilter(), conv.getBias());
       else if (auto scale = dyn_cast<tpu::ScaleOp>(op))
         r = packer.conv(op, scale.getScale(), scale.getBias());
+      else if (auto deconv = dyn_cast<tpu::DeConv2DOp>(op))
+        r = packer.conv(op, deconv.getFilter(), deconv.getBias());
       else if (auto fc = dyn_cast<tpu::FullyConnectedOp>(op))
         r = packer.fc(fc);
       else if (auto lut = dyn_cast<tpu::LutOp>(op))

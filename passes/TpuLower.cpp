@@ -16,6 +16,8 @@ struct TpuLowerPass : tpuc::impl::TpuLowerBase<TpuLowerPass> {
   using Base::Base;
 
   void runOnOperation() override {
+    if (mlir::failed(tpuc::backend::lowerArgMax(getOperation())))
+      return signalPassFailure();
     bool failed = false;
     getOperation().walk([&](Operation *op) {
       if (op->getDialect() == nullptr || isa<ModuleOp, func::FuncOp>(op))

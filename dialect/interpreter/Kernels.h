@@ -119,6 +119,8 @@ std::unique_ptr<Kernel> makeNormalize(const NormalizeParams &params);
 
 std::unique_ptr<Kernel> makeSoftmax(int64_t axis);
 std::unique_ptr<Kernel> makeReduceMean(std::vector<int64_t> axes, bool keepdims);
+/// Index (as f32) of the first maximum along `axis`; fp32 values or int8 codes alike.
+std::unique_ptr<Kernel> makeArgMax(int64_t axis);
 
 //===----------------------------------------------------------------------===//
 // Data movement

@@ -336,6 +336,7 @@ KernelOrError translateFp32(Operation *op, const std::shared_ptr<CustomOpRegistr
       .Case([](tpu::ReduceMeanOp op) {
         return makeReduceMean(toVector(op.getAxes()), op.getKeepdims());
       })
+      .Case([](tpu::ArgMaxOp op) { return makeArgMax(signedInt(op.getAxisAttr())); })
       // Data movement.
       .Case([](tpu::ConcatOp op) { return makeConcat(signedInt(op.getAxisAttr())); })
       .Case([](tpu::ReshapeOp) { return makeReshape(); })

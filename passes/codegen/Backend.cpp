@@ -80,6 +80,17 @@ static std::string kernelLimitation(Operation *op) {
     if (l.getRank() != r.getRank() || l.getShape().drop_back(2) != r.getShape().drop_back(2))
       return "broadcast batch dimensions";
   }
+  if (auto deconv = dyn_cast<tpu::DeConv2DOp>(op)) {
+    auto ftype = cast<ShapedType>(deconv.getFilter().getType());
+    ArrayRef<int64_t> st = deconv.getStrides(), pd = deconv.getPads(), dl = deconv.getDilations();
+    if (llvm::any_of(dl, [](int64_t d) { return d != 1; }))
+      return "dilated deconvolution";
+    if (st[0] < 1 || st[0] > 16 || st[1] < 1 || st[1] > 16)
+      return "deconvolution strides above 16 (at most 15 inserted zeros)";
+    int64_t kh = ftype.getDimSize(2), kw = ftype.getDimSize(3);
+    if (pd[0] > kh - 1 || pd[2] > kh - 1 || pd[1] > kw - 1 || pd[3] > kw - 1)
+      return "deconvolution pads of kernel size or more";
+  }
   if (auto pad = dyn_cast<tpu::PadOp>(op); pad && pad.getMode() != "constant")
     return "pad mode '" + pad.getMode().str() + "' (constant only)";
   return "";
@@ -124,11 +135,11 @@ std::optional<Placement> placementOf(Operation *op, std::string *why) {
   // Everything else needs an INT8 layer kernel (runtime/include/tpuc/kernel/Layers.h).
   bool int8 = op->getNumResults() == 1 && isInt8(op->getResult(0).getType());
   bool known =
-      isa<tpu::Conv2DOp, tpu::ScaleOp, tpu::FullyConnectedOp, tpu::MatMulOp, tpu::PoolMax2DOp,
-          tpu::PoolAvg2DOp, tpu::ReluOp, tpu::EltwiseAddOp, tpu::EltwiseMaxOp, tpu::EltwiseMinOp,
-          tpu::EltwiseMulOp, tpu::LutOp, tpu::LeakyReluOp, tpu::PReluOp, tpu::ConcatOp,
-          tpu::UpsampleOp, tpu::PermuteOp, tpu::ShuffleChannelOp, tpu::ReshapeOp, tpu::SliceOp,
-          tpu::CropOp, tpu::PadOp>(op);
+      isa<tpu::Conv2DOp, tpu::DeConv2DOp, tpu::ScaleOp, tpu::FullyConnectedOp, tpu::MatMulOp,
+          tpu::PoolMax2DOp, tpu::PoolAvg2DOp, tpu::ReluOp, tpu::EltwiseAddOp, tpu::EltwiseMaxOp,
+          tpu::EltwiseMinOp, tpu::EltwiseMulOp, tpu::LutOp, tpu::LeakyReluOp, tpu::PReluOp,
+          tpu::ConcatOp, tpu::UpsampleOp, tpu::PermuteOp, tpu::ShuffleChannelOp, tpu::ReshapeOp,
+          tpu::SliceOp, tpu::CropOp, tpu::PadOp>(op);
   if (known && int8) {
     std::string limit = kernelLimitation(op);
     if (!limit.empty())

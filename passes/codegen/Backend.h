@@ -71,6 +71,11 @@ std::string layerName(mlir::Operation *op);
 /// The i64 attribute `name` of op, if present.
 std::optional<int64_t> getI64(mlir::Operation *op, llvm::StringRef name);
 
+/// Rewrites each tpu.argmax (of an int8 tensor or its dequantization) into a TPU max pooling
+/// giving per-tile maxima and the CPU function `argmax_v3` (a tpu.custom_op with tpu = false),
+/// as vendor models do (passes/codegen/ArgMaxLowering.cpp; run by --tpu-lower).
+mlir::LogicalResult lowerArgMax(mlir::ModuleOp module);
+
 } // namespace tpuc::backend
 
 #endif // TPUC_PASSES_CODEGEN_BACKEND_H

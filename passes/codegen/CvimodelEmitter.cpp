@@ -250,12 +250,14 @@ LogicalResult Emitter::emitLayer(Operation *op, kernel::Context &ctx) {
   };
   ctx.setLayerId(layerId);
 
-  if (isa<tpu::Conv2DOp, tpu::ScaleOp>(op)) {
-    // scale is the depthwise 1x1 convolution x * scale[c] + bias[c].
+  if (isa<tpu::Conv2DOp, tpu::ScaleOp, tpu::DeConv2DOp>(op)) {
+    // scale is the depthwise 1x1 convolution x * scale[c] + bias[c]; deconv_2d the convolution
+    // of the input with zeros inserted (see Conv2dLayer::insH).
     auto conv = dyn_cast<tpu::Conv2DOp>(op);
     auto scale = dyn_cast<tpu::ScaleOp>(op);
-    Value filterValue = conv ? conv.getFilter() : scale.getScale();
-    Value biasValue = conv ? conv.getBias() : scale.getBias();
+    auto deconv = dyn_cast<tpu::DeConv2DOp>(op);
+    Value filterValue = conv ? conv.getFilter() : deconv ? deconv.getFilter() : scale.getScale();
+    Value biasValue = conv ? conv.getBias() : deconv ? deconv.getBias() : scale.getBias();
     kl::Conv2dLayer l;
     base(l);
     auto in = global(op->getOperand(0), op);
@@ -279,6 +281,19 @@ LogicalResult Emitter::emitLayer(Operation *op, kernel::Context &ctx) {
       l.padLeft = u32(conv.getPads()[1]);
       l.padBottom = u32(conv.getPads()[2]);
       l.padRight = u32(conv.getPads()[3]);
+    } else if (deconv) {
+      auto ftype = cast<ShapedType>(filterValue.getType());
+      l.group = u32(deconv.getGroup());
+      l.kh = u32(ftype.getDimSize(2));
+      l.kw = u32(ftype.getDimSize(3));
+      ArrayRef<int64_t> st = deconv.getStrides(), pd = deconv.getPads(),
+                        op2 = deconv.getOutputPadding();
+      l.insH = u32(st[0] - 1);
+      l.insW = u32(st[1] - 1);
+      l.padTop = u32(int64_t(l.kh) - 1 - pd[0]);
+      l.padLeft = u32(int64_t(l.kw) - 1 - pd[1]);
+      l.padBottom = u32(int64_t(l.kh) - 1 - pd[2] + (op2.empty() ? 0 : op2[0]));
+      l.padRight = u32(int64_t(l.kw) - 1 - pd[3] + (op2.size() < 2 ? 0 : op2[1]));
     } else {
       l.group = oc;
     }

@@ -44,9 +44,7 @@ MODELS = [
 
 # Models the backend cannot compile yet, with the reason (the compile step is then xfail, strict:
 # a model that starts compiling must be moved out of this table).
-COMPILE_XFAIL: dict[str, str] = {
-    "m13_gemm_argmax": "the ONNX frontend does not convert ArgMax",
-}
+COMPILE_XFAIL: dict[str, str] = {}
 # Models whose cvimodel our runtime cannot run (a CPU function it does not implement).
 RUNNER_XFAIL: dict[str, str] = {
     "m10_gemm_softmax": "softmax is a CPU routine, and tpuc's runtime has no softmax CPU function "
@@ -371,3 +369,19 @@ def test_vendor_runtime_runs_models_with_cpu_layers(
         compared += 1
         np.testing.assert_allclose(mine.reshape(value.shape), value, atol=4e-3, err_msg=name)
     assert compared, (sorted(ours), sorted(ref))
+
+
+def test_argmax_index_equals_the_interpreter(
+    compiled: dict, tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
+) -> None:
+    """m13's ArgMax: the index the cvimodel computes (TPU tile maxima + CPU argmax_v3) equals the
+    INT8 interpreter's argmax and the fp32 interpreter's on the same input."""
+    files = _compiled("m13_gemm_argmax", compiled, tmp_path_factory)
+    ours = _ours(files, tmp_path)
+    for module in (files["int8"], files["int8"].parent / "fp32.mlir"):
+        out = tmp_path / f"{module.stem}_out.npz"
+        _run([_interpreter(), module, "--tensor-in", files["input"], "--tensor-out", out],
+             tmp_path)  # fmt: skip
+        interp = dict(np.load(out))
+        assert set(interp) == {"amax"}, sorted(interp)
+        np.testing.assert_array_equal(interp["amax"].reshape(-1), ours["amax"].reshape(-1))

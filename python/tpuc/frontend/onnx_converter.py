@@ -119,6 +119,7 @@ class OnnxConverter:
         self.normalize_eps: dict[str, float] = {}
         self.onnxop_factory: dict[str, Handler] = {
             "Add": self.convert_add_op,
+            "ArgMax": self.convert_argmax_op,
             "AveragePool": self.convert_avg_pool_op,
             "BatchNormalization": self.convert_batchnorm_op,
             "Cast": self.convert_cast_op,
@@ -1420,6 +1421,18 @@ class OnnxConverter:
             register=False,
         )
         self.emit(node, "tpu.reshape", [soft], shape)
+
+    def convert_argmax_op(self, node: OnnxNode) -> None:
+        """ArgMax -> tpu.argmax; the indices are f32 (as vendor models store them)."""
+        value, shape = self.activation(node, 0)
+        if int(node.attr("select_last_index", 0)):
+            raise ConversionError(
+                f"{node.describe()}: select_last_index=1 is not supported (first maximum only)"
+            )
+        axis = shp.normalize_axis(int(node.attr("axis", 0)), len(shape))
+        keepdims = int(node.attr("keepdims", 1)) == 1
+        out = [1 if i == axis else d for i, d in enumerate(shape) if keepdims or i != axis]
+        self.emit(node, "tpu.argmax", [value], out, {"axis": axis, "keepdims": keepdims})
 
     def convert_reduce_mean_op(self, node: OnnxNode) -> None:
         value, shape = self.activation(node, 0)

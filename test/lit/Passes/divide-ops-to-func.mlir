@@ -65,10 +65,10 @@ module {
 
 // Tests that an op without kernel or CPU function is an error naming it.
 module {
-  func.func @main(%arg0: tensor<1x2x4x4xi8>, %w: tensor<2x2x2x2xi8>) -> tensor<1x2x8x8xi8> {
-    // expected-error @+1 {{divide-ops-to-func: tpu.deconv_2d 'up': no INT8 TPU kernel and no runtime CPU function implements it}}
-    %0 = tpu.deconv_2d %arg0, %w {name = "up", strides = array<i64: 2, 2>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>} : (tensor<1x2x4x4xi8>, tensor<2x2x2x2xi8>) -> tensor<1x2x8x8xi8>
-    return %0 : tensor<1x2x8x8xi8>
+  func.func @main(%arg0: tensor<1x4x4x4xi8>) -> tensor<1x4x4x4xi8> {
+    // expected-error @+1 {{divide-ops-to-func: tpu.lrn 'n': no INT8 TPU kernel and no runtime CPU function implements it}}
+    %0 = tpu.lrn %arg0 {name = "n", local_size = 3 : i64, alpha = 1.0e-4 : f32, beta = 0.75 : f32, k = 1.0 : f32} : (tensor<1x4x4x4xi8>) -> tensor<1x4x4x4xi8>
+    return %0 : tensor<1x4x4x4xi8>
   }
 }
 

@@ -17,11 +17,30 @@ func.func @ok(%arg0: tensor<1x3x4x4xf32>) -> tensor<1x2x4x4xf32> {
 
 // -----
 
-// Tests that an INT8 layer without a kernel is an error naming the op and the layer.
+// Tests that an INT8 deconvolution is accepted (the convolution kernel with inserted zeros).
+// CHECK-LABEL: func.func @deconv
+// CHECK: tpu.deconv_2d
 func.func @deconv(%arg0: tensor<1x2x4x4xi8>, %w: tensor<2x2x2x2xi8>) -> tensor<1x2x8x8xi8> {
-  // expected-error @+1 {{tpu-lower: tpu.deconv_2d 'up': no INT8 TPU kernel and no runtime CPU function implements it}}
   %0 = tpu.deconv_2d %arg0, %w {name = "up", strides = array<i64: 2, 2>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>} : (tensor<1x2x4x4xi8>, tensor<2x2x2x2xi8>) -> tensor<1x2x8x8xi8>
   return %0 : tensor<1x2x8x8xi8>
+}
+
+// -----
+
+// Tests that a dilated deconvolution is refused, naming the layer.
+func.func @deconv_dilated(%arg0: tensor<1x2x4x4xi8>, %w: tensor<2x2x2x2xi8>) -> tensor<1x2x9x9xi8> {
+  // expected-error @+1 {{tpu-lower: tpu.deconv_2d 'up': the INT8 layer kernel does not support dilated deconvolution}}
+  %0 = tpu.deconv_2d %arg0, %w {name = "up", strides = array<i64: 2, 2>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 2, 2>} : (tensor<1x2x4x4xi8>, tensor<2x2x2x2xi8>) -> tensor<1x2x9x9xi8>
+  return %0 : tensor<1x2x9x9xi8>
+}
+
+// -----
+
+// Tests that an INT8 layer without a kernel is an error naming the op and the layer.
+func.func @lrn(%arg0: tensor<1x4x4x4xi8>) -> tensor<1x4x4x4xi8> {
+  // expected-error @+1 {{tpu-lower: tpu.lrn 'n': no INT8 TPU kernel and no runtime CPU function implements it}}
+  %0 = tpu.lrn %arg0 {name = "n", local_size = 3 : i64, alpha = 1.0e-4 : f32, beta = 0.75 : f32, k = 1.0 : f32} : (tensor<1x4x4x4xi8>) -> tensor<1x4x4x4xi8>
+  return %0 : tensor<1x4x4x4xi8>
 }
 
 // -----
@@ -98,4 +117,31 @@ func.func @ranks(%a: tensor<1x2x4x3x3xi8>, %b: tensor<1x1x4x3x3xi8>) -> (tensor<
   // expected-error @+1 {{tpu-lower: tpu.slice 'sl': the INT8 layer kernel does not support rank > 4}}
   %2 = tpu.slice %a {name = "sl", offsets = array<i64: 0, 0, 0, 0, 0>, steps = array<i64: 1, 1, 1, 1, 1>} : (tensor<1x2x4x3x3xi8>) -> tensor<1x2x4x3x1xi8>
   return %0, %1, %2 : tensor<1x4x2x3x3xi8>, tensor<1x1x4x3x3xi8>, tensor<1x2x4x3x1xi8>
+}
+
+// -----
+
+// Tests that an argmax of the dequantized int8 logits becomes a max pooling over the axis on the
+// TPU (the per-tile maxima) and the CPU function argmax_v3 reading the int8 logits and the maxima.
+// CHECK-LABEL: func.func @argmax
+// CHECK: %[[L:.*]] = tpu.relu %arg0 {name = "logits"
+// CHECK: tpu.quant %[[L]] {{.*}}name = "logits_dequant"
+// CHECK: %[[V:.*]] = tpu.reshape %[[L]] {name = "amax_data", quant = {mode = "INT8", threshold_max = 2.000000e+00 : f64}} : (tensor<1x10xi8>) -> tensor<1x1x10x1xi8>
+// CHECK: %[[M:.*]] = tpu.pool_max_2d %[[V]] {kernel_shape = array<i64: 10, 1>, name = "amax_tile_max", pads = array<i64: 0, 0, 0, 0>, quant = {mode = "INT8", threshold_max = 2.000000e+00 : f64}, strides = array<i64: 10, 1>} : (tensor<1x1x10x1xi8>) -> tensor<1x1x1x1xi8>
+// CHECK: %[[A:.*]] = tpu.custom_op %[[L]], %[[M]] {do_quant = false, layer_id = 7 : i64, name = "amax", operation_name = "argmax_v3", param = {axis = 1 : i32, scale = 1.000000e+00 : f32}, quant = {mode = "NONE"}, tpu = false} : (tensor<1x10xi8>, tensor<1x1x1x1xi8>) -> tensor<1x1xf32>
+// CHECK: return %[[A]]
+func.func @argmax(%arg0: tensor<1x10xi8>) -> tensor<1x1xf32> {
+  %0 = tpu.relu %arg0 {name = "logits", quant = {mode = "INT8", multiplier = array<i64: 3>, threshold_max = 2.0 : f64}} : (tensor<1x10xi8>) -> tensor<1x10xi8>
+  %1 = tpu.quant %0 {from = "INT8", to = "FP32", scale = 63.5 : f32, name = "logits_dequant"} : (tensor<1x10xi8>) -> tensor<1x10xf32>
+  %2 = tpu.argmax %1 {name = "amax", axis = 1 : i64, layer_id = 7 : i64} : (tensor<1x10xf32>) -> tensor<1x1xf32>
+  return %2 : tensor<1x1xf32>
+}
+
+// -----
+
+// Tests that an argmax of an fp32 tensor (no int8 data to reduce on the TPU) is refused.
+func.func @argmax_fp32(%arg0: tensor<1x10xf32>) -> tensor<1x1xf32> {
+  // expected-error @+1 {{tpu-lower: tpu.argmax 'amax': the input must be an int8 tensor (or its dequantization); an fp32 argmax has no kernel}}
+  %0 = tpu.argmax %arg0 {name = "amax", axis = 1 : i64} : (tensor<1x10xf32>) -> tensor<1x1xf32>
+  return %0 : tensor<1x1xf32>
 }

@@ -1780,3 +1780,30 @@ func.func @custom_bad_quant(%arg0: tensor<4xf32>) -> tensor<4xf32> {
   %0 = tpu.custom_op %arg0 {name = "c", operation_name = "x", param = {}, tpu = true, do_quant = false, quant = {mode = "FP8"}} : (tensor<4xf32>) -> tensor<4xf32>
   return %0 : tensor<4xf32>
 }
+
+// -----
+
+// Tests that the argmax axis must be in range.
+func.func @argmax_axis(%x: tensor<2x3xf32>) -> tensor<2x1xf32> {
+  // expected-error @+1 {{axis 2 is out of range [-2, 2) for rank 2}}
+  %0 = tpu.argmax %x {name = "a", axis = 2} : (tensor<2x3xf32>) -> tensor<2x1xf32>
+  return %0 : tensor<2x1xf32>
+}
+
+// -----
+
+// Tests that argmax indices are f32, also for int8 input.
+func.func @argmax_type(%x: tensor<2x3xi8>) -> tensor<2x1xi8> {
+  // expected-error @+1 {{output element type must be 'f32'}}
+  %0 = tpu.argmax %x {name = "a", axis = 1} : (tensor<2x3xi8>) -> tensor<2x1xi8>
+  return %0 : tensor<2x1xi8>
+}
+
+// -----
+
+// Tests that without keepdims the reduced dimension is removed.
+func.func @argmax_shape(%x: tensor<2x3xf32>) -> tensor<2x1xf32> {
+  // expected-error @+1 {{output shape must be [2], got [2, 1]}}
+  %0 = tpu.argmax %x {name = "a", axis = 1, keepdims = false} : (tensor<2x3xf32>) -> tensor<2x1xf32>
+  return %0 : tensor<2x1xf32>
+}

@@ -146,6 +146,17 @@ func.func @axes(%x: tensor<2x3x4xf32>) -> (tensor<2x3x4xf32>, tensor<2x1x1xf32>,
   return %0, %1, %2 : tensor<2x3x4xf32>, tensor<2x1x1xf32>, tensor<3xf32>
 }
 
+// Tests that argmax takes fp32 values or int8 codes and gives f32 indices, with or without the
+// reduced dimension.
+// CHECK-LABEL: func.func @argmax
+func.func @argmax(%x: tensor<2x3x4xf32>, %q: tensor<1x10xi8>) -> (tensor<2x1x4xf32>, tensor<1xf32>) {
+  // CHECK: tpu.argmax %{{.*}} {axis = -2 : i64, name = "am"} : (tensor<2x3x4xf32>) -> tensor<2x1x4xf32>
+  %0 = tpu.argmax %x {name = "am", axis = -2} : (tensor<2x3x4xf32>) -> tensor<2x1x4xf32>
+  // CHECK: tpu.argmax %{{.*}} {axis = 1 : i64, keepdims = false, name = "am8"} : (tensor<1x10xi8>) -> tensor<1xf32>
+  %1 = tpu.argmax %q {name = "am8", axis = 1, keepdims = false} : (tensor<1x10xi8>) -> tensor<1xf32>
+  return %0, %1 : tensor<2x1x4xf32>, tensor<1xf32>
+}
+
 // CHECK-LABEL: func.func @data_movement
 func.func @data_movement(%a: tensor<1x2x4x6xf32>, %b: tensor<1x3x4x6xf32>) -> (tensor<1x5x4x6xf32>, tensor<2x4x6xf32>, tensor<1x6x2x4xf32>, tensor<1x2x2x3xf32>, tensor<1x1x3x4xf32>, tensor<1x2x6x9xf32>) {
   // CHECK: tpu.concat %{{.*}}, %{{.*}} {axis = 1 : i64, name = "cat"} : (tensor<1x2x4x6xf32>, tensor<1x3x4x6xf32>) -> tensor<1x5x4x6xf32>
