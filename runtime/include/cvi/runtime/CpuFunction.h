@@ -13,8 +13,9 @@
 //
 // The library is embedded into the cvimodel (FUNC_X86 / FUNC_AARCH64 section); the runtime loads
 // it, calls setup() once when the model is loaded and run() every time the routine executes.
-// With tpuc's runtime, errors are reported by throwing (std::exception): the runtime turns them
-// into its own error naming the library and the function.
+// Errors are reported by throwing (std::exception): tpuc's runtime turns them into its own error
+// naming the library and the function (the vendor runtime does not catch them: the process ends
+// in std::terminate).
 //
 // Binary interface, shared with the vendor's CV18xx runtime so that one library runs on both:
 // ICpuFunction's vtable is {~ICpuFunction (complete, deleting), setup, run}; the exported table
