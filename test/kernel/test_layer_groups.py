@@ -13,6 +13,8 @@ import pytest
 
 from .kernel_harness import SIMS, Simulators
 from .layer_harness import (
+    BIG_MEM,
+    LAYER_MEM,
     LayerProgram,
     chan_param_records,
     engine_cycles,
@@ -66,6 +68,31 @@ def residual_inner(p: LayerProgram, rng: np.random.Generator) -> list[str]:
             "layer_eltwise name=add id=4 kind=add inputs=x0,b output=y m=7,-4 rshift=4"]
 
 
+def wide_residual(p: LayerProgram, rng: np.random.Generator) -> list[str]:
+    """conv-conv-add of 256 channels: the two filters (18 KiB per lane each) do not fit local
+    memory together, so the convolutions run in output-channel tiles with double-buffered
+    weights."""
+    c, h, w = 256, 6, 6
+    p.gtensor("x", (1, c, h, w), "int8", rand_i8(rng, (1, c, h, w)), region=0)
+    for t in ("a", "b"):
+        p.gtensor(t, (1, c, h, w), "int8", None, region=0)
+    p.gtensor("y", (1, c, h, w), "int8", None, region=2)
+    return [conv_line(p, rng, "conv1", "x", "a", c, c, 3, pad=1, relu=True),
+            conv_line(p, rng, "conv2", "a", "b", c, c, 3, pad=1),
+            "layer_eltwise name=add id=3 kind=add inputs=b,x output=y m=1,1 rshift=1 relu=1"]
+
+
+def stem(p: LayerProgram, rng: np.random.Generator) -> list[str]:
+    """A 7x7/2 convolution of 3 input channels (padded to 4 with zero weights) and a 3x3/2 max
+    pool: the stem of a ResNet."""
+    p.gtensor("x", (1, 3, 60, 60), "int8", rand_i8(rng, (1, 3, 60, 60)), region=0)
+    p.gtensor("a", (1, 16, 30, 30), "int8", None, region=0)
+    p.gtensor("y", (1, 16, 15, 15), "int8", None, region=2)
+    return [conv_line(p, rng, "conv", "x", "a", 3, 16, 7, stride=2, pad=3, relu=True),
+            "layer_pool name=pool id=2 kind=max input=a output=y kh=3 kw=3 sh=2 sw=2 pt=1 pb=1 "
+            "pl=1 pr=1"]
+
+
 def conv_relu_pool(p: LayerProgram, rng: np.random.Generator) -> list[str]:
     """conv -> relu -> max pool 3x3/2 -> lut -> avg pool 2x2/2."""
     c, h, w = 16, 40, 36
@@ -100,6 +127,8 @@ def dw_pw(p: LayerProgram, rng: np.random.Generator) -> list[str]:
 CASES: dict[str, tuple[Builder, list[str]]] = {
     "residual": (residual, ["y"]),
     "residual_inner": (residual_inner, ["y", "x0"]),
+    "wide_residual": (wide_residual, ["y"]),
+    "stem": (stem, ["y"]),
     "conv_relu_pool": (conv_relu_pool, ["y"]),
     "dw_pw": (dw_pw, ["y"]),
 }
@@ -110,7 +139,7 @@ def build(case: str, group: str | None) -> LayerProgram:
     group."""
     builder, _ = CASES[case]
     rng = np.random.default_rng(sum(map(ord, case)))
-    p = LayerProgram(rng)
+    p = LayerProgram(rng, mem_size=BIG_MEM if case.startswith("wide") else LAYER_MEM)
     lines = builder(p, rng)
     if group is not None:
         p(f"layer_group_begin name={case} {group}")

@@ -65,6 +65,17 @@ GlobalTensor outputOf(const GroupLayer &l) {
   return std::visit([](const auto &x) { return x.output; }, l);
 }
 
+/// Input channels a convolution (not depthwise) computes with: the double-rate convolution needs
+/// an even count of at least 4, so fewer or odd input channels are padded with channels that
+/// meet zero weights (as the convolution layer kernel does).
+uint32_t paddedIc(const GroupLayer &l) {
+  auto *c = std::get_if<Conv2dLayer>(&l);
+  if (!c || c->group != 1)
+    return 0;
+  uint32_t ic = c->input.shape.c;
+  return ic < 4 || ic % 2 ? std::max(4u, ic + ic % 2) : ic;
+}
+
 /// Builds the graph of layers [begin, end) with the keep flags of the whole group plus the
 /// tensors read by layers at or after `end` (`all`).
 bool buildGraph(const LayerGroup &grp, size_t begin, size_t end, Graph &g, std::string &why) {
@@ -118,6 +129,21 @@ bool buildGraph(const LayerGroup &grp, size_t begin, size_t end, Graph &g, std::
         used = used || t == g.nodes[k].out;
     if (!used) {
       why = "'" + baseOf(*g.nodes[k].L).name + "' feeds no later layer of the group";
+      return false;
+    }
+  }
+  // A convolution with padded input channels reads channels past its input: the input must be
+  // loaded from DDR into a buffer of the padded channel count and read by no other layer.
+  for (const Node &n : g.nodes) {
+    uint32_t icPad = paddedIc(*n.L);
+    if (icPad == 0 || icPad == g.tensors[n.ins[0]].g.shape.c)
+      continue;
+    int t = n.ins[0];
+    int readers = 0;
+    for (const Node &m : g.nodes)
+      readers += static_cast<int>(std::count(m.ins.begin(), m.ins.end(), t));
+    if (g.tensors[t].producer >= 0 || readers != 1) {
+      why = "'" + baseOf(*n.L).name + "' pads its input channels; its input must come from DDR";
       return false;
     }
   }
@@ -232,6 +258,9 @@ struct Plan {
   uint32_t rows = 0;
   uint32_t bufs = 1;
   bool resident = true;
+  /// > 0: convolutions (not depthwise) of more output channels run in tiles of this many output
+  /// channels, each tile's weights loaded into one of two buffers while the other tile computes.
+  uint32_t ocTile = 0;
 };
 
 bool groupable(const Node &n, std::string &why) {
@@ -281,19 +310,24 @@ bool emitPlan(Context &ctx, const Graph &g, const Plan &plan, uint32_t budget,
   for (const Node &n : g.nodes)
     if (auto *e = std::get_if<EltwiseLayer>(n.L))
       wide[n.out] = e->kind == EltwiseKind::Add && e->inputs.size() > 1;
+  std::vector<uint32_t> chans(T, 0); // padded channel counts of convolution inputs
+  for (const Node &n : g.nodes)
+    chans[n.ins[0]] = std::max(chans[n.ins[0]], paddedIc(*n.L));
   for (size_t t = 0; t < T; ++t) {
     if (maxRows[t] == 0)
       continue;
     const Shape &s = g.tensors[t].g.shape;
     uint32_t sets = (g.tensors[t].producer < 0 || g.tensors[t].keep) ? B : 1;
+    uint32_t c = std::max(s.c, chans[t]);
     for (uint32_t b = 0; b < sets; ++b)
-      buf[t][b] = alloc({1, s.c, maxRows[t], s.w}, wide[t] ? DType::Int16 : DType::Int8);
+      buf[t][b] = alloc({1, c, maxRows[t], s.w}, wide[t] ? DType::Int16 : DType::Int8);
     if (sets == 1)
       buf[t][1] = buf[t][0];
   }
   // Weights, parameters, tables, temporaries.
   struct NodeBufs {
-    LocalTensor w, p, table, tmp;
+    LocalTensor w[2], p[2], table, tmp;
+    uint32_t ocT = 0, tiles = 1; // output channels per weight tile, tile count
   };
   std::vector<NodeBufs> nb(g.nodes.size());
   for (size_t k = 0; k < g.nodes.size(); ++k) {
@@ -301,16 +335,24 @@ bool emitPlan(Context &ctx, const Graph &g, const Plan &plan, uint32_t budget,
     if (auto *c = std::get_if<Conv2dLayer>(n.L)) {
       const Shape &in = c->input.shape, &out = c->output.shape;
       bool dw = c->group > 1;
-      nb[k].w = dw ? alloc({1, out.c, c->kh, c->kw}, DType::Int8)
-                   : ctx.allocConvWeight(in.c, out.c, c->kh, c->kw);
-      if (!dw)
-        owned.push_back(nb[k].w);
-      if (c->perChannel)
-        nb[k].p = ctx.allocChannelParams(out.c, c->chanParamHasBias);
-      else if (c->hasBias)
-        nb[k].p = ctx.allocConvBias(out.c);
-      if (nb[k].p.valid())
-        owned.push_back(nb[k].p);
+      bool tiled = !dw && plan.ocTile > 0 && out.c > plan.ocTile;
+      nb[k].ocT = tiled ? plan.ocTile : out.c;
+      nb[k].tiles = ceilDiv(out.c, nb[k].ocT);
+      for (uint32_t b = 0; b < (tiled ? 2u : 1u); ++b) {
+        nb[k].w[b] = dw ? alloc({1, out.c, c->kh, c->kw}, DType::Int8)
+                        : ctx.allocConvWeight(std::max(in.c, paddedIc(*n.L)), nb[k].ocT,
+                                              c->kh, c->kw);
+        if (!dw)
+          owned.push_back(nb[k].w[b]);
+        if (c->perChannel)
+          nb[k].p[b] = ctx.allocChannelParams(nb[k].ocT, c->chanParamHasBias);
+        else if (c->hasBias)
+          nb[k].p[b] = ctx.allocConvBias(nb[k].ocT);
+        if (nb[k].p[b].valid())
+          owned.push_back(nb[k].p[b]);
+      }
+      if (!tiled)
+        nb[k].w[1] = nb[k].w[0], nb[k].p[1] = nb[k].p[0];
     } else if (std::holds_alternative<LutLayer>(*n.L)) {
       nb[k].table = ctx.allocLutTable();
       owned.push_back(nb[k].table);
@@ -324,46 +366,62 @@ bool emitPlan(Context &ctx, const Graph &g, const Plan &plan, uint32_t budget,
     return false;
   }
 
-  auto loadWeights = [&](size_t k) {
+  // Weights (output channels of tile j) of node k into buffer b; the lut table.
+  auto loadTile = [&](size_t k, uint32_t j, uint32_t b) {
     const Node &n = g.nodes[k];
     ctx.setLayerId(baseOf(*n.L).layerId);
     if (auto *c = std::get_if<Conv2dLayer>(n.L)) {
       const Shape &in = c->input.shape, &out = c->output.shape;
-      const uint32_t kk = c->kh * c->kw, rounds = ceilDiv(out.c, lanes);
+      const uint32_t oc0 = j * nb[k].ocT, ocT = std::min(nb[k].ocT, out.c - oc0);
+      const uint32_t kk = c->kh * c->kw, rounds = ceilDiv(ocT, lanes);
       if (c->group > 1) {
         Shape ws{1, out.c, c->kh, c->kw};
-        ctx.load(view(ctx, nb[k].w, ws, DType::Int8), GlobalTensor::dense(c->filter, ws, DType::Int8));
+        ctx.load(view(ctx, nb[k].w[b], ws, DType::Int8),
+                 GlobalTensor::dense(c->filter, ws, DType::Int8));
       } else {
-        Shape ls{1, out.c, kk, in.c};
-        LocalTensor w = nb[k].w;
-        LocalTensor wl = ctx.reinterpret(w, ls, {w.stride.n, kk * in.c, in.c, 1}, DType::Int8);
-        ctx.load(wl, GlobalTensor{c->filter, ls, {0, kk * in.c, in.c, 1}, DType::Int8});
+        const uint32_t icW = std::max(in.c, paddedIc(*n.L));
+        Shape ls{1, ocT, kk, in.c};
+        LocalTensor w = view(ctx, nb[k].w[b], {1, ocT, 1, kk * icW}, DType::Int8, false);
+        if (icW != in.c)
+          ctx.fill(w, 0); // zero weights of the padding channels
+        LocalTensor wl = ctx.reinterpret(w, ls, {w.stride.n, kk * icW, icW, 1}, DType::Int8);
+        ctx.load(wl, GlobalTensor{c->filter + uint64_t{oc0} * kk * in.c,
+                                  ls,
+                                  {0, kk * in.c, in.c, 1},
+                                  DType::Int8});
       }
       if (c->perChannel) {
         uint32_t rec = c->chanParamHasBias ? 9 : 5;
-        Shape ps{1, out.c, 1, rec};
-        LocalTensor p = ctx.reinterpret(nb[k].p, ps, {rec * rounds, rec, rec, 1}, DType::Uint8);
-        ctx.load(p, GlobalTensor::dense(c->chanParam, ps, DType::Uint8));
+        Shape ps{1, ocT, 1, rec};
+        LocalTensor p = ctx.reinterpret(nb[k].p[b], ps, {rec * rounds, rec, rec, 1}, DType::Uint8);
+        ctx.load(p, GlobalTensor::dense(c->chanParam + uint64_t{oc0} * rec, ps, DType::Uint8));
       } else if (c->hasBias) {
-        LocalTensor b = nb[k].p;
-        b.shape = {1, out.c, 1, 1};
-        b.stride = {rounds, 1, 1, 1};
-        b.planeStride = rounds;
-        ctx.load(b, GlobalTensor::dense(c->bias, b.shape, DType::Int16));
+        LocalTensor bt = nb[k].p[b];
+        bt.shape = {1, ocT, 1, 1};
+        bt.stride = {rounds, 1, 1, 1};
+        bt.planeStride = rounds;
+        ctx.load(bt, GlobalTensor::dense(c->bias + uint64_t{oc0} * 2, bt.shape, DType::Int16));
       }
     } else if (auto *l = std::get_if<LutLayer>(n.L)) {
-      ctx.load(nb[k].table, GlobalTensor{l->table, {1, lanes, 16, 16}, {0, 0, 16, 1}, DType::Uint8});
+      ctx.load(nb[k].table,
+               GlobalTensor{l->table, {1, lanes, 16, 16}, {0, 0, 16, 1}, DType::Uint8});
     }
+  };
+  auto hasWeights = [&](size_t k) {
+    return std::holds_alternative<Conv2dLayer>(*g.nodes[k].L) ||
+           std::holds_alternative<LutLayer>(*g.nodes[k].L);
   };
 
   // The int8 view of rows [lo, hi) of tensor t in slice s (buffer set b). In each slice a buffer
   // holds the tensor's rows of the slice in the default EU-aligned layout of that row count (the
   // layout convolutions and pooling require); an Int16 buffer's low plane is its int8 value.
-  auto rowsView = [&](size_t t, const Slice &s, uint32_t b, int64_t lo, int64_t hi) {
+  auto rowsView = [&](size_t t, const Slice &s, uint32_t b, int64_t lo, int64_t hi,
+                      uint32_t channels = 0) {
     const LocalTensor &full = buf[t][b];
     const Shape &gs = g.tensors[t].g.shape;
-    Shape fs{1, gs.c, static_cast<uint32_t>(s.rows[t].hi - s.rows[t].lo), gs.w};
-    Shape vs{1, gs.c, static_cast<uint32_t>(hi - lo), gs.w};
+    const uint32_t c = channels ? channels : gs.c;
+    Shape fs{1, c, static_cast<uint32_t>(s.rows[t].hi - s.rows[t].lo), gs.w};
+    Shape vs{1, c, static_cast<uint32_t>(hi - lo), gs.w};
     uint32_t off = static_cast<uint32_t>((lo - s.rows[t].lo) * gs.w);
     LocalTensor base = full;
     if (wide[t]) {
@@ -398,8 +456,10 @@ bool emitPlan(Context &ctx, const Graph &g, const Plan &plan, uint32_t budget,
       const Range o = s.rows[n.out];
       if (o.empty())
         continue;
-      if (!plan.resident)
-        loadWeights(k);
+      // Weights: loaded before the slices when resident (the first tile of a tiled convolution
+      // too), else here.
+      if (hasWeights(k) && !(plan.resident && (si == 0 || nb[k].tiles == 1)))
+        loadTile(k, 0, 0);
       ctx.setLayerId(baseOf(*n.L).layerId);
       LocalTensor out = rowsView(n.out, s, bufSet(n.out, si), o.lo, o.hi);
       Window w = windowOf(n);
@@ -415,43 +475,58 @@ bool emitPlan(Context &ctx, const Graph &g, const Plan &plan, uint32_t budget,
       if (auto *c = std::get_if<Conv2dLayer>(n.L)) {
         uint32_t pt = 0, pb = 0;
         LocalTensor ifmap = inRows(n.ins[0], pt, pb);
-        const uint32_t rounds = ceilDiv(out.shape.c, lanes);
-        LocalTensor par, bia;
-        if (c->perChannel) {
-          uint32_t rec = c->chanParamHasBias ? 9 : 5;
-          par = ctx.reinterpret(nb[k].p, {1, out.shape.c, 1, rec}, {rec * rounds, rec, rec, 1},
-                                DType::Uint8);
-        } else if (c->hasBias) {
-          bia = nb[k].p;
-          bia.shape = {1, out.shape.c, 1, 1};
-          bia.stride = {rounds, 1, 1, 1};
-          bia.planeStride = rounds;
-        }
-        if (c->group > 1) {
-          DepthwiseParams p;
-          p.ofmap = out, p.ifmap = ifmap;
-          p.weight = view(ctx, nb[k].w, {1, out.shape.c, c->kh, c->kw}, DType::Int8);
-          p.bias = bia, p.channelParams = par;
-          p.kh = c->kh, p.kw = c->kw, p.strideH = c->strideH, p.strideW = c->strideW;
-          p.dilationH = c->dilationH, p.dilationW = c->dilationW;
-          p.padTop = pt, p.padBottom = pb, p.padLeft = c->padLeft, p.padRight = c->padRight;
-          p.padValue = c->padValue;
-          p.rshift = c->perChannel ? 0 : c->rshift;
-          p.relu = c->doRelu;
-          ctx.depthwise(p);
-        } else {
-          ConvParams p;
-          p.ofmap = out, p.ifmap = ifmap;
-          p.weight = view(ctx, nb[k].w, {1, out.shape.c, 1, c->kh * c->kw * c->input.shape.c},
-                          DType::Int8, false);
-          p.bias = bia, p.channelParams = par;
-          p.kh = c->kh, p.kw = c->kw, p.strideH = c->strideH, p.strideW = c->strideW;
-          p.dilationH = c->dilationH, p.dilationW = c->dilationW;
-          p.padTop = pt, p.padBottom = pb, p.padLeft = c->padLeft, p.padRight = c->padRight;
-          p.padValue = c->padValue;
-          p.rshift = c->perChannel ? 0 : c->rshift;
-          p.relu = c->doRelu;
-          ctx.conv(p);
+        const int64_t inH = g.tensors[n.ins[0]].g.shape.h;
+        const int64_t ifmapLo = std::max<int64_t>(0, o.lo * w.sh - w.padTop);
+        const int64_t ifmapHi =
+            std::min(inH, (o.hi - 1) * w.sh - w.padTop + int64_t{w.dh} * (w.kh - 1) + 1);
+        for (uint32_t j = 0; j < nb[k].tiles && ctx.ok(); ++j) {
+          if (j + 1 < nb[k].tiles)
+            loadTile(k, j + 1, (j + 1) % 2);
+          ctx.setLayerId(baseOf(*n.L).layerId);
+          const uint32_t b = j % 2, oc0 = j * nb[k].ocT;
+          const uint32_t ocT = std::min(nb[k].ocT, out.shape.c - oc0);
+          LocalTensor ofmap = nb[k].tiles == 1 ? out : ctx.channelSlice(out, oc0, ocT);
+          const uint32_t rounds = ceilDiv(ocT, lanes);
+          LocalTensor par, bia;
+          if (c->perChannel) {
+            uint32_t rec = c->chanParamHasBias ? 9 : 5;
+            par = ctx.reinterpret(nb[k].p[b], {1, ocT, 1, rec}, {rec * rounds, rec, rec, 1},
+                                  DType::Uint8);
+          } else if (c->hasBias) {
+            bia = nb[k].p[b];
+            bia.shape = {1, ocT, 1, 1};
+            bia.stride = {rounds, 1, 1, 1};
+            bia.planeStride = rounds;
+          }
+          if (c->group > 1) {
+            DepthwiseParams p;
+            p.ofmap = ofmap, p.ifmap = ifmap;
+            p.weight = view(ctx, nb[k].w[b], {1, ocT, c->kh, c->kw}, DType::Int8);
+            p.bias = bia, p.channelParams = par;
+            p.kh = c->kh, p.kw = c->kw, p.strideH = c->strideH, p.strideW = c->strideW;
+            p.dilationH = c->dilationH, p.dilationW = c->dilationW;
+            p.padTop = pt, p.padBottom = pb, p.padLeft = c->padLeft, p.padRight = c->padRight;
+            p.padValue = c->padValue;
+            p.rshift = c->perChannel ? 0 : c->rshift;
+            p.relu = c->doRelu;
+            ctx.depthwise(p);
+          } else {
+            ConvParams p;
+            p.ofmap = ofmap, p.ifmap = ifmap;
+            const uint32_t icW = std::max(c->input.shape.c, paddedIc(*n.L));
+            if (icW != c->input.shape.c)
+              p.ifmap = rowsView(n.ins[0], s, bufSet(n.ins[0], si), ifmapLo, ifmapHi, icW);
+            p.weight = view(ctx, nb[k].w[b], {1, ocT, 1, c->kh * c->kw * icW}, DType::Int8,
+                            false);
+            p.bias = bia, p.channelParams = par;
+            p.kh = c->kh, p.kw = c->kw, p.strideH = c->strideH, p.strideW = c->strideW;
+            p.dilationH = c->dilationH, p.dilationW = c->dilationW;
+            p.padTop = pt, p.padBottom = pb, p.padLeft = c->padLeft, p.padRight = c->padRight;
+            p.padValue = c->padValue;
+            p.rshift = c->perChannel ? 0 : c->rshift;
+            p.relu = c->doRelu;
+            ctx.conv(p);
+          }
         }
       } else if (auto *pl = std::get_if<Pool2dLayer>(n.L)) {
         PoolParams p;
@@ -530,7 +605,8 @@ bool emitPlan(Context &ctx, const Graph &g, const Plan &plan, uint32_t budget,
     loadInputs(0);
   if (plan.resident)
     for (size_t k = 0; k < g.nodes.size(); ++k)
-      loadWeights(k);
+      if (hasWeights(k))
+        loadTile(k, 0, 0);
   for (size_t si = 0; si < slices.size() && ctx.ok(); ++si) {
     if (B == 2) {
       if (si + 1 < slices.size())
@@ -561,34 +637,43 @@ bool findPlan(const Context &ctx, const LayerGroup &grp, size_t begin, size_t en
   };
   // The largest slice height that works (binary search, checked by emission); fewer slices
   // mean less recomputation of the halo rows.
-  auto largest = [&](uint32_t bufs, bool resident) {
+  auto largest = [&](uint32_t bufs, bool resident, uint32_t ocTile) {
     uint32_t lo = 0, hi = OH;
     while (lo < hi) {
       uint32_t mid = (lo + hi + 1) / 2;
-      if (tryPlan({mid, bufs, resident}))
+      if (tryPlan({mid, bufs, resident, ocTile}))
         lo = mid;
       else
         hi = mid - 1;
     }
     // Not monotonic in rare cases (row ranges that see no input row): try small heights.
     for (uint32_t r = std::min<uint32_t>(OH, 8); lo == 0 && r >= 1; --r)
-      if (tryPlan({r, bufs, resident}))
+      if (tryPlan({r, bufs, resident, ocTile}))
         lo = r;
     return lo;
   };
   const uint32_t N = g.tensors[g.nodes.back().out].g.shape.n;
   for (bool resident : {true, false}) {
-    uint32_t r1 = largest(1, resident);
+    // Whole weights first, then output-channel tiles of decreasing size; the plan with the
+    // fewest slices wins (the earliest on ties).
+    uint32_t r1 = 0, tile = 0;
+    for (uint32_t t : {0u, 256u, 128u, 64u, 32u}) {
+      uint32_t r = largest(1, resident, t);
+      if (r > r1)
+        r1 = r, tile = t;
+      if (r1 == OH)
+        break;
+    }
     if (r1 == 0)
       continue;
-    plan = {r1, 1, resident};
+    plan = {r1, 1, resident, tile};
     // Two buffer sets overlap the loads of the next slice (or image) with the computation; worth
     // it unless the slices must shrink much.
     bool several = N > 1 || r1 < OH;
     if (doubleBuffer && several) {
-      uint32_t r2 = largest(2, resident);
+      uint32_t r2 = largest(2, resident, tile);
       if (r2 > 0 && uint64_t{r2} * 4 >= uint64_t{r1} * 3)
-        plan = {r2, 2, resident};
+        plan = {r2, 2, resident, tile};
     }
     return true;
   }
@@ -618,9 +703,6 @@ std::string groupUnsupported(const GroupLayer &layer) {
       return name + "grouped convolutions other than depthwise are emitted alone";
     if (c->insH || c->insW)
       return name + "convolutions with inserted zeros are emitted alone";
-    if (!dw && (in.c < 4 || in.c % 2))
-      return name + "convolutions of fewer than 4 or an odd number of input channels are emitted "
-                    "alone";
     if (c->input.dtype != DType::Int8 || c->output.dtype != DType::Int8 || c->kh == 0 ||
         c->strideH == 0 || c->dilationH == 0)
       return name + "invalid convolution";
