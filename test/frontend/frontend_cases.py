@@ -431,6 +431,19 @@ def _reduce_mean(opset: int) -> Case:
     return Case(model, {"tpu.reduce_mean"})
 
 
+def _argmax(axis: int, keepdims: int) -> Case:
+    """ArgMax; its output is int64 (tpuc gives the indices as f32)."""
+    graph = helper.make_graph(
+        [node("ArgMax", ["x"], ["y"], axis=axis, keepdims=keepdims)],
+        "case",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, X["x"])],
+        [helper.make_tensor_value_info("y", TensorProto.INT64, None)],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    return Case(with_output_shapes(model), {"tpu.argmax"})
+
+
 def _squeeze_unsqueeze(opset: int) -> Case:
     if opset >= 13:
         nodes = [node("Unsqueeze", ["x", "a"], ["u"]), node("Squeeze", ["u", "a"], ["y"])]
@@ -707,6 +720,8 @@ CASES: dict[str, Callable[[], Case]] = {
     "softmax_opset11_axis1": lambda: _softmax(11, 1),
     "reduce_mean": lambda: _reduce_mean(13),
     "reduce_mean_opset18": lambda: _reduce_mean(18),
+    "argmax": lambda: _argmax(axis=1, keepdims=1),
+    "argmax_last_axis_no_keepdims": lambda: _argmax(axis=-1, keepdims=0),
     "lrn": lambda: Case(
         make_model([node("LRN", ["x"], ["y"], size=3, alpha=1e-3, beta=0.75, bias=2.0)], X, ["y"]),
         {"tpu.lrn"},
