@@ -179,7 +179,7 @@ public:
 
 RegisterCustomOp(bad_ctor, Throwing);
 #undef CVI_CUSTOM_OP_ABI_VERSION
-#define CVI_CUSTOM_OP_ABI_VERSION 2
+#define CVI_CUSTOM_OP_ABI_VERSION 99
 RegisterCustomOp(leaky_relu, Fine);
 """
 
@@ -201,7 +201,7 @@ def bad_plugin(cmake_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Pat
 def test_abi_version_mismatch(interpreter_cli: Path, tmp_path: Path, bad_plugin: Path) -> None:
     stderr = interpreter_errors(interpreter_cli, tmp_path, leaky_relu_module(), bad_plugin)
     assert (f"plugin '{bad_plugin}': custom op 'leaky_relu': the plugin was built for custom-op "
-            "ABI version 2, this tpuc uses version 1; rebuild it against this tpuc") in stderr
+            "ABI version 99, this tpuc uses version 2; rebuild it against this tpuc") in stderr
 
 
 def test_constructor_failure(opt_cli: Path, tmp_path: Path, bad_plugin: Path) -> None:

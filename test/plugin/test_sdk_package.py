@@ -56,7 +56,7 @@ def test_plugin_exports_the_factories(plugin: Plugin) -> None:
         assert hasattr(library, f"CustomOp{op}Create")
         version = getattr(library, f"CustomOp{op}AbiVersion")
         version.restype = ctypes.c_int
-        assert version() == 1
+        assert version() == 2  # CVI_CUSTOM_OP_ABI_VERSION
     assert not hasattr(library, "CustomOproi_alignCreate")
 
 

@@ -56,7 +56,7 @@ class Context;
 
 /// Version of the binary interface between a tool and a plugin (class layout, virtual functions,
 /// factory). A plugin records the version it was built with; a tool refuses other versions.
-#define CVI_CUSTOM_OP_ABI_VERSION 1
+#define CVI_CUSTOM_OP_ABI_VERSION 2
 
 namespace cvi {
 
