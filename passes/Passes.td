@@ -298,8 +298,10 @@ def TpuLower : Pass<"tpu-lower", "::mlir::ModuleOp"> {
     or on the CPU by a runtime function (the `quant` input conversion, fp32 layers such as
     softmax, CPU custom ops). An op with neither, or with shapes its kernel cannot handle
     (rank > 4, eltwise broadcasts, non-constant pad, broadcast matmul batches), is an error naming the op and the layer. Layers need no separate
-    "lowered" form in tpuc: the code generation reads the quantized tpu ops directly, so the
-    pass changes nothing.
+    "lowered" form in tpuc: the code generation reads the quantized tpu ops directly. The one
+    rewrite: each `tpu.argmax` of an int8 tensor (or of its dequantization) becomes, as in
+    vendor models, a max pooling over the axis giving per-tile maxima on the TPU and the CPU
+    function `argmax_v3` (a `tpu.custom_op` with `tpu = false`) reading the data and the maxima.
   }];
 }
 
