@@ -2,7 +2,8 @@
 //
 // Greedy, in program order: an INT8 layer the group emitter handles (conv_2d plain or depthwise,
 // pool_max_2d / pool_avg_2d, eltwise_add / max / min, relu, leaky_relu, lut; 4-D int8 tensors)
-// joins the current group when it reads a result of a member and the group with it still fits
+// joins the current group when it reads a result of a member (or an activation a member reads)
+// and the group with it still fits
 // the local memory of the chip (tpuc::kernel::layers::layerGroupFits: some slicing along H with
 // every intermediate in local memory and the weights loaded once or per slice); otherwise it
 // starts a new group. A closed group drops trailing members until every member but the last
@@ -210,15 +211,43 @@ struct GroupOpsPass : tpuc::impl::GroupOpsBase<GroupOpsPass> {
             close();
           continue;
         }
+        // It reads a member's result, or an activation a member reads (a residual block's
+        // projection reading the block input).
         bool reads = llvm::any_of(cur, [&](Operation *m) {
-          return llvm::is_contained(op.getOperands(), m->getResult(0));
+          return llvm::is_contained(op.getOperands(), m->getResult(0)) ||
+                 llvm::any_of(m->getOperands(), [&](Value v) {
+                   return !v.getDefiningOp<tpu::LoadWeightOp>() &&
+                          llvm::is_contained(op.getOperands(), v);
+                 });
         });
         if (reads) {
           std::vector<Operation *> next = cur;
           next.push_back(&op);
           kl::LayerGroup g;
           build(next, g);
-          if (kl::layerGroupFits(g)) {
+          // Members whose result no later member reads yet (a residual block's second branch
+          // before its add) are fed to a stand-in add of all such results and the last one,
+          // so that the planner can derive their rows; the stand-in's buffer only makes the
+          // fit check stricter.
+          std::vector<GlobalTensor> open;
+          for (size_t i = 0; i + 1 < next.size(); ++i)
+            if (!llvm::any_of(llvm::drop_begin(next, i + 1), [&](Operation *m) {
+                  return llvm::is_contained(m->getOperands(), next[i]->getResult(0));
+                }))
+              open.push_back(addrOf(next[i]->getResult(0)));
+          bool shapesMatch = true;
+          if (!open.empty()) {
+            open.push_back(addrOf(next.back()->getResult(0)));
+            kl::EltwiseLayer join;
+            join.name = "join";
+            join.inputs = open;
+            join.multipliers.assign(open.size(), 1);
+            join.output = GlobalTensor::dense(GlobalAddr{0, 0}, open[0].shape, DType::Int8);
+            for (const GlobalTensor &t : open)
+              shapesMatch = shapesMatch && t.shape == open[0].shape;
+            g.add(join);
+          }
+          if (shapesMatch && kl::layerGroupFits(g)) {
             cur = std::move(next);
             continue;
           }

@@ -82,6 +82,19 @@ def wide_residual(p: LayerProgram, rng: np.random.Generator) -> list[str]:
             "layer_eltwise name=add id=3 kind=add inputs=b,x output=y m=1,1 rshift=1 relu=1"]
 
 
+def downsample(p: LayerProgram, rng: np.random.Generator) -> list[str]:
+    """A downsampling residual block in the order conv1 (3x3/2), conv2, projection (1x1/2), add:
+    the projection reads fewer rows of the group input than conv1."""
+    p.gtensor("x", (1, 32, 16, 16), "int8", rand_i8(rng, (1, 32, 16, 16)), region=0)
+    for t in ("a", "b", "d"):
+        p.gtensor(t, (1, 64, 8, 8), "int8", None, region=0)
+    p.gtensor("y", (1, 64, 8, 8), "int8", None, region=2)
+    return [conv_line(p, rng, "conv1", "x", "a", 32, 64, 3, stride=2, pad=1, relu=True),
+            conv_line(p, rng, "conv2", "a", "b", 64, 64, 3, pad=1),
+            conv_line(p, rng, "ds", "x", "d", 32, 64, 1, stride=2),
+            "layer_eltwise name=add id=4 kind=add inputs=b,d output=y m=9,11 rshift=4 relu=1"]
+
+
 def stem(p: LayerProgram, rng: np.random.Generator) -> list[str]:
     """A 7x7/2 convolution of 3 input channels (padded to 4 with zero weights) and a 3x3/2 max
     pool: the stem of a ResNet."""
@@ -129,6 +142,7 @@ CASES: dict[str, tuple[Builder, list[str]]] = {
     "residual_inner": (residual_inner, ["y", "x0"]),
     "wide_residual": (wide_residual, ["y"]),
     "stem": (stem, ["y"]),
+    "downsample": (downsample, ["y"]),
     "conv_relu_pool": (conv_relu_pool, ["y"]),
     "dw_pw": (dw_pw, ["y"]),
 }

@@ -464,21 +464,28 @@ bool emitPlan(Context &ctx, const Graph &g, const Plan &plan, uint32_t budget,
       LocalTensor out = rowsView(n.out, s, bufSet(n.out, si), o.lo, o.hi);
       Window w = windowOf(n);
       // Input rows of a window layer and the slice's padding.
+      // Rows [lo, hi) of the input the windows read, extended to the end of the slice's buffer
+      // when that adds no output row (a view must end with the buffer to have the default layout
+      // that convolutions and pooling require, e.g. a 1x1/2 projection next to a 3x3/2
+      // convolution of the same input).
+      int64_t ifmapLo = 0, ifmapHi = 0;
       auto inRows = [&](int t, uint32_t &pt, uint32_t &pb) {
         int64_t H = g.tensors[t].g.shape.h;
+        int64_t dk = int64_t{w.dh} * (w.kh - 1) + 1;
         int64_t r0 = o.lo * w.sh - w.padTop;
-        int64_t r1 = (o.hi - 1) * w.sh - w.padTop + int64_t{w.dh} * (w.kh - 1) + 1;
+        int64_t r1 = (o.hi - 1) * w.sh - w.padTop + dk;
         pt = static_cast<uint32_t>(std::max<int64_t>(0, -r0));
         pb = static_cast<uint32_t>(std::max<int64_t>(0, r1 - H));
-        return rowsView(t, s, bufSet(t, si), std::max<int64_t>(0, r0), std::min(H, r1));
+        ifmapLo = std::max<int64_t>(0, r0), ifmapHi = std::min(H, r1);
+        const Range &buffered = s.rows[t];
+        if (pb == 0 && ifmapHi < buffered.hi &&
+            (buffered.hi - ifmapLo + pt - dk) / w.sh + 1 == o.hi - o.lo)
+          ifmapHi = buffered.hi;
+        return rowsView(t, s, bufSet(t, si), ifmapLo, ifmapHi);
       };
       if (auto *c = std::get_if<Conv2dLayer>(n.L)) {
         uint32_t pt = 0, pb = 0;
         LocalTensor ifmap = inRows(n.ins[0], pt, pb);
-        const int64_t inH = g.tensors[n.ins[0]].g.shape.h;
-        const int64_t ifmapLo = std::max<int64_t>(0, o.lo * w.sh - w.padTop);
-        const int64_t ifmapHi =
-            std::min(inH, (o.hi - 1) * w.sh - w.padTop + int64_t{w.dh} * (w.kh - 1) + 1);
         for (uint32_t j = 0; j < nb[k].tiles && ctx.ok(); ++j) {
           if (j + 1 < nb[k].tiles)
             loadTile(k, j + 1, (j + 1) % 2);

@@ -29,20 +29,18 @@ module {
 
 // -----
 
-// Tests that a layer without a group form (a convolution of 3 input channels, a concat) is not
-// grouped and ends the current group: conv -> relu -> pool form a group, the concat and the
-// relu after it stay alone.
+// Tests that a layer without a group form (a concat) ends the current group: the stem
+// convolution (3 input channels, padded to 4 with zero weights) -> conv -> relu -> pool form a
+// group, the concat and the relu after it stay alone.
 // CHECK-LABEL: func.func @broken
-// CHECK: tpu.conv_2d {{.*}}name = "stem"
-// CHECK-NOT: tpu.layer_group
-// CHECK-SAME: -> tensor<1x8x16x16xi8>
+// CHECK: tpu.conv_2d {{.*}}name = "stem"{{.*}}tpu.layer_group = 0 : i64
 // CHECK: tpu.conv_2d {{.*}}name = "c"{{.*}}tpu.layer_group = 0 : i64
 // CHECK: tpu.relu {{.*}}name = "r"{{.*}}tpu.layer_group = 0 : i64
 // CHECK: tpu.pool_max_2d {{.*}}name = "p"{{.*}}tpu.layer_group = 0 : i64
 // CHECK: tpu.concat
 // CHECK-NOT: tpu.layer_group
 // CHECK: return
-// expected-remark @below {{group-ops: 1 layer groups of 3 layers in total}}
+// expected-remark @below {{group-ops: 1 layer groups of 4 layers in total}}
 module {
   func.func @broken(%arg0: tensor<1x3x16x16xi8>) -> tensor<1x16x8x8xi8> {
     %w0 = tpu.load_weight {name = "w0"} : tensor<8x3x3x3xi8>
@@ -59,13 +57,32 @@ module {
 
 // -----
 
-// Tests the local-memory limit: two 3x3 convolutions of 512 channels do not fit together
-// (each one's weights alone exceed the 32 KiB of a lane), so nothing is grouped.
+// Tests the local-memory limit: rows of 4000 pixels. Two 3x3 convolutions in a group need, for
+// one output row, 5 input rows, 3 intermediate rows and the output row (36,000 bytes per lane,
+// more than the 32 KiB of a lane), so nothing is grouped (each runs alone, tiled by its kernel).
 // CHECK-LABEL: func.func @too_big
 // CHECK-NOT: tpu.layer_group
 // expected-remark @below {{group-ops: 0 layer groups of 0 layers in total}}
 module {
-  func.func @too_big(%arg0: tensor<1x512x4x4xi8>) -> tensor<1x512x4x4xi8> {
+  func.func @too_big(%arg0: tensor<1x32x8x4000xi8>) -> tensor<1x32x8x4000xi8> {
+    %w1 = tpu.load_weight {name = "w1"} : tensor<32x32x3x3xi8>
+    %w2 = tpu.load_weight {name = "w2"} : tensor<32x32x3x3xi8>
+    %0 = tpu.conv_2d %arg0, %w1 {name = "c1", strides = array<i64: 1, 1>, pads = array<i64: 1, 1, 1, 1>, dilations = array<i64: 1, 1>} : (tensor<1x32x8x4000xi8>, tensor<32x32x3x3xi8>) -> tensor<1x32x8x4000xi8>
+    %1 = tpu.conv_2d %0, %w2 {name = "c2", strides = array<i64: 1, 1>, pads = array<i64: 1, 1, 1, 1>, dilations = array<i64: 1, 1>} : (tensor<1x32x8x4000xi8>, tensor<32x32x3x3xi8>) -> tensor<1x32x8x4000xi8>
+    return %1 : tensor<1x32x8x4000xi8>
+  }
+}
+
+// -----
+
+// Tests weights that do not fit whole: two 3x3 convolutions of 512 channels (73 KiB of weights
+// per lane each) run in output-channel tiles, so they still form a group.
+// CHECK-LABEL: func.func @wide
+// CHECK: name = "c1"{{.*}}tpu.layer_group = 0 : i64
+// CHECK: name = "c2"{{.*}}tpu.layer_group = 0 : i64
+// expected-remark @below {{group-ops: 1 layer groups of 2 layers in total}}
+module {
+  func.func @wide(%arg0: tensor<1x512x4x4xi8>) -> tensor<1x512x4x4xi8> {
     %w1 = tpu.load_weight {name = "w1"} : tensor<512x512x3x3xi8>
     %w2 = tpu.load_weight {name = "w2"} : tensor<512x512x3x3xi8>
     %0 = tpu.conv_2d %arg0, %w1 {name = "c1", strides = array<i64: 1, 1>, pads = array<i64: 1, 1, 1, 1>, dilations = array<i64: 1, 1>} : (tensor<1x512x4x4xi8>, tensor<512x512x3x3xi8>) -> tensor<1x512x4x4xi8>
@@ -92,6 +109,29 @@ module {
     %0 = tpu.conv_2d %arg0, %w1 {name = "dw", group = 16 : i64, strides = array<i64: 2, 2>, pads = array<i64: 1, 1, 1, 1>, dilations = array<i64: 1, 1>} : (tensor<1x16x32x32xi8>, tensor<16x1x3x3xi8>) -> tensor<1x16x16x16xi8>
     %1 = tpu.conv_2d %0, %w2 {name = "pw", strides = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>} : (tensor<1x16x16x16xi8>, tensor<32x16x1x1xi8>) -> tensor<1x32x16x16xi8>
     return %0, %1 : tensor<1x16x16x16xi8>, tensor<1x32x16x16xi8>
+  }
+}
+
+// -----
+
+// Tests a downsampling residual block in program order conv1, conv2, ds, add: the projection
+// (ds) reads the block input while conv2 has no reader yet; the group still takes all four.
+// CHECK-LABEL: func.func @downsample
+// CHECK: name = "c1"{{.*}}tpu.layer_group = 0 : i64
+// CHECK: name = "c2"{{.*}}tpu.layer_group = 0 : i64
+// CHECK: name = "ds"{{.*}}tpu.layer_group = 0 : i64
+// CHECK: name = "add"{{.*}}tpu.layer_group = 0 : i64
+// expected-remark @below {{group-ops: 1 layer groups of 4 layers in total}}
+module {
+  func.func @downsample(%arg0: tensor<1x32x16x16xi8>) -> tensor<1x64x8x8xi8> {
+    %w1 = tpu.load_weight {name = "w1"} : tensor<64x32x3x3xi8>
+    %w2 = tpu.load_weight {name = "w2"} : tensor<64x64x3x3xi8>
+    %w3 = tpu.load_weight {name = "w3"} : tensor<64x32x1x1xi8>
+    %0 = tpu.conv_2d %arg0, %w1 {name = "c1", strides = array<i64: 2, 2>, pads = array<i64: 1, 1, 1, 1>, dilations = array<i64: 1, 1>, do_relu = true} : (tensor<1x32x16x16xi8>, tensor<64x32x3x3xi8>) -> tensor<1x64x8x8xi8>
+    %1 = tpu.conv_2d %0, %w2 {name = "c2", strides = array<i64: 1, 1>, pads = array<i64: 1, 1, 1, 1>, dilations = array<i64: 1, 1>} : (tensor<1x64x8x8xi8>, tensor<64x64x3x3xi8>) -> tensor<1x64x8x8xi8>
+    %2 = tpu.conv_2d %arg0, %w3 {name = "ds", strides = array<i64: 2, 2>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>} : (tensor<1x32x16x16xi8>, tensor<64x32x1x1xi8>) -> tensor<1x64x8x8xi8>
+    %3 = tpu.eltwise_add %1, %2 {name = "add", do_relu = true} : (tensor<1x64x8x8xi8>, tensor<1x64x8x8xi8>) -> tensor<1x64x8x8xi8>
+    return %3 : tensor<1x64x8x8xi8>
   }
 }
 
