@@ -24,6 +24,8 @@ R18_ONNX = Path(
     os.environ.get("TPUC_R18_ONNX", "/work/shared/conformance/r18_half_112/r18_half_112.onnx")
 )
 
+EXAMPLE_NAMES = ["1_leaky_relu", "2_unpooling", "3_softmax_cpu", "4_roialign"]
+
 # example -> {substring of a reported failure: why it fails}. Every failure an example reports
 # must match one of its entries.
 KNOWN_FAILURES: dict[str, dict[str, str]] = {
@@ -59,7 +61,7 @@ def plugin_builds(cmake_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     when the aarch64 cross compiler is installed)."""
     root = tmp_path_factory.mktemp("custom_op_plugins")
     builds = {}
-    for example in sorted(KNOWN_FAILURES.keys() | {"1_leaky_relu"}):
+    for example in EXAMPLE_NAMES:
         source = EXAMPLES / example
         build = root / example
         configs = [(build, [])]
@@ -103,7 +105,7 @@ def test_unpooling_without_softmax(plugin_builds: dict[str, Path], tmp_path: Pat
     assert "model_runner vs INT8 interpreter (int8 tensors): 11/11 tensors identical" in output
 
 
-@pytest.mark.parametrize("example", ["1_leaky_relu", "2_unpooling", "3_softmax_cpu", "4_roialign"])
+@pytest.mark.parametrize("example", EXAMPLE_NAMES)
 def test_custom_op_example(example: str, plugin_builds: dict[str, Path], tmp_path: Path) -> None:
     if example == "3_softmax_cpu" and not R18_ONNX.is_file():
         pytest.skip(f"the ResNet18-shaped base model {R18_ONNX} is not available")
