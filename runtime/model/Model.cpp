@@ -352,7 +352,8 @@ void Model::prepareRoutines() {
           shape.push_back(static_cast<int>(dim));
         }
         return std::make_shared<cvi::runtime::Neuron>(d.name, shape, toFormat(d.dtype), d.qscale,
-                                                      mem.bytes.data() + d.memoryOffset);
+                                                      mem.bytes.data() + d.memoryOffset,
+                                                      static_cast<int>(std::lround(d.zeroPoint)));
       };
       for (const std::string &name : r.inTensors)
         prepared->inputs.push_back(neuron(name));
