@@ -28,14 +28,7 @@ EXAMPLE_NAMES = ["1_leaky_relu", "2_unpooling", "3_softmax_cpu", "4_roialign"]
 
 # example -> {substring of a reported failure: why it fails}. Every failure an example reports
 # must match one of its entries.
-KNOWN_FAILURES: dict[str, dict[str, str]] = {
-    "3_softmax_cpu": {
-        "output_f32 / prob_Softmax_in0_dequant missing": "run.py looks for the dequantized "
-        "logits as `<logits>_f32` in model_runner's dump, but the cvimodel names that tensor "
-        "prob_Softmax_in0_dequant, as the interpreter does (only model outputs are "
-        "`<producer>_f32`)",
-    },
-}
+KNOWN_FAILURES: dict[str, dict[str, str]] = {}
 
 
 def _run(*args: object, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:

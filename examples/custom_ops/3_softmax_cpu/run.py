@@ -273,9 +273,10 @@ def main(argv: list[str] | None = None) -> int:
     failures = []
     bad = compare_exact(ours, interp, "model_runner vs INT8 interpreter (int8 tensors)", True)
     failures += [f"model_runner != INT8 interpreter: {bad}"] if bad else []
-    # The fp32 tensors: the dequantized softmax input and the CPU function's output.
-    # model_runner names the dequantized logits `<logits>_f32` (as the vendor runtime does).
-    for name, theirs in ((f"{logits}_f32", "prob_Softmax_in0_dequant"), ("prob_Softmax",) * 2):
+    # The fp32 tensors: the softmax input dequantized on the TPU (named after the tpu.quant op that
+    # converts it, in the cvimodel and the interpreter alike) and the CPU function's output.
+    dequant = "prob_Softmax_in0_dequant"
+    for name, theirs in ((dequant, dequant), ("prob_Softmax",) * 2):
         if name not in ours or theirs not in interp:
             failures.append(f"{name} / {theirs} missing from the model_runner / interpreter dump")
             continue
@@ -288,9 +289,9 @@ def main(argv: list[str] | None = None) -> int:
                 f"{name}: model_runner != INT8 interpreter (the cvimodel dequantizes the CPU "
                 "op's input on the TPU in bf16, the interpreter in fp32)"
             )
-    if "prob_Softmax" in ours and f"{logits}_f32" in ours:
+    if "prob_Softmax" in ours and dequant in ours:
         # the runtime function on its own input, against numpy
-        z = ours[f"{logits}_f32"].astype(np.float64)
+        z = ours[dequant].astype(np.float64)
         z = np.exp(z - z.max(axis=1, keepdims=True))
         diff = float(np.abs(ours["prob_Softmax"] - z / z.sum(axis=1, keepdims=True)).max())
         print(f"the runtime function (model_runner) vs numpy softmax of its input: max |diff| "
