@@ -336,9 +336,11 @@ def GroupOps : Pass<"group-ops", "::mlir::ModuleOp"> {
   let description = [{
     Greedy, in program order: an INT8 layer the group emitter handles (conv_2d plain or
     depthwise, pool_max_2d / pool_avg_2d, eltwise_add / max / min, relu, leaky_relu, lut) joins
-    the current group when it reads a result of a member and the group still fits the chip's
-    local memory when sliced along H (intermediates in local memory, weights loaded once or per
-    slice). Members of groups of two or more layers get `tpu.layer_group = <k> : i64`;
+    the current group when it reads a result of a member (or an activation a member reads), the
+    group has fewer than max-group-layers members and still fits the chip's local memory when
+    sliced along H (intermediates in local memory, weights loaded once, per slice or in
+    output-channel tiles). A group that cannot grow is cut back to its last block boundary.
+    Members of groups of two or more layers get `tpu.layer_group = <k> : i64`;
     --mlir-to-cvimodel emits each group through the layer-group emitter: only the group's inputs
     are loaded from global memory, and every member's output is stored unless
     local-intermediates is set, which keeps the tensors used only inside their group in local
@@ -347,7 +349,10 @@ def GroupOps : Pass<"group-ops", "::mlir::ModuleOp"> {
   }];
   let options = [
     Option<"localIntermediates", "local-intermediates", "bool", /*default=*/"false",
-           "Never store tensors used only inside their group (they are then not dumpable)">
+           "Never store tensors used only inside their group (they are then not dumpable)">,
+    Option<"maxGroupLayers", "max-group-layers", "int64_t", /*default=*/"10",
+           "At most this many layers per group (a group's first layers wait for its input and "
+           "weights; 10 gave the fewest cycles on r18_half_112)">
   ];
 }
 

@@ -2,15 +2,15 @@
 //
 // Greedy, in program order: an INT8 layer the group emitter handles (conv_2d plain or depthwise,
 // pool_max_2d / pool_avg_2d, eltwise_add / max / min, relu, leaky_relu, lut; 4-D int8 tensors)
-// joins the current group when it reads a result of a member (or an activation a member reads)
-// and the group with it still fits
-// the local memory of the chip (tpuc::kernel::layers::layerGroupFits: some slicing along H with
-// every intermediate in local memory and the weights loaded once or per slice); otherwise it
-// starts a new group. A closed group drops trailing members until every member but the last
-// feeds a later member. Groups of two or more layers get `tpu.layer_group = <k> : i64` on each
-// member; with local-intermediates, members whose result is used only inside the group also get
-// `tpu.layer_group_local` (never stored). --mlir-to-cvimodel emits each group through
-// emitLayerGroup.
+// joins the current group when it reads a result of a member (or an activation a member reads),
+// the group has fewer than max-group-layers members, and the group with it still fits the local
+// memory of the chip (tpuc::kernel::layers::layerGroupFits: some slicing along H with every
+// intermediate in local memory, the weights loaded once, per slice or in output-channel tiles).
+// A group that cannot grow is cut back to its last block boundary (a prefix whose only result
+// used later is its last member's) and the layers after it start over. Groups of two or more
+// layers get `tpu.layer_group = <k> : i64` on each member; with local-intermediates, members
+// whose result is used only inside the group also get `tpu.layer_group_local` (never stored).
+// --mlir-to-cvimodel emits each group through emitLayerGroup.
 //
 //===----------------------------------------------------------------------===//
 #include "passes/Passes.h"
@@ -24,6 +24,7 @@
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/SmallPtrSet.h"
 
+#include <algorithm>
 #include <optional>
 
 namespace tpuc {
@@ -205,10 +206,28 @@ struct GroupOpsPass : tpuc::impl::GroupOpsBase<GroupOpsPass> {
         }
         cur.clear();
       };
-      for (Operation &op : func.getBody().front()) {
+      std::vector<Operation *> block;
+      for (Operation &op : func.getBody().front())
+        block.push_back(&op);
+      // cleanSize: the largest prefix of `cur` whose only result used after it is its last
+      // member's (a block boundary); a group that cannot grow is cut back to it, and the ops
+      // after it start over, so that groups end at block boundaries.
+      size_t cleanSize = 0;
+      auto isClean = [&](const std::vector<Operation *> &ops) {
+        llvm::SmallPtrSet<Operation *, 16> in(ops.begin(), ops.end());
+        for (size_t i = 0; i + 1 < ops.size(); ++i)
+          for (Operation *u : ops[i]->getResult(0).getUsers())
+            if (!in.count(u))
+              return false;
+        return feedsLater(ops);
+      };
+      for (size_t idx = 0; idx < block.size(); ++idx) {
+        Operation &op = *block[idx];
         if (!layerOf(&op, addrOf)) {
-          if (!isa<tpu::LoadWeightOp>(op))
+          if (!isa<tpu::LoadWeightOp>(op)) {
             close();
+            cleanSize = 0;
+          }
           continue;
         }
         // It reads a member's result, or an activation a member reads (a residual block's
@@ -220,7 +239,7 @@ struct GroupOpsPass : tpuc::impl::GroupOpsBase<GroupOpsPass> {
                           llvm::is_contained(op.getOperands(), v);
                  });
         });
-        if (reads) {
+        if (reads && cur.size() < static_cast<size_t>(maxGroupLayers)) {
           std::vector<Operation *> next = cur;
           next.push_back(&op);
           kl::LayerGroup g;
@@ -249,12 +268,25 @@ struct GroupOpsPass : tpuc::impl::GroupOpsBase<GroupOpsPass> {
           }
           if (shapesMatch && kl::layerGroupFits(g)) {
             cur = std::move(next);
+            if (isClean(cur))
+              cleanSize = cur.size();
+            continue;
+          }
+          if (cleanSize >= 2 && cleanSize < cur.size()) {
+            // Cut back to the block boundary; the rest of the block starts over.
+            Operation *restart = cur[cleanSize];
+            cur.resize(cleanSize);
+            close();
+            cleanSize = 0;
+            idx = static_cast<size_t>(std::find(block.begin(), block.end(), restart) -
+                                      block.begin()) -
+                  1;
             continue;
           }
         }
-        // The ops dropped by close() start over from this op.
         close();
         cur.push_back(&op);
+        cleanSize = isClean(cur) ? cur.size() : 0;
       }
       close();
     });

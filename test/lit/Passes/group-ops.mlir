@@ -1,5 +1,6 @@
 // RUN: tpuc-opt %s -split-input-file -verify-diagnostics --group-ops | FileCheck %s
 // RUN: tpuc-opt %s -split-input-file -verify-diagnostics --group-ops="local-intermediates=1" | FileCheck %s --check-prefix=LOCAL
+// RUN: tpuc-opt %s -split-input-file --group-ops="max-group-layers=2" 2>/dev/null | FileCheck %s --check-prefix=CAP
 
 // Tests a residual block (conv, conv, add of the block input): one group of three layers.
 // CHECK-LABEL: func.func @residual
@@ -9,6 +10,13 @@
 // CHECK-NOT: tpu.layer_group_local
 // With local-intermediates, the two convolutions' results (used only inside the group) stay in
 // local memory; the group's output does not.
+// With at most two layers per group, the add stays alone.
+// CAP-LABEL: func.func @residual
+// CAP: name = "c1"{{.*}}tpu.layer_group = 0 : i64
+// CAP: name = "c2"{{.*}}tpu.layer_group = 0 : i64
+// CAP: name = "add"
+// CAP-NOT: tpu.layer_group
+// CAP-SAME: -> tensor<1x32x16x16xi8>
 // LOCAL-LABEL: func.func @residual
 // LOCAL: name = "c1"{{.*}}tpu.layer_group = 0 : i64, tpu.layer_group_local
 // LOCAL: name = "c2"{{.*}}tpu.layer_group = 0 : i64, tpu.layer_group_local
