@@ -62,14 +62,16 @@ struct ConvIcAlignmentPass : tpuc::impl::ConvIcAlignmentBase<ConvIcAlignmentPass
 struct DeepFusionGroupSlicePass : tpuc::impl::DeepFusionGroupSliceBase<DeepFusionGroupSlicePass> {
   void runOnOperation() override {
     emitRemark(getOperation().getLoc(),
-               "deep-fusion-group-slice: not implemented; nothing sliced (no layer groups)");
+               "deep-fusion-group-slice: nothing to do; the layer groups of --group-ops are "
+               "sliced along H by their emitter at code generation");
   }
 };
 
 struct DeepFusionOptPass : tpuc::impl::DeepFusionOptBase<DeepFusionOptPass> {
   void runOnOperation() override {
     emitRemark(getOperation().getLoc(),
-               "deep-fusion-opt: not implemented; nothing fused (no layer groups)");
+               "deep-fusion-opt: nothing to do; the layer groups of --group-ops keep their "
+               "intermediates in local memory when emitted");
   }
 };
 

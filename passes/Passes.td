@@ -357,11 +357,11 @@ def GroupOps : Pass<"group-ops", "::mlir::ModuleOp"> {
 }
 
 def DeepFusionGroupSlice : Pass<"deep-fusion-group-slice", "::mlir::ModuleOp"> {
-  let summary = "Deep-fusion group slicing (not implemented: emits a remark)";
+  let summary = "Deep-fusion group slicing (done by the layer-group emitter: emits a remark)";
 }
 
 def DeepFusionOpt : Pass<"deep-fusion-opt", "::mlir::ModuleOp"> {
-  let summary = "Deep-fusion optimization (not implemented: emits a remark)";
+  let summary = "Deep-fusion optimization (done by the layer-group emitter: emits a remark)";
 }
 
 def TgOpTile : Pass<"tg-op-tile", "::mlir::ModuleOp"> {

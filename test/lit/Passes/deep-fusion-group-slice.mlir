@@ -3,7 +3,7 @@
 // Tests that the pass says what it did not do and leaves the module unchanged.
 // CHECK-LABEL: module
 // CHECK: tpu.relu %arg0 {name = "r"}
-// expected-remark @below {{deep-fusion-group-slice: not implemented; nothing sliced (no layer groups)}}
+// expected-remark @below {{deep-fusion-group-slice: nothing to do; the layer groups of --group-ops are sliced along H by their emitter at code generation}}
 module {
   func.func @main(%arg0: tensor<4xi8>) -> tensor<4xi8> {
     %0 = tpu.relu %arg0 {name = "r"} : (tensor<4xi8>) -> tensor<4xi8>
@@ -14,6 +14,6 @@ module {
 // -----
 
 // Tests an empty module: the same message, nothing else.
-// expected-remark @below {{deep-fusion-group-slice: not implemented; nothing sliced (no layer groups)}}
+// expected-remark @below {{deep-fusion-group-slice: nothing to do; the layer groups of --group-ops are sliced along H by their emitter at code generation}}
 module {
 }
