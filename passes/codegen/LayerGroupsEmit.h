@@ -79,7 +79,8 @@ public:
     open = false;
     llvm::SmallPtrSet<mlir::Operation *, 16> members(ops.begin(), ops.end());
     for (size_t i = 0; i < ops.size(); ++i) {
-      bool keep = !ops[i]->hasAttr(kLayerGroupLocalAttr) || llvm::any_of(ops[i]->getResult(0).getUsers(),
+      bool keep = !ops[i]->hasAttr(kLayerGroupLocalAttr) ||
+                  llvm::any_of(ops[i]->getResult(0).getUsers(),
                                [&](mlir::Operation *u) { return !members.contains(u); });
       group.keep[i] = keep;
       if (!keep)

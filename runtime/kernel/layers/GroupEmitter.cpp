@@ -100,7 +100,8 @@ bool buildGraph(const LayerGroup &grp, size_t begin, size_t end, Graph &g, std::
               g.tensors[t].g.shape == in.shape && g.tensors[t].g.stride == in.stride)
             found = t;
       if (found >= 0 && !(g.tensors[found].g.shape == in.shape)) {
-        why = "an input of '" + baseOf(l).name + "' has another shape than the tensor at its address";
+        why = "an input of '" + baseOf(l).name +
+              "' has another shape than the tensor at its address";
         return false;
       }
       if (found < 0) {
@@ -285,7 +286,8 @@ bool emitPlan(Context &ctx, const Graph &g, const Plan &plan, uint32_t budget,
   for (const Slice &s : slices)
     for (size_t t = 0; t < T; ++t)
       if (!s.rows[t].empty())
-        maxRows[t] = std::max<uint32_t>(maxRows[t], static_cast<uint32_t>(s.rows[t].hi - s.rows[t].lo));
+        maxRows[t] =
+            std::max<uint32_t>(maxRows[t], static_cast<uint32_t>(s.rows[t].hi - s.rows[t].lo));
 
   std::vector<LocalTensor> owned;
   auto alloc = [&](const Shape &s, DType dt) {
