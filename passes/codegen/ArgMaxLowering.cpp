@@ -1,11 +1,12 @@
 //===- ArgMaxLowering.cpp - tpu.argmax as TPU tile maxima + CPU argmax_v3 -===//
 //
 // As vendor models do it: the TPU reduces the int8 data along the axis to one maximum per tile
-// (a max pooling over the axis, the tensor viewed as (1, outer, length, inner)), and the CPU
-// function `argmax_v3` takes the largest tile maximum and returns the first index along the
-// axis holding it (tpuc's runtime and the vendor runtime both implement it). The argmax of the
-// dequantized values is the argmax of the int8 codes, so an argmax reading the fp32
-// dequantization of an int8 tensor reads the int8 tensor (the dequantization then goes with
+// of 256 elements (a max pooling over the axis moved to the end when it is not the last, the last
+// tile padded), and the CPU function `argmax_v3` takes the largest tile maximum and returns the
+// first index along the axis holding it (tpuc's runtime and the vendor
+// runtime both implement it). The argmax of the dequantized values is the argmax of the int8 codes,
+// so an argmax reading the fp32 dequantization of an int8 tensor reads the int8 tensor (the
+// dequantization then goes with
 // --dce).
 //
 //===----------------------------------------------------------------------===//
@@ -18,8 +19,9 @@ using namespace mlir;
 
 namespace tpuc::backend {
 
-/// The largest pooling window along H the max-pool kernel takes in one tile (rows of a slice).
-static constexpr int64_t kMaxTile = 4000;
+/// The elements of one tile: the vendor runtime's argmax_v3 looks for the maximum in the
+/// 256 elements of the tile whose maximum is the largest.
+static constexpr int64_t kTile = 256;
 
 LogicalResult lowerArgMax(ModuleOp module) {
   SmallVector<tpu::ArgMaxOp> ops;
@@ -43,9 +45,10 @@ LogicalResult lowerArgMax(ModuleOp module) {
       outer *= type.getDimSize(i);
     for (int64_t i = axis + 1; i < rank; ++i)
       inner *= type.getDimSize(i);
-    int64_t tiles = (length + kMaxTile - 1) / kMaxTile;
-    int64_t tile = (length + tiles - 1) / tiles;
-    tiles = (length + tile - 1) / tile;
+    // Tiles of 256 elements along the axis (the last one padded with -128, which never exceeds
+    // a real element), each reduced by one pooling window: the maxima are (outer, tiles).
+    int64_t tile = std::min(length, kTile);
+    int64_t tiles = (length + tile - 1) / tile;
 
     OpBuilder b(op);
     Location loc = op.getLoc();
@@ -58,24 +61,49 @@ LogicalResult lowerArgMax(ModuleOp module) {
       if (Attribute t = quantAttr.get(key))
         thresholds.push_back(named(key, t));
     quantAttr = b.getDictionaryAttr(thresholds);
-    Value view = tpu::ReshapeOp::create(
-        b, loc, TypeRange{RankedTensorType::get({1, outer, length, inner}, i8)}, ValueRange{data},
-        ArrayRef<NamedAttribute>{named("name", b.getStringAttr(name + "_data")),
-                                 named("quant", quantAttr)});
+    auto reshape = [&](Value v, ArrayRef<int64_t> shape, StringRef suffix) -> Value {
+      return tpu::ReshapeOp::create(
+          b, loc, TypeRange{RankedTensorType::get(shape, i8)}, ValueRange{v},
+          ArrayRef<NamedAttribute>{named("name", b.getStringAttr(name + suffix.str())),
+                                   named("quant", quantAttr)});
+    };
+    // argmax_v3 reduces along the innermost dimension (the vendor runtime's reads nothing
+    // else): an axis with dimensions after it is first transposed to the end, as vendor models
+    // do. The function reads the data with its cvimodel (4-D) shape: leading unit dimensions
+    // beyond four are dropped.
+    Value cpuData = data;
+    int64_t cpuAxis = axis - std::max<int64_t>(0, rank - 4);
+    if (inner > 1) {
+      cpuData = tpu::PermuteOp::create(
+          b, loc, TypeRange{RankedTensorType::get({1, outer, inner, length}, i8)},
+          ValueRange{reshape(data, {1, outer, length, inner}, "_data")},
+          ArrayRef<NamedAttribute>{named("order", b.getDenseI64ArrayAttr({0, 1, 3, 2})),
+                                   named("name", b.getStringAttr(name + "_trans")),
+                                   named("quant", quantAttr)});
+      cpuAxis = 3;
+      outer *= inner;
+    }
+    Value tiled = cpuData;
+    if (tiles * tile != length)
+      tiled = tpu::PadOp::create(
+          b, loc, TypeRange{RankedTensorType::get({1, outer, tiles * tile}, i8)},
+          ValueRange{reshape(cpuData, {1, outer, length}, "_rows")},
+          ArrayRef<NamedAttribute>{
+              named("pads", b.getDenseI64ArrayAttr({0, 0, 0, 0, 0, tiles * tile - length})),
+              named("const_val", b.getF32FloatAttr(-128.0f)),
+              named("name", b.getStringAttr(name + "_padded")), named("quant", quantAttr)});
     Value maxima = tpu::PoolMax2DOp::create(
-        b, loc, TypeRange{RankedTensorType::get({1, outer, tiles, inner}, i8)}, ValueRange{view},
-        ArrayRef<NamedAttribute>{
-            named("kernel_shape", b.getDenseI64ArrayAttr({tile, 1})),
-            named("strides", b.getDenseI64ArrayAttr({tile, 1})),
-            named("pads", b.getDenseI64ArrayAttr({0, 0, tiles * tile - length, 0})),
-            named("name", b.getStringAttr(name + "_tile_max")), named("quant", quantAttr)});
-    // argmax_v3 reads the data with its cvimodel (4-D) shape: leading unit dimensions beyond
-    // four are dropped.
-    int64_t axis4 = axis - std::max<int64_t>(0, rank - 4);
+        b, loc, TypeRange{RankedTensorType::get({1, outer * tiles, 1, 1}, i8)},
+        ValueRange{reshape(tiled, {1, outer * tiles, tile, 1}, "_tiles")},
+        ArrayRef<NamedAttribute>{named("kernel_shape", b.getDenseI64ArrayAttr({tile, 1})),
+                                 named("strides", b.getDenseI64ArrayAttr({1, 1})),
+                                 named("pads", b.getDenseI64ArrayAttr({0, 0, 0, 0})),
+                                 named("name", b.getStringAttr(name + "_tile_max")),
+                                 named("quant", quantAttr)});
     SmallVector<NamedAttribute> attrs{
         named("name", op.getNameAttr()),
         named("operation_name", b.getStringAttr("argmax_v3")),
-        named("param", b.getDictionaryAttr({named("axis", b.getI32IntegerAttr(int32_t(axis4))),
+        named("param", b.getDictionaryAttr({named("axis", b.getI32IntegerAttr(int32_t(cpuAxis))),
                                             named("scale", b.getF32FloatAttr(1.0f))})),
         named("tpu", b.getBoolAttr(false)),
         named("do_quant", b.getBoolAttr(false)),
@@ -83,7 +111,7 @@ LogicalResult lowerArgMax(ModuleOp module) {
     if (auto id = op.getLayerIdAttr())
       attrs.push_back(named("layer_id", id));
     Operation *cpu = tpu::CustomOp::create(b, loc, TypeRange{op.getResult().getType()},
-                                           ValueRange{data, maxima}, attrs);
+                                           ValueRange{cpuData, maxima}, attrs);
     op.getResult().replaceAllUsesWith(cpu->getResult(0));
     op.erase();
   }

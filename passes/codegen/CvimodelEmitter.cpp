@@ -711,12 +711,15 @@ LogicalResult Emitter::emitTpuRoutine(func::FuncOp func, kernel::Context &ctx) {
       }
       continue;
     }
-    if (failed(emitLayer(&op, ctx)))
-      return failure();
+    // A kernel that refuses its layer records why in the context (emitLayer's own checks emit
+    // their diagnostic themselves).
+    bool emitted = succeeded(emitLayer(&op, ctx));
     if (!ctx.ok()) {
       op.emitError() << "mlir-to-cvimodel: layer kernel failed: " << ctx.error();
       return failure();
     }
+    if (!emitted)
+      return failure();
   }
   return success();
 }

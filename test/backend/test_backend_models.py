@@ -91,10 +91,41 @@ def _deconv_block(work: Path) -> Path:
     return path
 
 
+def _argmax_block(work: Path) -> Path:
+    """ArgMax over the channels of a convolution (per pixel, segmentation-style: the axis is
+    transposed to the end first) and over all its 5120 values flattened (two tiles of maxima)."""
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto as T
+    from onnx import helper as h
+    from onnx import numpy_helper as nh
+
+    r = np.random.default_rng(6)
+    inits = [
+        nh.from_array(np.asarray(r.normal(size=(20, 3, 3, 3)) * 0.3, np.float32), "W"),
+        nh.from_array(np.asarray(r.normal(size=20) * 0.1, np.float32), "B"),
+    ]
+    nodes = [
+        h.make_node("Conv", ["x", "W", "B"], ["c"], pads=[1, 1, 1, 1]),
+        h.make_node("ArgMax", ["c"], ["amax"], axis=1, keepdims=1),
+        h.make_node("Flatten", ["c"], ["flat"]),
+        h.make_node("ArgMax", ["flat"], ["amax_all"], axis=1, keepdims=0),
+    ]
+    graph = h.make_graph(
+        nodes, "argmax", [h.make_tensor_value_info("x", T.FLOAT, [1, 3, 16, 16])],
+        [h.make_tensor_value_info("amax", T.INT64, [1, 1, 16, 16]),
+         h.make_tensor_value_info("amax_all", T.INT64, [1])], inits,
+    )  # fmt: skip
+    model = h.make_model(graph, opset_imports=[h.make_opsetid("", 13)])
+    path = work / "argmax_block.onnx"
+    onnx.save(model, str(path))
+    return path
+
+
 MODELS: dict[str, tuple[Callable[[Path], Path], int]] = {
     "mobilenet_v2": (_mobilenet_v2, 224),
     "yolox_tiny": (_yolox_tiny, 416),
     "deconv_block": (_deconv_block, 16),
+    "argmax_block": (_argmax_block, 16),
 }
 
 
@@ -184,9 +215,15 @@ def test_real_model_int8_tensors_equal_the_interpreter(compiled: dict) -> None:
         ref = interp[name].reshape(value.shape).astype(np.int64)
         if not np.array_equal(ref, value.astype(np.int64)):
             differing.append(f"{name} ({int((ref != value).sum())} elements)")
-    expected = {"c", "r", "d2", "up"} if work.name.startswith("deconv") else set()
+    expected = {
+        "deconv_block": {"c", "r", "d2", "up"},
+        "argmax_block": {"c"},
+    }.get(work.name[:-1], set())
     assert expected <= set(compared) and len(compared) >= (len(expected) or 40), sorted(ours)
     assert not differing, f"cvimodel vs INT8 interpreter: {differing}"
+    for name in ("amax", "amax_all"):  # ArgMax indices (fp32) equal the interpreter's
+        if name in ours:
+            np.testing.assert_array_equal(ours[name].reshape(-1), interp[name].reshape(-1))
 
 
 def test_real_model_vendor_runtime_gives_the_same_bytes(compiled: dict) -> None:

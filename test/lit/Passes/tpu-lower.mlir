@@ -126,8 +126,8 @@ func.func @ranks(%a: tensor<1x2x4x3x3xi8>, %b: tensor<1x1x4x3x3xi8>) -> (tensor<
 // CHECK-LABEL: func.func @argmax
 // CHECK: %[[L:.*]] = tpu.relu %arg0 {name = "logits"
 // CHECK: tpu.quant %[[L]] {{.*}}name = "logits_dequant"
-// CHECK: %[[V:.*]] = tpu.reshape %[[L]] {name = "amax_data", quant = {mode = "INT8", threshold_max = 2.000000e+00 : f64}} : (tensor<1x10xi8>) -> tensor<1x1x10x1xi8>
-// CHECK: %[[M:.*]] = tpu.pool_max_2d %[[V]] {kernel_shape = array<i64: 10, 1>, name = "amax_tile_max", pads = array<i64: 0, 0, 0, 0>, quant = {mode = "INT8", threshold_max = 2.000000e+00 : f64}, strides = array<i64: 10, 1>} : (tensor<1x1x10x1xi8>) -> tensor<1x1x1x1xi8>
+// CHECK: %[[V:.*]] = tpu.reshape %[[L]] {name = "amax_tiles", quant = {mode = "INT8", threshold_max = 2.000000e+00 : f64}} : (tensor<1x10xi8>) -> tensor<1x1x10x1xi8>
+// CHECK: %[[M:.*]] = tpu.pool_max_2d %[[V]] {kernel_shape = array<i64: 10, 1>, name = "amax_tile_max", pads = array<i64: 0, 0, 0, 0>, quant = {mode = "INT8", threshold_max = 2.000000e+00 : f64}, strides = array<i64: 1, 1>} : (tensor<1x1x10x1xi8>) -> tensor<1x1x1x1xi8>
 // CHECK: %[[A:.*]] = tpu.custom_op %[[L]], %[[M]] {do_quant = false, layer_id = 7 : i64, name = "amax", operation_name = "argmax_v3", param = {axis = 1 : i32, scale = 1.000000e+00 : f32}, quant = {mode = "NONE"}, tpu = false} : (tensor<1x10xi8>, tensor<1x1x1x1xi8>) -> tensor<1x1xf32>
 // CHECK: return %[[A]]
 func.func @argmax(%arg0: tensor<1x10xi8>) -> tensor<1x1xf32> {
@@ -135,6 +135,25 @@ func.func @argmax(%arg0: tensor<1x10xi8>) -> tensor<1x1xf32> {
   %1 = tpu.quant %0 {from = "INT8", to = "FP32", scale = 63.5 : f32, name = "logits_dequant"} : (tensor<1x10xi8>) -> tensor<1x10xf32>
   %2 = tpu.argmax %1 {name = "amax", axis = 1 : i64, layer_id = 7 : i64} : (tensor<1x10xf32>) -> tensor<1x1xf32>
   return %2 : tensor<1x1xf32>
+}
+
+// -----
+
+// Tests an argmax over a middle axis of 300 elements: the axis is transposed to the end, each
+// row padded with -128 to two tiles of 256, one maximum per tile; argmax_v3 reads the transposed
+// data along its last axis.
+// CHECK-LABEL: func.func @argmax_tiles
+// CHECK: %[[V:.*]] = tpu.reshape %[[L:.*]] {name = "seg_data", {{.*}} -> tensor<1x1x300x2xi8>
+// CHECK: %[[T:.*]] = tpu.permute %[[V]] {name = "seg_trans", order = array<i64: 0, 1, 3, 2>, {{.*}} -> tensor<1x1x2x300xi8>
+// CHECK: %[[R:.*]] = tpu.reshape %[[T]] {name = "seg_rows", {{.*}} -> tensor<1x2x300xi8>
+// CHECK: %[[P:.*]] = tpu.pad %[[R]] {const_val = -1.280000e+02 : f32, name = "seg_padded", pads = array<i64: 0, 0, 0, 0, 0, 212>, {{.*}} -> tensor<1x2x512xi8>
+// CHECK: %[[X:.*]] = tpu.reshape %[[P]] {name = "seg_tiles", {{.*}} -> tensor<1x4x256x1xi8>
+// CHECK: %[[M:.*]] = tpu.pool_max_2d %[[X]] {kernel_shape = array<i64: 256, 1>, name = "seg_tile_max", {{.*}} -> tensor<1x4x1x1xi8>
+// CHECK: tpu.custom_op %[[T]], %[[M]] {{.*}}operation_name = "argmax_v3", param = {axis = 3 : i32, scale = 1.000000e+00 : f32}{{.*}} -> tensor<1x1x2xf32>
+func.func @argmax_tiles(%arg0: tensor<1x300x2xi8>) -> tensor<1x1x2xf32> {
+  %0 = tpu.relu %arg0 {name = "scores", quant = {mode = "INT8", threshold_max = 4.0 : f64}} : (tensor<1x300x2xi8>) -> tensor<1x300x2xi8>
+  %1 = tpu.argmax %0 {name = "seg", axis = 1 : i64} : (tensor<1x300x2xi8>) -> tensor<1x1x2xf32>
+  return %1 : tensor<1x1x2xf32>
 }
 
 // -----
