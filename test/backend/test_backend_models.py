@@ -143,7 +143,7 @@ def _images(size: int) -> dict[str, np.ndarray]:
     return out
 
 
-def compile_real_model(model: str, work: Path) -> dict[str, Path]:
+def compile_real_model(model: str, work: Path, per_channel: bool = True) -> dict[str, Path]:
     from tpuc.calibration import calibrate
     from tpuc.tools import model_convert
 
@@ -172,7 +172,8 @@ def compile_real_model(model: str, work: Path) -> dict[str, Path]:
     table = calibrate(work / "fp32.mlir", paths, "kl")
     table.write(work / "cali_table")
     _run([opt, "fp32.mlir", "--import-calibration-table", "--calibration-table", "cali_table",
-          "--assign-chip-name", "--chipname", "cv183x", "--tpu-quant", "-o", "int8.mlir"],
+          "--assign-chip-name", "--chipname", "cv183x",
+          "--tpu-quant" + ("" if per_channel else "=per-channel=false"), "-o", "int8.mlir"],
          work)  # fmt: skip
     _run([opt, "int8.mlir", *BACKEND_FLAGS, "-o", "opt.mlir"], work)
     _run([_tool("tpuc-translate"), "--mlir-to-cvimodel", "--weight-file", "weight.bin",
@@ -203,6 +204,20 @@ def compiled(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
 
 
 def test_real_model_int8_tensors_equal_the_interpreter(compiled: dict) -> None:
+    _check_against_interpreter(compiled)
+
+
+def test_deconv_per_tensor_equals_interpreter_and_vendor_runtime(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """The transposed convolutions quantized per tensor (int16 bias, one rshift)."""
+    compiled = compile_real_model("deconv_block", tmp_path_factory.mktemp("deconv_block"), False)
+    assert "RSHIFT_ONLY" in (compiled["work"] / "int8.mlir").read_text()
+    _check_against_interpreter(compiled)
+    test_real_model_vendor_runtime_gives_the_same_bytes(compiled)
+
+
+def _check_against_interpreter(compiled: dict) -> None:
     work = compiled["work"]
     _run([_interpreter(), "int8.mlir", "--tensor-in", compiled["input"], "--tensor-out",
           "interp_out.npz", "--dump-all-tensor=interp_all.npz"], work)  # fmt: skip
