@@ -45,10 +45,12 @@ MODELS = [
 # Models the backend cannot compile yet, with the reason (the compile step is then xfail, strict:
 # a model that starts compiling must be moved out of this table).
 COMPILE_XFAIL: dict[str, str] = {}
-# Models whose cvimodel our runtime cannot run (a CPU function it does not implement).
-RUNNER_XFAIL: dict[str, str] = {
-    "m10_gemm_softmax": "softmax is a CPU routine, and tpuc's runtime has no softmax CPU function "
-    "(the vendor runtime has one)",
+# Models that compute a layer differently from the vendor-compiled model (the comparison with the
+# vendor model's outputs is then an expected failure, and an error once they are equal; the
+# outputs must still agree to bf16 precision).
+VENDOR_MODEL_DIFFERENCES: dict[str, str] = {
+    "m10_gemm_softmax": "softmax is a CPU routine in fp32 in our cvimodel; the vendor-compiled "
+    "model computes it on the TPU in bf16",
 }
 # Known differences between the INT8 interpreter and the cvimodel.
 INTERPRETER_XFAIL: dict[str, str] = {}
@@ -229,8 +231,6 @@ def test_cvimodel_ours_vs_vendor_runtime(
     model: str, compiled: dict, tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
 ) -> None:
     files = _compiled(model, compiled, tmp_path_factory)
-    if model in RUNNER_XFAIL:
-        pytest.xfail(RUNNER_XFAIL[model])
     if not _vendor_available():
         pytest.skip("vendor runner not available")
     ours = _ours(files, tmp_path)
@@ -266,8 +266,6 @@ def test_cvimodel_vs_int8_interpreter(
     model: str, compiled: dict, tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
 ) -> None:
     files = _compiled(model, compiled, tmp_path_factory)
-    if model in RUNNER_XFAIL:
-        pytest.xfail(RUNNER_XFAIL[model])
     ours = _ours(files, tmp_path)
     dump = tmp_path / "interp_all.npz"
     _run(
@@ -312,8 +310,6 @@ def test_cvimodel_vs_vendor_compiled_model(
     """Our cvimodel's tensors against the vendor-compiled cvimodel's run (runner_out*.npz of the
     conformance set): the vendor names them `<onnx output>_<OpType>[_f32]`."""
     files = _compiled(model, compiled, tmp_path_factory)
-    if model in RUNNER_XFAIL:
-        pytest.xfail(RUNNER_XFAIL[model])
     src = CONFORMANCE / model
     ref = dict(np.load(src / f"{model}_cv183x_int8_runner_out.npz"))
     fixed_path = src / f"{model}_cv183x_int8_runner_out_fixed.npz"
@@ -335,16 +331,19 @@ def test_cvimodel_vs_vendor_compiled_model(
         ):
             differing.append(ours_name)
     assert compared, "no tensor in common with the vendor model's run"
+    if model in VENDOR_MODEL_DIFFERENCES:
+        assert differing, f"{model} now equals the vendor model: remove it from the table"
+        pytest.xfail(VENDOR_MODEL_DIFFERENCES[model])
     assert not differing, f"differing from the vendor-compiled model: {differing}"
 
 
-@pytest.mark.parametrize("model", sorted(RUNNER_XFAIL))
-def test_vendor_runtime_runs_models_with_cpu_layers(
+@pytest.mark.parametrize("model", sorted(VENDOR_MODEL_DIFFERENCES))
+def test_models_differing_from_the_vendor_model_agree_to_bf16(
     model: str, compiled: dict, tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
 ) -> None:
-    """The models our runtime cannot run (a CPU function it lacks) still run on the vendor
-    runtime. The vendor-compiled model computes the layer on the TPU in bf16, ours on the CPU in
-    fp32, so outputs agree to bf16 precision only."""
+    """Models computing a layer differently from the vendor-compiled model (on the CPU in fp32
+    where the vendor uses the TPU in bf16): run on the vendor runtime, their outputs agree with
+    the vendor model's to bf16 precision."""
     files = _compiled(model, compiled, tmp_path_factory)
     if not _vendor_available():
         pytest.skip("vendor runner not available")

@@ -375,18 +375,20 @@ class EngineError(RuntimeError):
 
 
 def tpuc_runner() -> str | None:
-    """Path of tpuc-cmdbuf-run: $TPUC_CMDBUF_RUN, else a build directory next to the repo."""
+    """Path of tpuc-cmdbuf-run: $TPUC_CMDBUF_RUN, else the installed package's tool, else PATH."""
     env = os.environ.get("TPUC_CMDBUF_RUN")
     if env:
         return env if Path(env).exists() else None
-    for cand in (REPO.parent / "build-rt", REPO / "build", REPO.parent / "build",
-                 REPO.parent / "build-engine"):
-        for sub in ("engine/tools", "runtime/engine/tools", "bin"):
-            p = cand / sub / "tpuc-cmdbuf-run"
+    try:
+        import tpuc
+    except ImportError:
+        tpuc = None
+    if tpuc is not None:
+        for root in tpuc.__path__:
+            p = Path(root) / "_bin" / "tpuc-cmdbuf-run"
             if p.exists():
                 return str(p)
-    found = shutil.which("tpuc-cmdbuf-run")
-    return found
+    return shutil.which("tpuc-cmdbuf-run")
 
 
 def _python_runner():  # type: ignore[no-untyped-def]
