@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 
 namespace tpuc {
 #define GEN_PASS_DEF_ASSIGNNEURONADDRESS
@@ -137,14 +138,38 @@ struct AssignNeuronAddressPass : tpuc::impl::AssignNeuronAddressBase<AssignNeuro
             b.ioOrder = ioCount++;
           }
         }
+      // A layer group (--group-ops) runs slice by slice: each member writes its result and reads
+      // its operands from the group's first op to its last, so a tensor a member writes or reads
+      // is live over the whole group.
+      std::map<int64_t, std::pair<size_t, size_t>> groupSpan;
+      auto groupOf = [](Operation *op) -> std::optional<int64_t> {
+        if (auto attr = op->getAttrOfType<IntegerAttr>("tpu.layer_group"))
+          return attr.getInt();
+        return std::nullopt;
+      };
+      for (Operation &op : block)
+        if (auto g = groupOf(&op)) {
+          auto it = groupSpan.try_emplace(*g, index[&op], index[&op]).first;
+          it->second.first = std::min(it->second.first, index[&op]);
+          it->second.second = std::max(it->second.second, index[&op]);
+        }
+      auto coverGroup = [&](Buffer &b, Operation *member) {
+        if (auto g = groupOf(member)) {
+          auto [first, last] = groupSpan[*g];
+          b.start = std::min(b.start, first);
+          b.end = std::max(b.end, last);
+        }
+      };
       for (Buffer &b : buffers) {
         b.start = index[b.ops.front()];
         b.end = b.start;
         for (Operation *op : b.ops) {
           auto place = backend::placementOf(op);
           bool cpu = place && *place == backend::Placement::Cpu;
+          coverGroup(b, op);
           for (Operation *user : op->getUsers()) {
             b.end = std::max(b.end, index[user]);
+            coverGroup(b, user);
             auto up = backend::placementOf(user);
             cpu |= up && *up == backend::Placement::Cpu;
           }

@@ -255,3 +255,15 @@ def test_real_model_vendor_runtime_gives_the_same_bytes(compiled: dict) -> None:
     assert set(ours) == set(vendor)
     differing = [k for k in vendor if vendor[k].tobytes() != ours[k].tobytes()]
     assert not differing, f"tensors differing between model_runner and vendor runtime: {differing}"
+
+
+def test_real_model_memory_reuse_keeps_the_results(compiled: dict) -> None:
+    """The cvimodel of the guide's pipeline (neuron memory reused by live ranges, layer groups)
+    gives the same bytes as the one without reuse, for every tensor it still holds at the end
+    (the outputs among them)."""
+    work = compiled["work"]
+    reused, every = dict(np.load(work / "ours.npz")), dict(np.load(work / "ours_all.npz"))
+    common = sorted(set(reused) & set(every) - {"input"})
+    assert common, sorted(reused)
+    differing = [k for k in common if reused[k].tobytes() != every[k].tobytes()]
+    assert not differing, f"tensors changed by memory reuse: {differing}"

@@ -97,3 +97,24 @@ module {
     return %0 : tensor<4xi8>
   }
 }
+
+// -----
+
+// Tests that a layer group (--group-ops) counts as one step: it runs slice by slice, so "a",
+// read by the group member "b", stays live until the group's last member "c" and "c" does not
+// reuse its bytes.
+// REUSE-LABEL: module attributes {tpu.private_gmem = 64 : i64, tpu.shared_gmem = 192 : i64}
+// REUSE: tpu.relu {{.*}}{gaddr = 0 : i64, name = "a"}
+// REUSE: tpu.relu {{.*}}{gaddr = 64 : i64, name = "b"
+// REUSE: tpu.relu {{.*}}{gaddr = 128 : i64, name = "c"
+module {
+  func.func @main(%arg0: tensor<1x3x4x4xf32>) -> tensor<1x3x4x4xf32> {
+    %0 = tpu.input %arg0 {name = "in"} : (tensor<1x3x4x4xf32>) -> tensor<1x3x4x4xf32>
+    %1 = tpu.quant %0 {from = "FP32", to = "INT8", scale = 1.0 : f32, name = "in_quant"} : (tensor<1x3x4x4xf32>) -> tensor<1x3x4x4xi8>
+    %2 = tpu.relu %1 {name = "a"} : (tensor<1x3x4x4xi8>) -> tensor<1x3x4x4xi8>
+    %3 = tpu.relu %2 {name = "b", tpu.layer_group = 0 : i64} : (tensor<1x3x4x4xi8>) -> tensor<1x3x4x4xi8>
+    %4 = tpu.relu %3 {name = "c", tpu.layer_group = 0 : i64} : (tensor<1x3x4x4xi8>) -> tensor<1x3x4x4xi8>
+    %5 = tpu.quant %4 {from = "INT8", to = "FP32", scale = 1.0 : f32, name = "out"} : (tensor<1x3x4x4xi8>) -> tensor<1x3x4x4xf32>
+    return %5 : tensor<1x3x4x4xf32>
+  }
+}
