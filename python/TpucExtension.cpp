@@ -12,8 +12,7 @@
 NB_MODULE(_tpuc, m) {
   m.doc() = "tpuc native registration hooks";
   m.def(
-      "register_dialects",
-      [](MlirDialectRegistry registry) { tpucRegisterDialects(registry); },
+      "register_dialects", [](MlirDialectRegistry registry) { tpucRegisterDialects(registry); },
       nanobind::arg("registry"),
       "Inserts the tpu dialect and the upstream dialects tpu IR uses into a DialectRegistry.");
   m.def("register_passes", &tpucRegisterPasses,

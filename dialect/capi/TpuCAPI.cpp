@@ -12,8 +12,9 @@
 MLIR_DEFINE_CAPI_DIALECT_REGISTRATION(Tpu, tpu, tpuc::tpu::TpuDialect)
 
 void tpucRegisterDialects(MlirDialectRegistry registry) {
-  unwrap(registry)->insert<tpuc::tpu::TpuDialect, mlir::func::FuncDialect, mlir::arith::ArithDialect,
-                           mlir::tensor::TensorDialect>();
+  unwrap(registry)
+      ->insert<tpuc::tpu::TpuDialect, mlir::func::FuncDialect, mlir::arith::ArithDialect,
+               mlir::tensor::TensorDialect>();
 }
 
 void tpucRegisterPasses(void) {

@@ -32,6 +32,5 @@ int main(int argc, char **argv) {
   mlir::registerAllExtensions(registry);
   registry.insert<tpuc::tpu::TpuDialect>();
 
-  return mlir::asMainReturnCode(
-      mlir::MlirOptMain(argc, argv, "tpuc optimizer driver\n", registry));
+  return mlir::asMainReturnCode(mlir::MlirOptMain(argc, argv, "tpuc optimizer driver\n", registry));
 }

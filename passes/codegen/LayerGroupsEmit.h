@@ -49,8 +49,7 @@ public:
   /// emitOrCollect), then emitLayerGroup. Fails when `emitLayer` fails or the group's layer
   /// count differs from its ops (a member without a group form).
   template <typename EmitLayer>
-  mlir::LogicalResult emitGroup(mlir::Operation *first, kernel::Context &ctx,
-                                EmitLayer emitLayer) {
+  mlir::LogicalResult emitGroup(mlir::Operation *first, kernel::Context &ctx, EmitLayer emitLayer) {
     int64_t id = *getI64(first, kLayerGroupAttr);
     std::vector<mlir::Operation *> ops;
     for (mlir::Operation *op = first; op; op = op->getNextNode()) {

@@ -174,8 +174,8 @@ struct GroupOpsPass : tpuc::impl::GroupOpsBase<GroupOpsPass> {
       auto build = [&](const std::vector<Operation *> &ops, kl::LayerGroup &g) {
         llvm::SmallPtrSet<Operation *, 16> in(ops.begin(), ops.end());
         for (Operation *op : ops) {
-          bool keep = llvm::any_of(op->getResult(0).getUsers(),
-                                   [&](Operation *u) { return !in.count(u); });
+          bool keep =
+              llvm::any_of(op->getResult(0).getUsers(), [&](Operation *u) { return !in.count(u); });
           g.add(*layerOf(op, addrOf), keep);
         }
       };

@@ -96,8 +96,8 @@ std::unique_ptr<CustomOpInstance> CustomOpLibrary::create(const std::string &ope
     const std::string factoryName = "CustomOp" + operationName + "Create";
     auto factory = reinterpret_cast<Factory>(Private::symbol(*this, factoryName));
     if (!factory) {
-      error = what + ": the plugin does not export " + factoryName +
-              " (no RegisterCustomOp(" + operationName + ", ...) in it)";
+      error = what + ": the plugin does not export " + factoryName + " (no RegisterCustomOp(" +
+              operationName + ", ...) in it)";
       return nullptr;
     }
     auto version = reinterpret_cast<AbiVersion>(
@@ -123,8 +123,8 @@ std::unique_ptr<CustomOpInstance> CustomOpLibrary::create(const std::string &ope
       auto createError = reinterpret_cast<CreateError>(
           Private::symbol(*this, "CustomOp" + operationName + "CreateError"));
       const char *reason = createError ? createError() : nullptr;
-      error = what + ": constructor failed: " +
-              (reason && *reason ? reason : "the factory returned null");
+      error = what +
+              ": constructor failed: " + (reason && *reason ? reason : "the factory returned null");
       return nullptr;
     }
     return instance;

@@ -104,8 +104,7 @@ public:
   /// empty) only appears in messages. Null with `error` set when the library does not export the
   /// factory, was built for another ABI version, or the constructor failed.
   std::unique_ptr<CustomOpInstance> create(const std::string &operationName,
-                                           const std::string &layerName,
-                                           const cvi::OpParam &param,
+                                           const std::string &layerName, const cvi::OpParam &param,
                                            std::string &error) const noexcept;
 
   struct Private;
@@ -125,11 +124,9 @@ public:
   const std::vector<std::shared_ptr<CustomOpLibrary>> &libraries() const { return libraries_; }
   /// The op from the first library exporting its factory. When none does, `error` says which
   /// libraries were searched (or that none is loaded, naming `flag`, the tool's option).
-  std::unique_ptr<CustomOpInstance> create(const std::string &operationName,
-                                           const std::string &layerName, const cvi::OpParam &param,
-                                           std::string &error,
-                                           const std::string &flag = "--custom-op-plugin") const
-      noexcept;
+  std::unique_ptr<CustomOpInstance>
+  create(const std::string &operationName, const std::string &layerName, const cvi::OpParam &param,
+         std::string &error, const std::string &flag = "--custom-op-plugin") const noexcept;
 
 private:
   std::vector<std::shared_ptr<CustomOpLibrary>> libraries_;

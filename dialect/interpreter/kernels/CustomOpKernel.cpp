@@ -136,8 +136,8 @@ public:
       for (size_t i = 0; i < output->size(); ++i) {
         float v = (*output)[i];
         if (!(v >= -128.0f && v <= 127.0f) || v != float(int(v)))
-          fail("operation '", params.operationName, "': interpretInt8 produced ", v,
-               " at index ", i, ", which is not an int8 value");
+          fail("operation '", params.operationName, "': interpretInt8 produced ", v, " at index ",
+               i, ", which is not an int8 value");
       }
     Tensor out;
     out.shape = result;

@@ -2,8 +2,9 @@
 //
 // A vendor custom-op plugin (libCustomOpPlugin.so) exports one factory per op,
 // `CustomOp<operation_name>Create(cvi::OpParam &)`, returning a cvi::CustomOp. Loading, creation
-// and the hook calls go through the tools' shared loader (runtime/sdk/PluginHost.h); its error messages
-// (naming the plugin path, the operation and the hook) are thrown on as the interpreter's errors.
+// and the hook calls go through the tools' shared loader (runtime/sdk/PluginHost.h); its error
+// messages (naming the plugin path, the operation and the hook) are thrown on as the interpreter's
+// errors.
 //
 //===----------------------------------------------------------------------===//
 

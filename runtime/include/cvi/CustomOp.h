@@ -145,8 +145,8 @@ public:
   /// Names of the parameter types setOpQuantParamType accepts.
   static const std::vector<std::string> &quantParamTypes() {
     static const std::vector<std::string> types = {
-        "NONE",           "THRESHOLD",       "SCALE",    "RSHIFT_ONLY",
-        "RSHIFT_AND_M_I32", "RSHIFT_AND_M_I8", "LUT_INT8", "LUT_BF16"};
+        "NONE",     "THRESHOLD", "SCALE", "RSHIFT_ONLY", "RSHIFT_AND_M_I32", "RSHIFT_AND_M_I8",
+        "LUT_INT8", "LUT_BF16"};
     return types;
   }
 
@@ -198,8 +198,8 @@ private:
     error_ = message;
   }
   void notImplemented(const char *hook) {
-    fail(std::string(hook) + " is not implemented by the plugin (override cvi::CustomOp::" +
-         hook + ")");
+    fail(std::string(hook) + " is not implemented by the plugin (override cvi::CustomOp::" + hook +
+         ")");
     notImplemented_ = true;
   }
 
@@ -296,13 +296,13 @@ template <typename Op> CustomOp *createCustomOp(OpParam &param, std::string &err
     static thread_local std::string slot;                                                          \
     return slot;                                                                                   \
   }                                                                                                \
-  extern "C" __attribute__((visibility("default"))) int CustomOp##N##AbiVersion() {               \
+  extern "C" __attribute__((visibility("default"))) int CustomOp##N##AbiVersion() {                \
     return CVI_CUSTOM_OP_ABI_VERSION;                                                              \
   }                                                                                                \
-  extern "C" __attribute__((visibility("default"))) const char *CustomOp##N##CreateError() {      \
+  extern "C" __attribute__((visibility("default"))) const char *CustomOp##N##CreateError() {       \
     return tpucCustomOp##N##ErrorSlot().c_str();                                                   \
   }                                                                                                \
-  extern "C" __attribute__((visibility("default"))) ::cvi::CustomOp *CustomOp##N##Create(         \
+  extern "C" __attribute__((visibility("default"))) ::cvi::CustomOp *CustomOp##N##Create(          \
       ::cvi::OpParam &param) {                                                                     \
     return ::cvi::detail::createCustomOp<X>(param, tpucCustomOp##N##ErrorSlot());                  \
   }

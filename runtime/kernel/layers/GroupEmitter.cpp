@@ -100,8 +100,8 @@ bool buildGraph(const LayerGroup &grp, size_t begin, size_t end, Graph &g, std::
               g.tensors[t].g.shape == in.shape && g.tensors[t].g.stride == in.stride)
             found = t;
       if (found >= 0 && !(g.tensors[found].g.shape == in.shape)) {
-        why = "an input of '" + baseOf(l).name +
-              "' has another shape than the tensor at its address";
+        why =
+            "an input of '" + baseOf(l).name + "' has another shape than the tensor at its address";
         return false;
       }
       if (found < 0) {
@@ -341,9 +341,9 @@ bool emitPlan(Context &ctx, const Graph &g, const Plan &plan, uint32_t budget,
       nb[k].ocT = tiled ? plan.ocTile : out.c;
       nb[k].tiles = ceilDiv(out.c, nb[k].ocT);
       for (uint32_t b = 0; b < (tiled ? 2u : 1u); ++b) {
-        nb[k].w[b] = dw ? alloc({1, out.c, c->kh, c->kw}, DType::Int8)
-                        : ctx.allocConvWeight(std::max(in.c, paddedIc(*n.L)), nb[k].ocT,
-                                              c->kh, c->kw);
+        nb[k].w[b] =
+            dw ? alloc({1, out.c, c->kh, c->kw}, DType::Int8)
+               : ctx.allocConvWeight(std::max(in.c, paddedIc(*n.L)), nb[k].ocT, c->kh, c->kw);
         if (!dw)
           owned.push_back(nb[k].w[b]);
         if (c->perChannel)
@@ -525,8 +525,7 @@ bool emitPlan(Context &ctx, const Graph &g, const Plan &plan, uint32_t budget,
             const uint32_t icW = std::max(c->input.shape.c, paddedIc(*n.L));
             if (icW != c->input.shape.c)
               p.ifmap = rowsView(n.ins[0], s, bufSet(n.ins[0], si), ifmapLo, ifmapHi, icW);
-            p.weight = view(ctx, nb[k].w[b], {1, ocT, 1, c->kh * c->kw * icW}, DType::Int8,
-                            false);
+            p.weight = view(ctx, nb[k].w[b], {1, ocT, 1, c->kh * c->kw * icW}, DType::Int8, false);
             p.bias = bia, p.channelParams = par;
             p.kh = c->kh, p.kw = c->kw, p.strideH = c->strideH, p.strideW = c->strideW;
             p.dilationH = c->dilationH, p.dilationW = c->dilationW;

@@ -542,9 +542,8 @@ bool KernelScript::run(const std::string &text, std::string &error) {
     } else if (cmd.rfind("layer_", 0) == 0) {
       // Whole INT8 layers of tpuc/kernel/Layers.h (LayerScript.cpp).
       L.arity(0);
-      LayerScriptLookup lookup{
-          [&](const std::string &n) { return L.get<GlobalTensor>(n); },
-          [&](const std::string &n) { return L.get<GlobalMatrix>(n); }};
+      LayerScriptLookup lookup{[&](const std::string &n) { return L.get<GlobalTensor>(n); },
+                               [&](const std::string &n) { return L.get<GlobalMatrix>(n); }};
       if (!runLayerCommand(ctx, cmd, L.opts, lookup))
         throw ScriptError("unknown layer kind '" + cmd + "'");
     } else {

@@ -38,11 +38,10 @@ namespace tpuc::kernel::layers {
 /// One layer of a group. Conv2dLayer: plain or depthwise (group 1 or group == IC == OC), no zero
 /// insertion. EltwiseLayer: any kind, its inputs from the group or from DDR. LeakyReluLayer also
 /// expresses relu (mPos 1, rPos 0, mNeg 0, rNeg 0).
-using GroupLayer =
-    std::variant<Conv2dLayer, Pool2dLayer, EltwiseLayer, LeakyReluLayer, LutLayer>;
+using GroupLayer = std::variant<Conv2dLayer, Pool2dLayer, EltwiseLayer, LeakyReluLayer, LutLayer>;
 
 struct LayerGroup {
-  std::string name = "group"; ///< used in error messages
+  std::string name = "group";     ///< used in error messages
   std::vector<GroupLayer> layers; ///< in program order
   /// keep[i]: the output of layers[i] is stored to DDR (it is used outside the group). The last
   /// layer's output is always stored.

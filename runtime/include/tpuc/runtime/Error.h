@@ -1,8 +1,9 @@
 //===- Error.h - tpuc runtime error type ------------------------*- C++ -*-===//
 //
-// Every failure of the runtime (malformed cvimodel, bad descriptor, address out of range, local-memory
-// overflow, missing CPU function) is reported by throwing Error with a message naming what is wrong.
-// Library code never aborts; the CLIs print the message and exit non-zero, Python sees RuntimeError.
+// Every failure of the runtime (malformed cvimodel, bad descriptor, address out of range,
+// local-memory overflow, missing CPU function) is reported by throwing Error with a message naming
+// what is wrong. Library code never aborts; the CLIs print the message and exit non-zero, Python
+// sees RuntimeError.
 //
 //===----------------------------------------------------------------------===//
 #pragma once

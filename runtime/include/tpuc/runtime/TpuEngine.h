@@ -22,11 +22,11 @@ namespace tpuc::runtime {
 struct DescriptorSlice {
   enum class Engine : uint8_t { TIU, TDMA };
   Engine engine;
-  uint32_t index;     ///< position of the record in the stream
-  uint32_t layerId;   ///< layer id carried by the descriptor
-  std::string op;     ///< e.g. "conv", "depthwise", "g2l", "l2g"
-  uint64_t start;     ///< cycle at which it starts
-  uint64_t end;       ///< cycle at which it completes
+  uint32_t index;   ///< position of the record in the stream
+  uint32_t layerId; ///< layer id carried by the descriptor
+  std::string op;   ///< e.g. "conv", "depthwise", "g2l", "l2g"
+  uint64_t start;   ///< cycle at which it starts
+  uint64_t end;     ///< cycle at which it completes
 };
 
 /// Timing of one command buffer: the critical path of the two engines under the id dependencies.
