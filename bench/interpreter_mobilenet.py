@@ -24,8 +24,15 @@ from pathlib import Path
 import numpy as np
 
 # (expansion t, output channels c, repeats n, first stride s) of MobileNetV2.
-BLOCKS = [(1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1),
-          (6, 160, 3, 2), (6, 320, 1, 1)]
+BLOCKS = [
+    (1, 16, 1, 1),
+    (6, 24, 2, 2),
+    (6, 32, 3, 2),
+    (6, 64, 4, 2),
+    (6, 96, 3, 1),
+    (6, 160, 3, 2),
+    (6, 320, 1, 1),
+]
 
 
 class Graph:
@@ -53,18 +60,27 @@ class Graph:
         self.weights[name] = array
         self.initializers.append(numpy_helper.from_array(array, name))
         value = self.ssa()
-        self.lines.append(f'{value} = tpu.load_weight {{name = "{name}"}} : '
-                          f"{self.ttype(array.shape)}")
+        self.lines.append(
+            f'{value} = tpu.load_weight {{name = "{name}"}} : {self.ttype(array.shape)}'
+        )
         return value
 
-    def conv(self, x: tuple[str, str, tuple[int, ...]], name: str, out: int, k: int, stride: int,
-             group: int = 1) -> tuple[str, str, tuple[int, ...]]:
+    def conv(
+        self,
+        x: tuple[str, str, tuple[int, ...]],
+        name: str,
+        out: int,
+        k: int,
+        stride: int,
+        group: int = 1,
+    ) -> tuple[str, str, tuple[int, ...]]:
         from onnx import helper
 
         value, onnx_name, (n, c, h, w) = x
         fan_in = c // group * k * k
         wt = (self.rng.standard_normal((out, c // group, k, k)) * np.sqrt(2 / fan_in)).astype(
-            np.float32)
+            np.float32
+        )
         bias = (self.rng.standard_normal(out) * 0.05).astype(np.float32)
         w_value, b_value = self.weight(f"{name}_w", wt), self.weight(f"{name}_b", bias)
         pad = k // 2
@@ -76,32 +92,45 @@ class Graph:
             f"strides = array<i64: {stride}, {stride}>, pads = array<i64: {pad}, {pad}, {pad}, "
             f"{pad}>, dilations = array<i64: 1, 1>, group = {group} : i64}} : "
             f"({self.ttype((n, c, h, w))}, {self.ttype(wt.shape)}, {self.ttype(bias.shape)}) -> "
-            f"{self.ttype(shape)}")
-        self.nodes.append(helper.make_node(
-            "Conv", [onnx_name, f"{name}_w", f"{name}_b"], [name], kernel_shape=[k, k],
-            strides=[stride, stride], pads=[pad] * 4, group=group))
+            f"{self.ttype(shape)}"
+        )
+        self.nodes.append(
+            helper.make_node(
+                "Conv",
+                [onnx_name, f"{name}_w", f"{name}_b"],
+                [name],
+                kernel_shape=[k, k],
+                strides=[stride, stride],
+                pads=[pad] * 4,
+                group=group,
+            )
+        )
         return result, name, shape
 
-    def relu6(self, x: tuple[str, str, tuple[int, ...]], name: str
-              ) -> tuple[str, str, tuple[int, ...]]:
+    def relu6(
+        self, x: tuple[str, str, tuple[int, ...]], name: str
+    ) -> tuple[str, str, tuple[int, ...]]:
         from onnx import helper
 
         value, onnx_name, shape = x
         result = self.ssa()
         self.lines.append(
             f'{result} = tpu.clip {value} {{name = "{name}", min = 0.0 : f32, max = 6.0 : f32}} :'
-            f" ({self.ttype(shape)}) -> {self.ttype(shape)}")
+            f" ({self.ttype(shape)}) -> {self.ttype(shape)}"
+        )
         self.nodes.append(helper.make_node("Clip", [onnx_name, "zero", "six"], [name]))
         return result, name, shape
 
-    def add(self, a: tuple[str, str, tuple[int, ...]], b: tuple[str, str, tuple[int, ...]],
-            name: str) -> tuple[str, str, tuple[int, ...]]:
+    def add(
+        self, a: tuple[str, str, tuple[int, ...]], b: tuple[str, str, tuple[int, ...]], name: str
+    ) -> tuple[str, str, tuple[int, ...]]:
         from onnx import helper
 
         result = self.ssa()
         t = self.ttype(a[2])
-        self.lines.append(f'{result} = tpu.eltwise_add {a[0]}, {b[0]} {{name = "{name}"}} : '
-                          f"({t}, {t}) -> {t}")
+        self.lines.append(
+            f'{result} = tpu.eltwise_add {a[0]}, {b[0]} {{name = "{name}"}} : ({t}, {t}) -> {t}'
+        )
         self.nodes.append(helper.make_node("Add", [a[1], b[1]], [name]))
         return result, name, a[2]
 
@@ -114,8 +143,9 @@ def build(directory: Path) -> tuple[Path, bytes]:
 
     g = Graph()
     shape = (1, 3, 224, 224)
-    g.lines.append(f'%v0 = tpu.input %arg0 {{name = "input"}} : ({g.ttype(shape)}) -> '
-                   f"{g.ttype(shape)}")
+    g.lines.append(
+        f'%v0 = tpu.input %arg0 {{name = "input"}} : ({g.ttype(shape)}) -> {g.ttype(shape)}'
+    )
     x = ("%v0", "input", shape)
     x = g.relu6(g.conv(x, "conv0", 32, 3, 2), "conv0_relu")
     channels, index = 32, 0
@@ -137,35 +167,49 @@ def build(directory: Path) -> tuple[Path, bytes]:
     g.lines.append(
         f'{pooled} = tpu.pool_avg_2d {x[0]} {{name = "pool", kernel_shape = array<i64: 7, 7>, '
         "strides = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>} : "
-        f"({g.ttype(x[2])}) -> {g.ttype((1, 1280, 1, 1))}")
+        f"({g.ttype(x[2])}) -> {g.ttype((1, 1280, 1, 1))}"
+    )
     flat = g.ssa()
-    g.lines.append(f'{flat} = tpu.reshape {pooled} {{name = "flatten"}} : '
-                   f"({g.ttype((1, 1280, 1, 1))}) -> {g.ttype((1, 1280))}")
+    g.lines.append(
+        f'{flat} = tpu.reshape {pooled} {{name = "flatten"}} : '
+        f"({g.ttype((1, 1280, 1, 1))}) -> {g.ttype((1, 1280))}"
+    )
     fc_w = (g.rng.standard_normal((1000, 1280)) * np.sqrt(1 / 1280)).astype(np.float32)
     fc_b = (g.rng.standard_normal(1000) * 0.05).astype(np.float32)
     w_value, b_value = g.weight("fc_w", fc_w), g.weight("fc_b", fc_b)
     logits = g.ssa()
-    g.lines.append(f'{logits} = tpu.fully_connected {flat}, {w_value}, {b_value} {{name = "fc"}}'
-                   f" : ({g.ttype((1, 1280))}, {g.ttype(fc_w.shape)}, {g.ttype(fc_b.shape)}) -> "
-                   f"{g.ttype((1, 1000))}")
-    g.nodes += [helper.make_node("GlobalAveragePool", [x[1]], ["pool"]),
-                helper.make_node("Flatten", ["pool"], ["flatten"]),
-                helper.make_node("Gemm", ["flatten", "fc_w", "fc_b"], ["fc"], transB=1)]
+    g.lines.append(
+        f'{logits} = tpu.fully_connected {flat}, {w_value}, {b_value} {{name = "fc"}}'
+        f" : ({g.ttype((1, 1280))}, {g.ttype(fc_w.shape)}, {g.ttype(fc_b.shape)}) -> "
+        f"{g.ttype((1, 1000))}"
+    )
+    g.nodes += [
+        helper.make_node("GlobalAveragePool", [x[1]], ["pool"]),
+        helper.make_node("Flatten", ["pool"], ["flatten"]),
+        helper.make_node("Gemm", ["flatten", "fc_w", "fc_b"], ["fc"], transB=1),
+    ]
 
     body = "\n".join("    " + line for line in g.lines)
-    text = (f'module attributes {{tpu.weight_file = "mobilenet_v2_weights.npz"}} {{\n'
-            f"  func.func @main(%arg0: {g.ttype(shape)}) -> {g.ttype((1, 1000))} {{\n{body}\n"
-            f"    return {logits} : {g.ttype((1, 1000))}\n  }}\n}}\n")
+    text = (
+        f'module attributes {{tpu.weight_file = "mobilenet_v2_weights.npz"}} {{\n'
+        f"  func.func @main(%arg0: {g.ttype(shape)}) -> {g.ttype((1, 1000))} {{\n{body}\n"
+        f"    return {logits} : {g.ttype((1, 1000))}\n  }}\n}}\n"
+    )
     np.savez(directory / "mobilenet_v2_weights.npz", **g.weights)
     path = directory / "mobilenet_v2.mlir"
     path.write_text(text)
 
-    g.initializers += [numpy_helper.from_array(np.array(0, np.float32), "zero"),
-                       numpy_helper.from_array(np.array(6, np.float32), "six")]
+    g.initializers += [
+        numpy_helper.from_array(np.array(0, np.float32), "zero"),
+        numpy_helper.from_array(np.array(6, np.float32), "six"),
+    ]
     graph = helper.make_graph(
-        g.nodes, "mobilenet_v2",
+        g.nodes,
+        "mobilenet_v2",
         [helper.make_tensor_value_info("input", TensorProto.FLOAT, list(shape))],
-        [helper.make_tensor_value_info("fc", TensorProto.FLOAT, [1, 1000])], g.initializers)
+        [helper.make_tensor_value_info("fc", TensorProto.FLOAT, [1, 1000])],
+        g.initializers,
+    )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
     onnx.checker.check_model(model)
     return path, model.SerializeToString()
@@ -184,8 +228,12 @@ def median_ms(run, runs: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=20)
-    parser.add_argument("--threads", type=int, default=0,
-                        help="threads of both engines (default: each engine's default)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=0,
+        help="threads of both engines (default: each engine's default)",
+    )
     args = parser.parse_args()
     if args.threads:
         os.environ["TPUC_INTERPRETER_THREADS"] = str(args.threads)
@@ -212,11 +260,21 @@ def main() -> None:
 
     interp_ms = median_ms(lambda: program.run({"input": x}), args.runs)
     ort_ms = median_ms(lambda: session.run(None, {"input": x}), args.runs)
-    print(f"tpuc interpreter: {interp_ms:.2f} ms, onnxruntime: {ort_ms:.2f} ms (median of "
-          f"{args.runs} runs)")
-    print(json.dumps({"metric": "mobilenet_v2_fp32_interpreter_ms", "value": round(interp_ms, 3),
-                      "reference": round(ort_ms, 3), "ratio": round(interp_ms / ort_ms, 3),
-                      "goal": 3.0}))
+    print(
+        f"tpuc interpreter: {interp_ms:.2f} ms, onnxruntime: {ort_ms:.2f} ms (median of "
+        f"{args.runs} runs)"
+    )
+    print(
+        json.dumps(
+            {
+                "metric": "mobilenet_v2_fp32_interpreter_ms",
+                "value": round(interp_ms, 3),
+                "reference": round(ort_ms, 3),
+                "ratio": round(interp_ms / ort_ms, 3),
+                "goal": 3.0,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -32,8 +32,7 @@ CONVS = {
     "conv_128x28x28_3x3": ConvCase(1, 128, 28, 28, 128, (3, 3), pads=(1, 1, 1, 1)),
     "conv_256x14x14_3x3": ConvCase(1, 256, 14, 14, 256, (3, 3), pads=(1, 1, 1, 1)),
     "conv_512x7x7_1x1_oc512": ConvCase(1, 512, 7, 7, 512, (1, 1)),
-    "conv_3x224x224_7x7_s2": ConvCase(1, 3, 224, 224, 64, (7, 7), stride=(2, 2),
-                                      pads=(3, 3, 3, 3)),
+    "conv_3x224x224_7x7_s2": ConvCase(1, 3, 224, 224, 64, (7, 7), stride=(2, 2), pads=(3, 3, 3, 3)),
     "dw_96x56x56_3x3": ConvCase(1, 96, 56, 56, 96, (3, 3), pads=(1, 1, 1, 1), group=96),
 }
 
@@ -101,10 +100,21 @@ def r18_cycles(sims: Simulators) -> tuple[int, int] | None:
     runner = shutil.which("model_runner") or str(Path(sys.executable).parent / "model_runner")
     d = Path("/work/shared/conformance") / MODEL
     with tempfile.TemporaryDirectory() as tmp:
-        r = subprocess.run([runner, "--input", str(d / f"{MODEL}_in_f32.npz"), "--model",
-                            str(d / f"{MODEL}_cv183x_int8.cvimodel"), "--output",
-                            str(Path(tmp, "out.npz")), "--profile", str(Path(tmp, "p.json"))],
-                           capture_output=True, text=True)
+        r = subprocess.run(
+            [
+                runner,
+                "--input",
+                str(d / f"{MODEL}_in_f32.npz"),
+                "--model",
+                str(d / f"{MODEL}_cv183x_int8.cvimodel"),
+                "--output",
+                str(Path(tmp, "out.npz")),
+                "--profile",
+                str(Path(tmp, "p.json")),
+            ],
+            capture_output=True,
+            text=True,
+        )
         if r.returncode != 0 or prof is None:
             return None
         vendor = json.loads(Path(tmp, "p.json").read_text())["total_cycles"]
@@ -123,41 +133,81 @@ def main() -> None:
         assert prof is not None
         peak = LANES * EUS * (1 if c.group > 1 else 2)
         oh, ow = c.out_hw
-        nbytes = (c.n * c.ic * c.h * c.w + c.oc * (c.ic // c.group) * c.k[0] * c.k[1] + 9 * c.oc
-                  + c.n * c.oc * oh * ow)
+        nbytes = (
+            c.n * c.ic * c.h * c.w
+            + c.oc * (c.ic // c.group) * c.k[0] * c.k[1]
+            + 9 * c.oc
+            + c.n * c.oc * oh * ow
+        )
         ideal = max(conv_macs(c) / peak, nbytes / DRAM_BYTES_PER_CYCLE)
-        rows.append((name, prof["total_cycles"], prof["tiu_busy_cycles"],
-                     prof["tdma_busy_cycles"], ideal, stats["tiu"], stats["tdma"]))
+        rows.append(
+            (
+                name,
+                prof["total_cycles"],
+                prof["tiu_busy_cycles"],
+                prof["tdma_busy_cycles"],
+                ideal,
+                stats["tiu"],
+                stats["tdma"],
+            )
+        )
     for m, k, n in [(1, 2048, 1000), (16, 512, 512)]:
         prog = fc_prog(m, k, n)
         cmdbuf, stats = prog.emit()
         _, prof = sims.run_engine(cmdbuf, prog.mem, prog.base_regs, profile=True)
         assert prof is not None
-        rows.append((f"fc_{m}x{k}x{n}", prof["total_cycles"], prof["tiu_busy_cycles"],
-                     prof["tdma_busy_cycles"],
-                     max(m * k * n / (LANES * EUS), (m * k + k * n + m * n) / DRAM_BYTES_PER_CYCLE),
-                     stats["tiu"],
-                     stats["tdma"]))
+        rows.append(
+            (
+                f"fc_{m}x{k}x{n}",
+                prof["total_cycles"],
+                prof["tiu_busy_cycles"],
+                prof["tdma_busy_cycles"],
+                max(m * k * n / (LANES * EUS), (m * k + k * n + m * n) / DRAM_BYTES_PER_CYCLE),
+                stats["tiu"],
+                stats["tdma"],
+            )
+        )
     for name, (prog, nbytes) in stream_progs().items():
         cmdbuf, stats = prog.emit()
         _, prof = sims.run_engine(cmdbuf, prog.mem, prog.base_regs, profile=True)
         assert prof is not None
-        rows.append((name, prof["total_cycles"], prof["tiu_busy_cycles"],
-                     prof["tdma_busy_cycles"], nbytes / DRAM_BYTES_PER_CYCLE, stats["tiu"],
-                     stats["tdma"]))
+        rows.append(
+            (
+                name,
+                prof["total_cycles"],
+                prof["tiu_busy_cycles"],
+                prof["tdma_busy_cycles"],
+                nbytes / DRAM_BYTES_PER_CYCLE,
+                stats["tiu"],
+                stats["tdma"],
+            )
+        )
     r18 = r18_cycles(sims)
     sims.close()
     print(f"{'layer':28} {'cycles':>9} {'tiu':>9} {'tdma':>9} {'ideal':>9} {'ratio':>6} cmds")
     for name, total, tiu, tdma, ideal, ntiu, ntdma in rows:
-        print(f"{name:28} {total:9d} {tiu:9d} {tdma:9d} {ideal:9.0f} {total / ideal:6.2f} "
-              f"{ntiu}+{ntdma}")
+        print(
+            f"{name:28} {total:9d} {tiu:9d} {tdma:9d} {ideal:9.0f} {total / ideal:6.2f} "
+            f"{ntiu}+{ntdma}"
+        )
     if r18 is not None:
         ours, vendor = r18
-        print(f"r18_half_112 whole model: {ours} cycles with these kernels (one layer at a time "
-              f"through DRAM), {vendor} for the vendor's cvimodel (layer groups in local memory)")
+        print(
+            f"r18_half_112 whole model: {ours} cycles with these kernels (one layer at a time "
+            f"through DRAM), {vendor} for the vendor's cvimodel (layer groups in local memory)"
+        )
     name, total, *_, ideal, _, _ = rows[0]
-    print(json.dumps({"metric": f"{name}_cycles", "value": total, "reference": round(ideal),
-                      "ratio": round(total / ideal, 3), "goal": "ratio -> 1 (MAC-bound)"}))
+    print(
+        json.dumps(
+            {
+                "metric": f"{name}_cycles",
+                "value": total,
+                "reference": round(ideal),
+                "ratio": round(total / ideal, 3),
+                "goal": "ratio -> 1 (MAC-bound)",
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -42,16 +42,33 @@ def main() -> int:
     if not model.exists() or runner is None:
         sys.exit(f"error: needs {model} and model_runner on PATH")
     vendor_dir = SHARED / "tools" / "vendor"
-    libdir = subprocess.run([str(vendor_dir / "fetch-runtime.sh")], check=True,
-                            capture_output=True, text=True).stdout.strip()
+    libdir = subprocess.run(
+        [str(vendor_dir / "fetch-runtime.sh")], check=True, capture_output=True, text=True
+    ).stdout.strip()
 
     with tempfile.TemporaryDirectory() as tmp:
         ours_out, vendor_out = Path(tmp, "ours.npz"), Path(tmp, "vendor.npz")
         profile = Path(tmp, "profile.json")
-        ours_cmd = [runner, "--input", str(inputs), "--model", str(model), "--output",
-                    str(ours_out), "--profile", str(profile)]
-        vendor_cmd = [sys.executable, str(vendor_dir / "run_cvimodel.py"), str(model),
-                      str(inputs), str(vendor_out), "--libdir", libdir]
+        ours_cmd = [
+            runner,
+            "--input",
+            str(inputs),
+            "--model",
+            str(model),
+            "--output",
+            str(ours_out),
+            "--profile",
+            str(profile),
+        ]
+        vendor_cmd = [
+            sys.executable,
+            str(vendor_dir / "run_cvimodel.py"),
+            str(model),
+            str(inputs),
+            str(vendor_out),
+            "--libdir",
+            libdir,
+        ]
         ours_times, vendor_times = [], []
         for _ in range(args.repeat):  # interleaved, so both see the same machine load
             ours_times.append(timed(ours_cmd))
@@ -61,12 +78,22 @@ def main() -> int:
         prof = json.loads(profile.read_text())
 
     ours, vendor = statistics.median(ours_times), statistics.median(vendor_times)
-    print(f"{args.model}: tpuc {ours * 1000:.0f} ms, vendor {vendor * 1000:.0f} ms per run "
-          f"(median of {args.repeat}); outputs equal: {same}")
+    print(
+        f"{args.model}: tpuc {ours * 1000:.0f} ms, vendor {vendor * 1000:.0f} ms per run "
+        f"(median of {args.repeat}); outputs equal: {same}"
+    )
     print(f"cycle model: {prof.get('total_cycles')} cycles, {prof.get('total_ms')} ms at 650 MHz")
-    print(json.dumps({"metric": f"{args.model}_simulator_seconds", "value": round(ours, 4),
-                      "reference": round(vendor, 4), "ratio": round(ours / vendor, 4),
-                      "goal": "ratio <= 0.25"}))
+    print(
+        json.dumps(
+            {
+                "metric": f"{args.model}_simulator_seconds",
+                "value": round(ours, 4),
+                "reference": round(vendor, 4),
+                "ratio": round(ours / vendor, 4),
+                "goal": "ratio <= 0.25",
+            }
+        )
+    )
     return 0 if same else 1
 
 

@@ -30,8 +30,7 @@ def find_model() -> Path:
     spec = importlib.util.find_spec("rapidocr_onnxruntime")
     if spec is None or spec.origin is None:
         sys.exit(
-            "error: the model package is missing: "
-            "pip install --no-deps rapidocr-onnxruntime==1.4.4"
+            "error: the model package is missing: pip install --no-deps rapidocr-onnxruntime==1.4.4"
         )
     return Path(spec.origin).parent / "models" / "ch_ppocr_mobile_v2.0_cls_infer.onnx"
 
@@ -78,8 +77,10 @@ def main() -> int:
     inputs = sample_inputs(1, shape, seed=1)[0]
     report = compare_with_onnxruntime(converter, {"x": inputs})
     cosine = report.min_metric("cosine")
-    print(f"[2] fp32 interpreter vs onnxruntime: {len(report.results)} tensors, "
-          f"min cosine {cosine:.6f}, all similar: {report.passed}")
+    print(
+        f"[2] fp32 interpreter vs onnxruntime: {len(report.results)} tensors, "
+        f"min cosine {cosine:.6f}, all similar: {report.passed}"
+    )
     if not report.passed:
         return 1
 
@@ -87,16 +88,33 @@ def main() -> int:
     table_path = workdir / "ppocr_cls_cali_table"
     calibrate(fp32_mlir, sample_inputs(16, shape, seed=2), method="kl").write(table_path)
     print(f"[3] calibration table: {table_path}")
-    flags = ["--import-calibration-table", "--calibration-table", str(table_path),
-             "--assign-chip-name", "--chipname", "cv183x"]
+    flags = [
+        "--import-calibration-table",
+        "--calibration-table",
+        str(table_path),
+        "--assign-chip-name",
+        "--chipname",
+        "cv183x",
+    ]
     help_text = subprocess.run(["tpuc-opt", "--help"], capture_output=True, text=True).stdout
     if "--tpu-quant" in help_text:
         flags.append("--tpu-quant")
     quant_mlir = workdir / "ppocr_cls_quant.mlir"
-    tool("tpuc-opt", str(fp32_mlir), *flags, "--print-tpu-op-info", "--tpu-op-info-filename",
-         str(workdir / "op_info_int8.csv"), "-o", str(quant_mlir))
+    tool(
+        "tpuc-opt",
+        str(fp32_mlir),
+        *flags,
+        "--print-tpu-op-info",
+        "--tpu-op-info-filename",
+        str(workdir / "op_info_int8.csv"),
+        "-o",
+        str(quant_mlir),
+    )
     modes = [line.split(",")[2] for line in (workdir / "op_info_int8.csv").read_text().splitlines()]
-    print(f"    {len(modes)} layers: " + ", ".join(f"{m}={modes.count(m)}" for m in sorted(set(modes))))
+    print(
+        f"    {len(modes)} layers: "
+        + ", ".join(f"{m}={modes.count(m)}" for m in sorted(set(modes)))
+    )
 
     # 4. a vendor-compiled cvimodel on the simulator, with the cycle model
     conformance = REPO.parent / "shared" / "conformance" / "r18_half_112"
@@ -106,17 +124,29 @@ def main() -> int:
     model = conformance / "r18_half_112_cv183x_int8.cvimodel"
     out = workdir / "r18_out.npz"
     profile = workdir / "r18_profile.json"
-    tool("model_runner", "--input", str(conformance / "r18_half_112_in_f32.npz"), "--model",
-         str(model), "--output", str(out), "--profile", str(profile), "--trace",
-         str(workdir / "r18_trace.json"))
+    tool(
+        "model_runner",
+        "--input",
+        str(conformance / "r18_half_112_in_f32.npz"),
+        "--model",
+        str(model),
+        "--output",
+        str(out),
+        "--profile",
+        str(profile),
+        "--trace",
+        str(workdir / "r18_trace.json"),
+    )
     ours = np.load(out)
     vendor = np.load(conformance / "r18_half_112_cv183x_int8_runner_out.npz")
     same = all(np.array_equal(ours[k], vendor[k]) for k in vendor.files if k in ours.files)
     import json
 
     prof = json.loads(profile.read_text())
-    print(f"[4] r18_half_112 on the simulator: bit-exact with the vendor simulator: {same}; "
-          f"cycle model: {prof.get('total_cycles')} cycles = {prof.get('total_ms')} ms at 650 MHz")
+    print(
+        f"[4] r18_half_112 on the simulator: bit-exact with the vendor simulator: {same}; "
+        f"cycle model: {prof.get('total_cycles')} cycles = {prof.get('total_ms')} ms at 650 MHz"
+    )
     print(f"    timeline for Perfetto: {workdir / 'r18_trace.json'}")
     return 0 if same else 1
 

@@ -21,14 +21,26 @@ class MyConverter(OnnxConverter):
     def convert_leaky_relu_custom(self, node: Any) -> None:
         op, shape, _ = self.getOperand(node.inputs[0])
         out = self.mlir.add_custom_op(
-            f"{node.name}_{node.op_type}", [op], shape, operation_name="leaky_relu",
-            do_quant=True, tpu=True, threshold_overwrite="backward",
-            param={"negative_slope": float(node.attrs.get("alpha", 0.01))})
+            f"{node.name}_{node.op_type}",
+            [op],
+            shape,
+            operation_name="leaky_relu",
+            do_quant=True,
+            tpu=True,
+            threshold_overwrite="backward",
+            param={"negative_slope": float(node.attrs.get("alpha", 0.01))},
+        )
         self.addOperand(node.name, out, shape, TensorType.ACTIVATION)
 
     def convert_softmax_custom(self, node: Any) -> None:
         op, shape, _ = self.getOperand(node.inputs[0])
         out = self.mlir.add_custom_op(
-            f"{node.name}_{node.op_type}", [op], shape, operation_name="mysoftmax",
-            do_quant=False, tpu=False, param={"axis": int(node.attrs.get("axis", 1))})
+            f"{node.name}_{node.op_type}",
+            [op],
+            shape,
+            operation_name="mysoftmax",
+            do_quant=False,
+            tpu=False,
+            param={"axis": int(node.attrs.get("axis", 1))},
+        )
         self.addOperand(node.name, out, shape, TensorType.ACTIVATION)

@@ -67,12 +67,19 @@ def tpuc_config(argv: list[str] | None = None, prog: str = "tpuc-config") -> Non
     parser = argparse.ArgumentParser(prog=prog, description=tpuc_config.__doc__)
     parser.add_argument("--plugin", action="store_true", help="path of libTpuPlugin.so")
     parser.add_argument("--bin-dir", action="store_true", help="folder of the tpuc binaries")
-    parser.add_argument("--cmake-dir", action="store_true",
-                        help="folder of tpucConfig.cmake (cmake -Dtpuc_DIR=...)")
-    parser.add_argument("--include-dir", action="store_true",
-                        help="folder of the SDK headers (cvi/CustomOp.h, tpuc/kernel/Context.h)")
-    parser.add_argument("--sdk-lib", action="store_true",
-                        help="path of libtpuc_sdk.so (the kernel emitter plugins link)")
+    parser.add_argument(
+        "--cmake-dir", action="store_true", help="folder of tpucConfig.cmake (cmake -Dtpuc_DIR=...)"
+    )
+    parser.add_argument(
+        "--include-dir",
+        action="store_true",
+        help="folder of the SDK headers (cvi/CustomOp.h, tpuc/kernel/Context.h)",
+    )
+    parser.add_argument(
+        "--sdk-lib",
+        action="store_true",
+        help="path of libtpuc_sdk.so (the kernel emitter plugins link)",
+    )
     args = parser.parse_args(argv)
     try:
         if args.plugin:

@@ -12,8 +12,9 @@ class PipelineError(RuntimeError):
     """A pass pipeline failed to parse or to run; the message carries MLIR's diagnostics."""
 
 
-def run_pipeline(module: Module | Operation, passes: Sequence[str] | str, *,
-                 verify_each: bool = True) -> None:
+def run_pipeline(
+    module: Module | Operation, passes: Sequence[str] | str, *, verify_each: bool = True
+) -> None:
     """Runs `passes` (pass names with optional `{opt=value}` options, or one textual pipeline) on
     `module` in place, e.g. ``run_pipeline(m, ["assign-layer-id", "canonicalize"])``."""
     text = passes if isinstance(passes, str) else ",".join(passes)

@@ -17,7 +17,8 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 def interp() -> Any:
     return pytest.importorskip(
         "tpuc.interpreter",
-        reason="tpuc.interpreter is not built (put the build's python_packages on PYTHONPATH)")
+        reason="tpuc.interpreter is not built (put the build's python_packages on PYTHONPATH)",
+    )
 
 
 def tensor_type(shape: Sequence[int], element: str = "f32") -> str:
@@ -38,8 +39,9 @@ def f32(value: float) -> str:
 
 
 class Value:
-    def __init__(self, ssa: str, shape: Sequence[int], element: str = "f32",
-                 name: str = "") -> None:
+    def __init__(
+        self, ssa: str, shape: Sequence[int], element: str = "f32", name: str = ""
+    ) -> None:
         self.ssa = ssa
         self.name = name
         self.shape = tuple(int(d) for d in shape)
@@ -67,8 +69,9 @@ class Net:
         arg = Value(f"%arg{len(self.args)}", shape, element)
         self.args.append(arg)
         out = Value(self._fresh(), shape, element, name)
-        self.lines.append(f'{out.ssa} = tpu.input {arg.ssa} {{name = "{name}"}} : '
-                          f"({arg.type}) -> {out.type}")
+        self.lines.append(
+            f'{out.ssa} = tpu.input {arg.ssa} {{name = "{name}"}} : ({arg.type}) -> {out.type}'
+        )
         return out
 
     def weight(self, name: str, array: np.ndarray, element: str = "f32") -> Value:
@@ -77,8 +80,15 @@ class Net:
         self.lines.append(f'{out.ssa} = tpu.load_weight {{name = "{name}"}} : {out.type}')
         return out
 
-    def op(self, op: str, operands: Sequence[Value], shape: Sequence[int], attrs: str = "",
-           name: str | None = None, element: str = "f32") -> Value:
+    def op(
+        self,
+        op: str,
+        operands: Sequence[Value],
+        shape: Sequence[int],
+        attrs: str = "",
+        name: str | None = None,
+        element: str = "f32",
+    ) -> Value:
         ssa = self._fresh()
         name = name or f"{op}_{self.count}"
         out = Value(ssa, shape, element, name)
@@ -94,9 +104,11 @@ class Net:
         body = "\n".join("    " + line for line in self.lines)
         ret = ", ".join(v.ssa for v in outputs)
         types = ", ".join(v.type for v in outputs)
-        return (f'module attributes {{tpu.weight_file = "{weight_file}"}} {{\n'
-                f"  func.func @main({args}) -> ({results}) {{\n{body}\n"
-                f"    return {ret} : {types}\n  }}\n}}\n")
+        return (
+            f'module attributes {{tpu.weight_file = "{weight_file}"}} {{\n'
+            f"  func.func @main({args}) -> ({results}) {{\n{body}\n"
+            f"    return {ret} : {types}\n  }}\n}}\n"
+        )
 
     def save(self, directory: Path, outputs: Sequence[Value], stem: str = "net") -> Path:
         directory.mkdir(parents=True, exist_ok=True)
@@ -106,16 +118,23 @@ class Net:
         return path
 
 
-def run_net(interp: Any, net: Net, outputs: Sequence[Value], inputs: dict[str, np.ndarray],
-            tmp_path: Path, **kwargs: Any) -> list[np.ndarray]:
+def run_net(
+    interp: Any,
+    net: Net,
+    outputs: Sequence[Value],
+    inputs: dict[str, np.ndarray],
+    tmp_path: Path,
+    **kwargs: Any,
+) -> list[np.ndarray]:
     """Runs the net through tpuc.interpreter; returns the outputs in order."""
     path = net.save(tmp_path, outputs)
     result = interp.run(path, inputs, **kwargs)
     return [result[v.name] for v in outputs]
 
 
-def onnx_run(op_type: str, inputs: Sequence[np.ndarray | None], opset: int = 17,
-             **attrs: Any) -> np.ndarray:
+def onnx_run(
+    op_type: str, inputs: Sequence[np.ndarray | None], opset: int = 17, **attrs: Any
+) -> np.ndarray:
     """Runs one ONNX node on onnxruntime with `inputs` as graph inputs (None = omitted)."""
     pytest.importorskip("onnx")
     ort = pytest.importorskip("onnxruntime")
@@ -132,14 +151,16 @@ def onnx_run(op_type: str, inputs: Sequence[np.ndarray | None], opset: int = 17,
         elem = helper.np_dtype_to_tensor_dtype(value.dtype)
         infos.append(helper.make_tensor_value_info(name, elem, list(value.shape)))
     node = helper.make_node(op_type, names, ["out"], **attrs)
-    graph = helper.make_graph([node], "g", infos,
-                              [helper.make_tensor_value_info("out", TensorProto.FLOAT, None)])
+    graph = helper.make_graph(
+        [node], "g", infos, [helper.make_tensor_value_info("out", TensorProto.FLOAT, None)]
+    )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
     model.ir_version = 8
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
-    session = ort.InferenceSession(model.SerializeToString(), options,
-                                   providers=["CPUExecutionProvider"])
+    session = ort.InferenceSession(
+        model.SerializeToString(), options, providers=["CPUExecutionProvider"]
+    )
     return session.run(None, feeds)[0]
 
 
@@ -147,7 +168,8 @@ def rand(shape: Sequence[int], seed: int = 0, scale: float = 1.0) -> np.ndarray:
     return (np.random.default_rng(seed).standard_normal(shape) * scale).astype(np.float32)
 
 
-def assert_close(actual: np.ndarray, expected: np.ndarray, rtol: float = 1e-4,
-                 atol: float = 1e-5) -> None:
+def assert_close(
+    actual: np.ndarray, expected: np.ndarray, rtol: float = 1e-4, atol: float = 1e-5
+) -> None:
     assert actual.shape == expected.shape, f"shape {actual.shape} != {expected.shape}"
     np.testing.assert_allclose(actual, expected, rtol=rtol, atol=atol)

@@ -23,8 +23,10 @@ def find_interpreter() -> Path | None:
     except ImportError:
         return None
     package = Path(tpuc.__file__).absolute().parent
-    for candidate in (package / "_bin" / "tpuc-interpreter",
-                      package.parent.parent / "dialect" / "tools" / "tpuc-interpreter"):
+    for candidate in (
+        package / "_bin" / "tpuc-interpreter",
+        package.parent.parent / "dialect" / "tools" / "tpuc-interpreter",
+    ):
         if candidate.is_file():
             return candidate
     found = shutil.which("tpuc-interpreter")
@@ -43,27 +45,41 @@ def small_net(tmp_path: Path) -> tuple[Path, np.ndarray]:
     net = Net()
     x = net.input("data", (1, 3, 6, 6))
     w = net.weight("w", rand((4, 3, 3, 3), 1, 0.3))
-    conv = net.op("conv_2d", [x, w], (1, 4, 6, 6),
-                  f"strides = {i64s((1, 1))}, pads = {i64s((1, 1, 1, 1))}, "
-                  f"dilations = {i64s((1, 1))}, do_relu = true", name="conv")
-    pool = net.op("pool_max_2d", [conv], (1, 4, 3, 3),
-                  f"kernel_shape = {i64s((2, 2))}, strides = {i64s((2, 2))}, "
-                  f"pads = {i64s((0, 0, 0, 0))}", name="pool")
-    out = net.op("leaky_relu", [pool], (1, 4, 3, 3), f"negative_slope = {f32(0.1)}",
-                 name="out")
+    conv = net.op(
+        "conv_2d",
+        [x, w],
+        (1, 4, 6, 6),
+        f"strides = {i64s((1, 1))}, pads = {i64s((1, 1, 1, 1))}, "
+        f"dilations = {i64s((1, 1))}, do_relu = true",
+        name="conv",
+    )
+    pool = net.op(
+        "pool_max_2d",
+        [conv],
+        (1, 4, 3, 3),
+        f"kernel_shape = {i64s((2, 2))}, strides = {i64s((2, 2))}, pads = {i64s((0, 0, 0, 0))}",
+        name="pool",
+    )
+    out = net.op("leaky_relu", [pool], (1, 4, 3, 3), f"negative_slope = {f32(0.1)}", name="out")
     return net.save(tmp_path, [out]), rand((1, 3, 6, 6), 2)
 
 
 def run_cli(cli: Path, *args: Any) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(cli), *map(str, args)], capture_output=True, text=True,
-                          timeout=120)
+    return subprocess.run([str(cli), *map(str, args)], capture_output=True, text=True, timeout=120)
 
 
 def test_cli_matches_python_api(interp: Any, cli: Path, tmp_path: Path) -> None:
     mlir, x = small_net(tmp_path)
     np.savez(tmp_path / "in.npz", data=x)
-    result = run_cli(cli, mlir, "--tensor-in", tmp_path / "in.npz", "--tensor-out",
-                     tmp_path / "out.npz", f"--dump-all-tensor={tmp_path / 'all.npz'}")
+    result = run_cli(
+        cli,
+        mlir,
+        "--tensor-in",
+        tmp_path / "in.npz",
+        "--tensor-out",
+        tmp_path / "out.npz",
+        f"--dump-all-tensor={tmp_path / 'all.npz'}",
+    )
     assert result.returncode == 0, result.stderr
     out, everything = np.load(tmp_path / "out.npz"), np.load(tmp_path / "all.npz")
     assert list(out.keys()) == ["out"]
@@ -87,8 +103,9 @@ def test_cli_weight_file_flag(cli: Path, tmp_path: Path) -> None:
 def test_cli_bad_input_npz(cli: Path, tmp_path: Path) -> None:
     mlir, _ = small_net(tmp_path)
     (tmp_path / "in.npz").write_bytes(b"PK\x03\x04 truncated")
-    result = run_cli(cli, mlir, "--tensor-in", tmp_path / "in.npz", "--tensor-out",
-                     tmp_path / "out.npz")
+    result = run_cli(
+        cli, mlir, "--tensor-in", tmp_path / "in.npz", "--tensor-out", tmp_path / "out.npz"
+    )
     assert result.returncode != 0
     assert "cannot read --tensor-in" in result.stderr
     assert not (tmp_path / "out.npz").exists()
@@ -97,14 +114,21 @@ def test_cli_bad_input_npz(cli: Path, tmp_path: Path) -> None:
 def test_cli_missing_input_array(cli: Path, tmp_path: Path) -> None:
     mlir, x = small_net(tmp_path)
     np.savez(tmp_path / "in.npz", a=x, b=x)
-    result = run_cli(cli, mlir, "--tensor-in", tmp_path / "in.npz", "--tensor-out",
-                     tmp_path / "out.npz")
+    result = run_cli(
+        cli, mlir, "--tensor-in", tmp_path / "in.npz", "--tensor-out", tmp_path / "out.npz"
+    )
     assert result.returncode != 0 and "missing input 'data'" in result.stderr
 
 
 def test_cli_unknown_plugin(cli: Path, tmp_path: Path) -> None:
     mlir, x = small_net(tmp_path)
     np.savez(tmp_path / "in.npz", data=x)
-    result = run_cli(cli, mlir, "--tensor-in", tmp_path / "in.npz", "--custom-op-plugin",
-                     tmp_path / "libCustomOpPlugin.so")
+    result = run_cli(
+        cli,
+        mlir,
+        "--tensor-in",
+        tmp_path / "in.npz",
+        "--custom-op-plugin",
+        tmp_path / "libCustomOpPlugin.so",
+    )
     assert result.returncode != 0 and "cannot load custom-op plugin" in result.stderr

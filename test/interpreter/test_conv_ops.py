@@ -42,13 +42,21 @@ def test_conv_2d(interp: Any, tmp_path: Path, case: str) -> None:
     net = Net()
     xin = net.input("x", x.shape)
     operands = [xin, net.weight("w", wt)] + ([net.weight("b", b)] if has_bias else [])
-    attrs = (f"strides = {i64s(strides)}, pads = {i64s(pads)}, dilations = {i64s(dil)}, "
-             f"group = {group} : i64, do_relu = {str(relu).lower()}")
+    attrs = (
+        f"strides = {i64s(strides)}, pads = {i64s(pads)}, dilations = {i64s(dil)}, "
+        f"group = {group} : i64, do_relu = {str(relu).lower()}"
+    )
     y = net.op("conv_2d", operands, (n, o, oh, ow), attrs)
     (got,) = run_net(interp, net, [y], {"x": x}, tmp_path)
-    ref = onnx_run("Conv", [x, wt, b if has_bias else None], strides=list(strides),
-                   pads=list(pads), dilations=list(dil), group=group,
-                   kernel_shape=[kh, kw])
+    ref = onnx_run(
+        "Conv",
+        [x, wt, b if has_bias else None],
+        strides=list(strides),
+        pads=list(pads),
+        dilations=list(dil),
+        group=group,
+        kernel_shape=[kh, kw],
+    )
     if relu:
         ref = np.maximum(ref, 0)
     assert_close(got, ref, rtol=1e-4, atol=1e-4)
@@ -71,17 +79,27 @@ def test_deconv_2d(interp: Any, tmp_path: Path, case: str, relu: bool) -> None:
     x = rand((n, c, h, w), 4)
     wt = rand((c, o // group, *k), 5, 0.3)
     b = rand((o,), 6)
-    ref = onnx_run("ConvTranspose", [x, wt, b], strides=list(strides), pads=list(pads),
-                   dilations=list(dil), output_padding=list(out_pad), group=group,
-                   kernel_shape=list(k))
+    ref = onnx_run(
+        "ConvTranspose",
+        [x, wt, b],
+        strides=list(strides),
+        pads=list(pads),
+        dilations=list(dil),
+        output_padding=list(out_pad),
+        group=group,
+        kernel_shape=list(k),
+    )
     if relu:
         ref = np.maximum(ref, 0)
     net = Net()
-    y = net.op("deconv_2d", [net.input("x", x.shape), net.weight("w", wt), net.weight("b", b)],
-               ref.shape,
-               f"strides = {i64s(strides)}, pads = {i64s(pads)}, dilations = {i64s(dil)}, "
-               f"output_padding = {i64s(out_pad)}, group = {group} : i64, "
-               f"do_relu = {str(relu).lower()}")
+    y = net.op(
+        "deconv_2d",
+        [net.input("x", x.shape), net.weight("w", wt), net.weight("b", b)],
+        ref.shape,
+        f"strides = {i64s(strides)}, pads = {i64s(pads)}, dilations = {i64s(dil)}, "
+        f"output_padding = {i64s(out_pad)}, group = {group} : i64, "
+        f"do_relu = {str(relu).lower()}",
+    )
     (got,) = run_net(interp, net, [y], {"x": x}, tmp_path)
     assert_close(got, ref, rtol=1e-4, atol=1e-4)
 
@@ -105,14 +123,17 @@ POOL_CASES = {
 def test_pool_2d(interp: Any, tmp_path: Path, case: str) -> None:
     kind, shape, kernel, strides, pads, ceil_mode, include_pad = POOL_CASES[case]
     x = rand(shape, 7)
-    attrs: dict[str, Any] = dict(kernel_shape=list(kernel), strides=list(strides),
-                                 pads=list(pads), ceil_mode=int(ceil_mode))
+    attrs: dict[str, Any] = dict(
+        kernel_shape=list(kernel), strides=list(strides), pads=list(pads), ceil_mode=int(ceil_mode)
+    )
     if kind == "avg":
         attrs["count_include_pad"] = int(include_pad)
     ref = onnx_run("MaxPool" if kind == "max" else "AveragePool", [x], opset=19, **attrs)
     net = Net()
-    text = (f"kernel_shape = {i64s(kernel)}, strides = {i64s(strides)}, pads = {i64s(pads)}, "
-            f"ceil_mode = {str(ceil_mode).lower()}")
+    text = (
+        f"kernel_shape = {i64s(kernel)}, strides = {i64s(strides)}, pads = {i64s(pads)}, "
+        f"ceil_mode = {str(ceil_mode).lower()}"
+    )
     if kind == "avg":
         text += f", count_include_pad = {str(include_pad).lower()}"
     y = net.op(f"pool_{kind}_2d", [net.input("x", shape)], ref.shape, text)
@@ -123,9 +144,13 @@ def test_pool_2d(interp: Any, tmp_path: Path, case: str) -> None:
 def test_pool_do_relu(interp: Any, tmp_path: Path) -> None:
     x = rand((1, 2, 6, 6), 8)
     net = Net()
-    y = net.op("pool_avg_2d", [net.input("x", x.shape)], (1, 2, 3, 3),
-               f"kernel_shape = {i64s((2, 2))}, strides = {i64s((2, 2))}, "
-               f"pads = {i64s((0, 0, 0, 0))}, do_relu = true")
+    y = net.op(
+        "pool_avg_2d",
+        [net.input("x", x.shape)],
+        (1, 2, 3, 3),
+        f"kernel_shape = {i64s((2, 2))}, strides = {i64s((2, 2))}, "
+        f"pads = {i64s((0, 0, 0, 0))}, do_relu = true",
+    )
     (got,) = run_net(interp, net, [y], {"x": x}, tmp_path)
     ref = np.maximum(x.reshape(1, 2, 3, 2, 3, 2).mean(axis=(3, 5)), 0)
     assert_close(got, ref, rtol=1e-5, atol=1e-6)
@@ -141,9 +166,12 @@ def test_fully_connected(interp: Any, tmp_path: Path, rows: int, relu: bool) -> 
     if relu:
         ref = np.maximum(ref, 0)
     net = Net()
-    y = net.op("fully_connected", [net.input("x", x.shape), net.weight("w", wt),
-                                   net.weight("b", b)], (rows, 24),
-               f"do_relu = {str(relu).lower()}")
+    y = net.op(
+        "fully_connected",
+        [net.input("x", x.shape), net.weight("w", wt), net.weight("b", b)],
+        (rows, 24),
+        f"do_relu = {str(relu).lower()}",
+    )
     (got,) = run_net(interp, net, [y], {"x": x}, tmp_path)
     assert_close(got, ref, rtol=1e-4, atol=1e-4)
 
@@ -180,8 +208,9 @@ def test_matmul(interp: Any, tmp_path: Path, case: str) -> None:
 def test_matmul_do_relu(interp: Any, tmp_path: Path) -> None:
     a, b = rand((4, 5), 16), rand((5, 6), 17)
     net = Net()
-    y = net.op("matmul", [net.input("a", a.shape), net.input("b", b.shape)], (4, 6),
-               "do_relu = true")
+    y = net.op(
+        "matmul", [net.input("a", a.shape), net.input("b", b.shape)], (4, 6), "do_relu = true"
+    )
     (got,) = run_net(interp, net, [y], {"a": a, "b": b}, tmp_path)
     assert_close(got, np.maximum(a @ b, 0), rtol=1e-4, atol=1e-5)
 
@@ -190,9 +219,12 @@ def test_conv_bias_value_is_f32_attribute_free(interp: Any, tmp_path: Path) -> N
     """A conv without the optional attributes uses group 1 and no ReLU."""
     x, wt = rand((1, 2, 4, 4), 18), rand((3, 2, 1, 1), 19)
     net = Net()
-    y = net.op("conv_2d", [net.input("x", x.shape), net.weight("w", wt)], (1, 3, 4, 4),
-               f"strides = {i64s((1, 1))}, pads = {i64s((0, 0, 0, 0))}, "
-               f"dilations = {i64s((1, 1))}")
+    y = net.op(
+        "conv_2d",
+        [net.input("x", x.shape), net.weight("w", wt)],
+        (1, 3, 4, 4),
+        f"strides = {i64s((1, 1))}, pads = {i64s((0, 0, 0, 0))}, dilations = {i64s((1, 1))}",
+    )
     (got,) = run_net(interp, net, [y], {"x": x}, tmp_path)
     assert_close(got, np.einsum("oc,nchw->nohw", wt[:, :, 0, 0], x), rtol=1e-5, atol=1e-5)
     assert f32(1.0)  # helper stays importable for other modules

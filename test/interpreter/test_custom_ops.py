@@ -11,17 +11,20 @@ import numpy as np
 import pytest
 from conftest import Net, assert_close, rand
 
-PARAMS = ('param = {negative_slope = 1.000000e-01 : f32, sizes = [1 : i32, 2 : i32], '
-          'small = 3 : i8, names = ["a", "b"], flags = [true, false], mode = "fast", '
-          'on = true, scales = [5.000000e-01 : f32]}, tpu = false, do_quant = false, '
-          'quant = {mode = "NONE"}')
+PARAMS = (
+    "param = {negative_slope = 1.000000e-01 : f32, sizes = [1 : i32, 2 : i32], "
+    'small = 3 : i8, names = ["a", "b"], flags = [true, false], mode = "fast", '
+    "on = true, scales = [5.000000e-01 : f32]}, tpu = false, do_quant = false, "
+    'quant = {mode = "NONE"}'
+)
 
 
 def custom_net(operation: str = "leaky_relu") -> tuple[Net, Any]:
     net = Net()
     x = net.input("x", (1, 4, 3, 3))
-    y = net.op("custom_op", [x], (1, 4, 3, 3), f'operation_name = "{operation}", {PARAMS}',
-               name="custom")
+    y = net.op(
+        "custom_op", [x], (1, 4, 3, 3), f'operation_name = "{operation}", {PARAMS}', name="custom"
+    )
     return net, y
 
 
@@ -30,8 +33,9 @@ def test_python_custom_op(interp: Any, tmp_path: Path) -> None:
     path = net.save(tmp_path, [y])
     seen: dict[str, Any] = {}
 
-    def leaky_relu(inputs: list[np.ndarray], params: dict[str, Any],
-                   shape: tuple[int, ...]) -> np.ndarray:
+    def leaky_relu(
+        inputs: list[np.ndarray], params: dict[str, Any], shape: tuple[int, ...]
+    ) -> np.ndarray:
         seen.update(params=params, shape=shape, shapes=[a.shape for a in inputs])
         x = inputs[0]
         return np.where(x >= 0, x, params["negative_slope"] * x)
@@ -51,18 +55,22 @@ def test_python_custom_op(interp: Any, tmp_path: Path) -> None:
 def test_unknown_custom_op_without_plugins(interp: Any, tmp_path: Path) -> None:
     net, y = custom_net("roi_align")
     path = net.save(tmp_path, [y])
-    with pytest.raises(interp.InterpreterError,
-                       match=r"tpu.custom_op 'custom' at .*: no custom-op plugin is loaded to "
-                             r"implement operation 'roi_align'"):
+    with pytest.raises(
+        interp.InterpreterError,
+        match=r"tpu.custom_op 'custom' at .*: no custom-op plugin is loaded to "
+        r"implement operation 'roi_align'",
+    ):
         interp.run(path, {"x": rand((1, 4, 3, 3))})
 
 
 def test_unknown_custom_op_with_other_implementations(interp: Any, tmp_path: Path) -> None:
     net, y = custom_net("roi_align")
     path = net.save(tmp_path, [y])
-    with pytest.raises(interp.InterpreterError,
-                       match=r"no custom-op plugin implements operation 'roi_align' "
-                             r"\(searched: Python custom_ops\)"):
+    with pytest.raises(
+        interp.InterpreterError,
+        match=r"no custom-op plugin implements operation 'roi_align' "
+        r"\(searched: Python custom_ops\)",
+    ):
         interp.run(path, {"x": rand((1, 4, 3, 3))}, custom_ops={"other": lambda *a: None})
 
 
@@ -73,8 +81,9 @@ def test_python_custom_op_failure(interp: Any, tmp_path: Path) -> None:
     def broken(inputs: list[np.ndarray], params: dict[str, Any], shape: Any) -> np.ndarray:
         raise ValueError("deliberate failure")
 
-    with pytest.raises(interp.InterpreterError,
-                       match=r"tpu.custom_op 'custom'.*deliberate failure"):
+    with pytest.raises(
+        interp.InterpreterError, match=r"tpu.custom_op 'custom'.*deliberate failure"
+    ):
         interp.run(path, {"x": rand((1, 4, 3, 3))}, custom_ops={"leaky_relu": broken})
 
 
@@ -82,16 +91,19 @@ def test_python_custom_op_wrong_size(interp: Any, tmp_path: Path) -> None:
     net, y = custom_net()
     path = net.save(tmp_path, [y])
     with pytest.raises(interp.InterpreterError, match=r"returned 5 values for a result of 36"):
-        interp.run(path, {"x": rand((1, 4, 3, 3))},
-                   custom_ops={"leaky_relu": lambda i, p, s: np.zeros(5)})
+        interp.run(
+            path, {"x": rand((1, 4, 3, 3))}, custom_ops={"leaky_relu": lambda i, p, s: np.zeros(5)}
+        )
 
 
-def test_custom_op_operands_are_not_modified_by_implementations(interp: Any,
-                                                                 tmp_path: Path) -> None:
+def test_custom_op_operands_are_not_modified_by_implementations(
+    interp: Any, tmp_path: Path
+) -> None:
     net = Net()
     x = net.input("x", (1, 4, 3, 3))
-    y = net.op("custom_op", [x], (1, 4, 3, 3), f'operation_name = "scribble", {PARAMS}',
-               name="custom")
+    y = net.op(
+        "custom_op", [x], (1, 4, 3, 3), f'operation_name = "scribble", {PARAMS}', name="custom"
+    )
     z = net.op("eltwise_add", [x, y], (1, 4, 3, 3), name="sum")
     path = net.save(tmp_path, [z])
 
@@ -123,30 +135,39 @@ def plugin_library(tmp_path: Path) -> Path:
     return library
 
 
-def test_plugin_library_without_the_op(interp: Any, tmp_path: Path,
-                                       plugin_library: Path) -> None:
+def test_plugin_library_without_the_op(interp: Any, tmp_path: Path, plugin_library: Path) -> None:
     net, y = custom_net("roi_align")
-    with pytest.raises(interp.InterpreterError,
-                       match=r"no custom-op plugin implements operation 'roi_align' "
-                             r"\(searched: plugin .*libCustomOpPlugin.so\)"):
+    with pytest.raises(
+        interp.InterpreterError,
+        match=r"no custom-op plugin implements operation 'roi_align' "
+        r"\(searched: plugin .*libCustomOpPlugin.so\)",
+    ):
         interp.compile(net.save(tmp_path, [y]), custom_op_plugins=[plugin_library])
 
 
-def test_plugin_factory_without_the_sdk_is_refused(interp: Any, tmp_path: Path,
-                                                   plugin_library: Path) -> None:
+def test_plugin_factory_without_the_sdk_is_refused(
+    interp: Any, tmp_path: Path, plugin_library: Path
+) -> None:
     # Real plugins are exercised in test/plugin.
     net, y = custom_net("leaky_relu")
-    with pytest.raises(interp.InterpreterError,
-                       match=r"exports CustomOpleaky_reluCreate but not "
-                             r"CustomOpleaky_reluAbiVersion: it was not built with tpuc's "
-                             r"cvi/CustomOp.h"):
+    with pytest.raises(
+        interp.InterpreterError,
+        match=r"exports CustomOpleaky_reluCreate but not "
+        r"CustomOpleaky_reluAbiVersion: it was not built with tpuc's "
+        r"cvi/CustomOp.h",
+    ):
         interp.compile(net.save(tmp_path, [y]), custom_op_plugins=[plugin_library])
 
 
-def test_python_implementations_take_precedence_over_plugins(interp: Any, tmp_path: Path,
-                                                             plugin_library: Path) -> None:
+def test_python_implementations_take_precedence_over_plugins(
+    interp: Any, tmp_path: Path, plugin_library: Path
+) -> None:
     net, y = custom_net("leaky_relu")
     x = rand((1, 4, 3, 3))
-    out = interp.run(net.save(tmp_path, [y]), {"x": x}, custom_op_plugins=[plugin_library],
-                     custom_ops={"leaky_relu": lambda i, p, s: np.maximum(i[0], 0)})
+    out = interp.run(
+        net.save(tmp_path, [y]),
+        {"x": x},
+        custom_op_plugins=[plugin_library],
+        custom_ops={"leaky_relu": lambda i, p, s: np.maximum(i[0], 0)},
+    )
     assert_close(out["custom"], np.maximum(x, 0), rtol=0, atol=0)

@@ -29,8 +29,13 @@ ONNX_UNARY = {
     "exp": ("Exp", "", {}, 17, None),
     "mish": ("Mish", "", {}, 18, None),
     "hard_swish": ("HardSwish", "", {}, 17, None),
-    "hard_sigmoid": ("HardSigmoid", f"alpha = {f32(0.3)}, beta = {f32(0.4)}",
-                     {"alpha": 0.3, "beta": 0.4}, 17, None),
+    "hard_sigmoid": (
+        "HardSigmoid",
+        f"alpha = {f32(0.3)}, beta = {f32(0.4)}",
+        {"alpha": 0.3, "beta": 0.4},
+        17,
+        None,
+    ),
     "leaky_relu": ("LeakyRelu", f"negative_slope = {f32(0.15)}", {"alpha": 0.15}, 17, None),
 }
 
@@ -61,8 +66,9 @@ def test_silu(interp: Any, tmp_path: Path) -> None:
 
 def test_power(interp: Any, tmp_path: Path) -> None:
     x = np.abs(rand(SHAPE, 4))
-    got = run_unary(interp, tmp_path, "power", x,
-                    f"power = {f32(1.7)}, scale = {f32(0.5)}, shift = {f32(0.25)}")
+    got = run_unary(
+        interp, tmp_path, "power", x, f"power = {f32(1.7)}, scale = {f32(0.5)}, shift = {f32(0.25)}"
+    )
     assert_close(got, (0.25 + 0.5 * x) ** 1.7, rtol=1e-5, atol=1e-6)
 
 
@@ -102,8 +108,12 @@ def test_eltwise_against_onnx(interp: Any, tmp_path: Path, case: str, relu: bool
 def test_eltwise_add_coeff_subtracts(interp: Any, tmp_path: Path) -> None:
     a, b = rand(SHAPE, 20), rand((1, 3, 1, 7), 21)
     net = Net()
-    y = net.op("eltwise_add", [net.input("a", a.shape), net.input("b", b.shape)], SHAPE,
-               f"coeff = {f32s([1.0, -1.0])}")
+    y = net.op(
+        "eltwise_add",
+        [net.input("a", a.shape), net.input("b", b.shape)],
+        SHAPE,
+        f"coeff = {f32s([1.0, -1.0])}",
+    )
     (got,) = run_net(interp, net, [y], {"a": a, "b": b}, tmp_path)
     assert_close(got, onnx_run("Sub", [a, b]), rtol=1e-6, atol=1e-6)
 
@@ -117,14 +127,21 @@ def test_eltwise_add_coeff_weights(interp: Any, tmp_path: Path) -> None:
     assert_close(got, 0.5 * xs[0] + 2 * xs[1] - 3 * xs[2], rtol=1e-5, atol=1e-5)
 
 
-@pytest.mark.parametrize("scale_shape,axis", [((1, 3, 1, 1), 1), ((2, 3, 1, 1), 0),
-                                              ((3, 5, 1), 1), ((7,), 3), ((1, 5, 7), -2)])
-def test_broadcast_mul(interp: Any, tmp_path: Path, scale_shape: tuple[int, ...],
-                       axis: int) -> None:
+@pytest.mark.parametrize(
+    "scale_shape,axis",
+    [((1, 3, 1, 1), 1), ((2, 3, 1, 1), 0), ((3, 5, 1), 1), ((7,), 3), ((1, 5, 7), -2)],
+)
+def test_broadcast_mul(
+    interp: Any, tmp_path: Path, scale_shape: tuple[int, ...], axis: int
+) -> None:
     x, s = rand(SHAPE, 30), rand(scale_shape, 31)
     net = Net()
-    y = net.op("broadcast_mul", [net.input("x", SHAPE), net.input("s", s.shape)], SHAPE,
-               f"axis = {axis} : i64, do_relu = true")
+    y = net.op(
+        "broadcast_mul",
+        [net.input("x", SHAPE), net.input("s", s.shape)],
+        SHAPE,
+        f"axis = {axis} : i64, do_relu = true",
+    )
     (got,) = run_net(interp, net, [y], {"x": x, "s": s}, tmp_path)
     assert_close(got, np.maximum(x * s, 0), rtol=1e-6, atol=1e-6)
 
@@ -135,9 +152,18 @@ def test_batch_norm(interp: Any, tmp_path: Path) -> None:
     scale, bias = rand((3,), 43), rand((3,), 44)
     ref = onnx_run("BatchNormalization", [x, scale, bias, mean, var], epsilon=1e-3)
     net = Net()
-    y = net.op("batch_norm", [net.input("x", SHAPE), net.weight("mean", mean),
-                              net.weight("var", var), net.weight("scale", scale),
-                              net.weight("bias", bias)], SHAPE, f"epsilon = {f32(1e-3)}")
+    y = net.op(
+        "batch_norm",
+        [
+            net.input("x", SHAPE),
+            net.weight("mean", mean),
+            net.weight("var", var),
+            net.weight("scale", scale),
+            net.weight("bias", bias),
+        ],
+        SHAPE,
+        f"epsilon = {f32(1e-3)}",
+    )
     (got,) = run_net(interp, net, [y], {"x": x}, tmp_path)
     assert_close(got, ref, rtol=1e-5, atol=1e-5)
 
@@ -146,12 +172,15 @@ def test_scale(interp: Any, tmp_path: Path) -> None:
     x = rand(SHAPE, 50)
     s, b = rand((3,), 51), rand((3, 1, 1), 52)
     net = Net()
-    y = net.op("scale", [net.input("x", SHAPE), net.weight("s", s), net.weight("b", b)], SHAPE,
-               "do_relu = true")
+    y = net.op(
+        "scale",
+        [net.input("x", SHAPE), net.weight("s", s), net.weight("b", b)],
+        SHAPE,
+        "do_relu = true",
+    )
     (got,) = run_net(interp, net, [y], {"x": x}, tmp_path)
     view = (1, 3, 1, 1)
-    assert_close(got, np.maximum(x * s.reshape(view) + b.reshape(view), 0), rtol=1e-6,
-                 atol=1e-6)
+    assert_close(got, np.maximum(x * s.reshape(view) + b.reshape(view), 0), rtol=1e-6, atol=1e-6)
 
 
 def test_scale_without_bias(interp: Any, tmp_path: Path) -> None:

@@ -14,9 +14,13 @@ def conv_net(weight_shape: tuple[int, ...] = (4, 3, 1, 1)) -> tuple[Net, Any]:
     net = Net()
     x = net.input("data", (1, 3, 4, 4))
     w = net.weight("conv_w", np.ones(weight_shape, dtype=np.float32))
-    y = net.op("conv_2d", [x, w], (1, 4, 4, 4),
-               f"strides = {i64s((1, 1))}, pads = {i64s((0, 0, 0, 0))}, "
-               f"dilations = {i64s((1, 1))}", name="conv")
+    y = net.op(
+        "conv_2d",
+        [x, w],
+        (1, 4, 4, 4),
+        f"strides = {i64s((1, 1))}, pads = {i64s((0, 0, 0, 0))}, dilations = {i64s((1, 1))}",
+        name="conv",
+    )
     return net, y
 
 
@@ -24,9 +28,11 @@ def test_missing_weight(interp: Any, tmp_path: Path) -> None:
     net, y = conv_net()
     path = net.save(tmp_path, [y])
     np.savez(tmp_path / "weights.npz", other=np.zeros(3, np.float32))
-    with pytest.raises(interp.InterpreterError,
-                       match=r"tpu.load_weight 'conv_w' at .*net.mlir:\d+:\d+: weight 'conv_w' "
-                             r"is not in the weight file .*weights.npz"):
+    with pytest.raises(
+        interp.InterpreterError,
+        match=r"tpu.load_weight 'conv_w' at .*net.mlir:\d+:\d+: weight 'conv_w' "
+        r"is not in the weight file .*weights.npz",
+    ):
         interp.run(path, {"data": rand((1, 3, 4, 4))})
 
 
@@ -34,9 +40,11 @@ def test_weight_shape_mismatch(interp: Any, tmp_path: Path) -> None:
     net, y = conv_net()
     path = net.save(tmp_path, [y])
     np.savez(tmp_path / "weights.npz", conv_w=np.zeros((4, 3), np.float32))
-    with pytest.raises(interp.InterpreterError,
-                       match=r"weight 'conv_w' in .*weights.npz has shape \[4, 3\], but the op's "
-                             r"type is \[4, 3, 1, 1\]"):
+    with pytest.raises(
+        interp.InterpreterError,
+        match=r"weight 'conv_w' in .*weights.npz has shape \[4, 3\], but the op's "
+        r"type is \[4, 3, 1, 1\]",
+    ):
         interp.run(path, {"data": rand((1, 3, 4, 4))})
 
 
@@ -63,23 +71,25 @@ def test_module_without_weight_file_attribute(interp: Any, tmp_path: Path) -> No
         interp.run(text, {"data": rand((1, 3, 4, 4))})
 
 
-def test_weight_file_override_resolves_relative_to_the_mlir_file(interp: Any,
-                                                                  tmp_path: Path) -> None:
+def test_weight_file_override_resolves_relative_to_the_mlir_file(
+    interp: Any, tmp_path: Path
+) -> None:
     net, y = conv_net()
     path = net.save(tmp_path, [y])
     np.savez(tmp_path / "other.npz", conv_w=np.full((4, 3, 1, 1), 2.0, np.float32))
     x = rand((1, 3, 4, 4))
     out = interp.run(path, {"data": x}, weight_file="other.npz")
-    np.testing.assert_allclose(out["conv"], np.repeat(2 * x.sum(1, keepdims=True), 4, 1),
-                               rtol=1e-6)
+    np.testing.assert_allclose(out["conv"], np.repeat(2 * x.sum(1, keepdims=True), 4, 1), rtol=1e-6)
 
 
 def test_missing_input(interp: Any, tmp_path: Path) -> None:
     net, y = conv_net()
     path = net.save(tmp_path, [y])
-    with pytest.raises(interp.InterpreterError,
-                       match=r"missing input 'data' \(the function takes 1 input\(s\); given "
-                             r"'a', 'b'\)"):
+    with pytest.raises(
+        interp.InterpreterError,
+        match=r"missing input 'data' \(the function takes 1 input\(s\); given "
+        r"'a', 'b'\)",
+    ):
         interp.run(path, {"a": rand((1, 3, 4, 4)), "b": rand((1, 3, 4, 4))})
 
 
@@ -94,9 +104,11 @@ def test_inputs_fall_back_to_argument_order(interp: Any, tmp_path: Path) -> None
 def test_input_shape_mismatch(interp: Any, tmp_path: Path) -> None:
     net, y = conv_net()
     path = net.save(tmp_path, [y])
-    with pytest.raises(interp.InterpreterError,
-                       match=r"input 'data' has shape \[1, 3, 4, 5\], but the function's input "
-                             r"'data' is \[1, 3, 4, 4\]"):
+    with pytest.raises(
+        interp.InterpreterError,
+        match=r"input 'data' has shape \[1, 3, 4, 5\], but the function's input "
+        r"'data' is \[1, 3, 4, 4\]",
+    ):
         interp.run(path, {"data": rand((1, 3, 4, 5))})
 
 
@@ -108,8 +120,10 @@ def test_unsupported_operation_names_op_and_location(interp: Any) -> None:
         return %0 : tensor<2xf32>
       }
     }"""
-    with pytest.raises(interp.InterpreterError,
-                       match=r"arith.addf at <mlir>:4:14: unsupported operation 'arith.addf'"):
+    with pytest.raises(
+        interp.InterpreterError,
+        match=r"arith.addf at <mlir>:4:14: unsupported operation 'arith.addf'",
+    ):
         interp.run(text, {"x": np.zeros(2, np.float32)})
 
 
@@ -120,8 +134,10 @@ def test_bf16_lookup_is_reported_unsupported(interp: Any, tmp_path: Path) -> Non
     mantissa = net.weight("mantissa", np.zeros(256, np.float32), "bf16")
     y = net.op("lut", [x, table, mantissa], (1, 4), name="lut_bf16", element="bf16")
     path = net.save(tmp_path, [y])
-    with pytest.raises(interp.InterpreterError,
-                       match=r"tpu.lut 'lut_bf16' at .*: bf16 lookups .* are not supported"):
+    with pytest.raises(
+        interp.InterpreterError,
+        match=r"tpu.lut 'lut_bf16' at .*: bf16 lookups .* are not supported",
+    ):
         interp.run(path, {"x": np.zeros((1, 4), np.float32)})
 
 

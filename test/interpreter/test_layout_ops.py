@@ -11,8 +11,14 @@ import pytest
 from conftest import Net, assert_close, f32, i64s, onnx_run, rand, run_net
 
 
-def run_one(interp: Any, tmp_path: Path, op: str, xs: list[np.ndarray], shape: tuple[int, ...],
-            attrs: str = "") -> np.ndarray:
+def run_one(
+    interp: Any,
+    tmp_path: Path,
+    op: str,
+    xs: list[np.ndarray],
+    shape: tuple[int, ...],
+    attrs: str = "",
+) -> np.ndarray:
     net = Net()
     ins = [net.input(f"x{i}", x.shape) for i, x in enumerate(xs)]
     y = net.op(op, ins, shape, attrs)
@@ -59,18 +65,24 @@ def test_slice(interp: Any, tmp_path: Path, case: str) -> None:
     offsets, steps, shape = SLICES[case]
     x = rand((2, 5, 7, 8), 3)
     index = tuple(slice(o, o + n * s, s) for o, s, n in zip(offsets, steps, shape, strict=True))
-    got = run_one(interp, tmp_path, "slice", [x], shape,
-                  f"offsets = {i64s(offsets)}, steps = {i64s(steps)}")
+    got = run_one(
+        interp, tmp_path, "slice", [x], shape, f"offsets = {i64s(offsets)}, steps = {i64s(steps)}"
+    )
     assert_close(got, x[index], rtol=0, atol=0)
 
 
 def test_slice_against_onnx(interp: Any, tmp_path: Path) -> None:
     x = rand((1, 6, 9, 10), 4)
     starts, ends, axes, steps = [1, 2, 0], [5, 9, 10], [1, 2, 3], [2, 3, 4]
-    ref = onnx_run("Slice", [x, np.array(starts), np.array(ends), np.array(axes),
-                             np.array(steps)])
-    got = run_one(interp, tmp_path, "slice", [x], ref.shape,
-                  f"offsets = {i64s((0, 1, 2, 0))}, steps = {i64s((1, 2, 3, 4))}")
+    ref = onnx_run("Slice", [x, np.array(starts), np.array(ends), np.array(axes), np.array(steps)])
+    got = run_one(
+        interp,
+        tmp_path,
+        "slice",
+        [x],
+        ref.shape,
+        f"offsets = {i64s((0, 1, 2, 0))}, steps = {i64s((1, 2, 3, 4))}",
+    )
     assert_close(got, ref, rtol=0, atol=0)
 
 
@@ -88,17 +100,29 @@ def test_pad(interp: Any, tmp_path: Path, mode: str, pads: tuple[int, ...]) -> N
     if mode == "constant":
         inputs.append(np.array(1.5, dtype=np.float32))
     ref = onnx_run("Pad", inputs, mode=mode)
-    got = run_one(interp, tmp_path, "pad", [x], ref.shape,
-                  f'pads = {i64s(pads)}, const_val = {f32(1.5)}, mode = "{mode}"')
+    got = run_one(
+        interp,
+        tmp_path,
+        "pad",
+        [x],
+        ref.shape,
+        f'pads = {i64s(pads)}, const_val = {f32(1.5)}, mode = "{mode}"',
+    )
     assert_close(got, ref, rtol=0, atol=0)
 
 
 def test_upsample(interp: Any, tmp_path: Path) -> None:
     x = rand((2, 3, 4, 5), 7)
-    ref = onnx_run("Resize", [x, None, np.array([1, 1, 2, 3], dtype=np.float32)], mode="nearest",
-                   coordinate_transformation_mode="asymmetric", nearest_mode="floor")
-    got = run_one(interp, tmp_path, "upsample", [x], ref.shape,
-                  "scale_h = 2 : i64, scale_w = 3 : i64")
+    ref = onnx_run(
+        "Resize",
+        [x, None, np.array([1, 1, 2, 3], dtype=np.float32)],
+        mode="nearest",
+        coordinate_transformation_mode="asymmetric",
+        nearest_mode="floor",
+    )
+    got = run_one(
+        interp, tmp_path, "upsample", [x], ref.shape, "scale_h = 2 : i64, scale_w = 3 : i64"
+    )
     assert_close(got, ref, rtol=0, atol=0)
 
 
@@ -112,23 +136,44 @@ INTERP_SIZES = {"up": (11, 17), "down": (3, 4), "mixed": (9, 5), "one": (1, 7)}
 def test_interp(interp: Any, tmp_path: Path, coordinates: str, size: str, mode: str) -> None:
     x = rand((1, 2, 6, 8), 8)
     oh, ow = INTERP_SIZES[size]
-    ref = onnx_run("Resize", [x, None, None, np.array([1, 2, oh, ow], dtype=np.int64)],
-                   opset=13, mode="linear" if mode == "bilinear" else "nearest",
-                   coordinate_transformation_mode=coordinates)
-    got = run_one(interp, tmp_path, "interp", [x], (1, 2, oh, ow),
-                  f'mode = "{mode}", coordinate_transformation_mode = "{coordinates}"')
+    ref = onnx_run(
+        "Resize",
+        [x, None, None, np.array([1, 2, oh, ow], dtype=np.int64)],
+        opset=13,
+        mode="linear" if mode == "bilinear" else "nearest",
+        coordinate_transformation_mode=coordinates,
+    )
+    got = run_one(
+        interp,
+        tmp_path,
+        "interp",
+        [x],
+        (1, 2, oh, ow),
+        f'mode = "{mode}", coordinate_transformation_mode = "{coordinates}"',
+    )
     assert_close(got, ref, rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("rounding", ["floor", "ceil", "round_prefer_ceil"])
 def test_interp_nearest_mode_attribute(interp: Any, tmp_path: Path, rounding: str) -> None:
     x = rand((1, 1, 5, 7), 9)
-    ref = onnx_run("Resize", [x, None, None, np.array([1, 1, 8, 3], dtype=np.int64)],
-                   opset=13, mode="nearest", coordinate_transformation_mode="half_pixel",
-                   nearest_mode=rounding)
-    got = run_one(interp, tmp_path, "interp", [x], (1, 1, 8, 3),
-                  'mode = "nearest", coordinate_transformation_mode = "half_pixel", '
-                  f'nearest_mode = "{rounding}"')
+    ref = onnx_run(
+        "Resize",
+        [x, None, None, np.array([1, 1, 8, 3], dtype=np.int64)],
+        opset=13,
+        mode="nearest",
+        coordinate_transformation_mode="half_pixel",
+        nearest_mode=rounding,
+    )
+    got = run_one(
+        interp,
+        tmp_path,
+        "interp",
+        [x],
+        (1, 1, 8, 3),
+        'mode = "nearest", coordinate_transformation_mode = "half_pixel", '
+        f'nearest_mode = "{rounding}"',
+    )
     assert_close(got, ref, rtol=0, atol=0)
 
 
@@ -136,8 +181,14 @@ def test_interp_nearest_mode_attribute(interp: Any, tmp_path: Path, rounding: st
 def test_pixel_shuffle(interp: Any, tmp_path: Path, mode: str) -> None:
     x = rand((2, 18, 3, 4), 10)
     ref = onnx_run("DepthToSpace", [x], blocksize=3, mode=mode)
-    got = run_one(interp, tmp_path, "pixel_shuffle", [x], ref.shape,
-                  f'upscale_factor = 3 : i64, mode = "{mode}"')
+    got = run_one(
+        interp,
+        tmp_path,
+        "pixel_shuffle",
+        [x],
+        ref.shape,
+        f'upscale_factor = 3 : i64, mode = "{mode}"',
+    )
     assert_close(got, ref, rtol=0, atol=0)
 
 

@@ -17,9 +17,14 @@ def conv_clip_net(clip: str, second_use: bool = False, do_relu: bool = False) ->
     x = net.input("x", (1, 3, 8, 8))
     w = net.weight("w", rand((6, 3, 3, 3), 1, 0.5))
     b = net.weight("b", rand((6,), 2))
-    conv = net.op("conv_2d", [x, w, b], (1, 6, 8, 8),
-                  f"strides = {i64s((1, 1))}, pads = {i64s((1, 1, 1, 1))}, "
-                  f"dilations = {i64s((1, 1))}, do_relu = {str(do_relu).lower()}", name="conv")
+    conv = net.op(
+        "conv_2d",
+        [x, w, b],
+        (1, 6, 8, 8),
+        f"strides = {i64s((1, 1))}, pads = {i64s((1, 1, 1, 1))}, "
+        f"dilations = {i64s((1, 1))}, do_relu = {str(do_relu).lower()}",
+        name="conv",
+    )
     op, _, attrs = clip.partition(":")
     act = net.op(op, [conv], (1, 6, 8, 8), attrs, name="act")
     if second_use:
@@ -33,7 +38,9 @@ def reference(x: np.ndarray, net: Net) -> np.ndarray:
     out = np.zeros((1, 6, 8, 8), np.float64)
     for ky in range(3):
         for kx in range(3):
-            out += np.einsum("oc,nchw->nohw", w[:, :, ky, kx], padded[:, :, ky:ky + 8, kx:kx + 8])
+            out += np.einsum(
+                "oc,nchw->nohw", w[:, :, ky, kx], padded[:, :, ky : ky + 8, kx : kx + 8]
+            )
     return (out + b.reshape(1, 6, 1, 1)).astype(np.float32)
 
 
@@ -125,6 +132,5 @@ def test_concurrent_runs_of_one_program(interp: Any, tmp_path: Path) -> None:
 
 def test_dump_all_returns_every_op_once(interp: Any, tmp_path: Path) -> None:
     net, y = conv_clip_net("relu", second_use=True)
-    everything = interp.run(net.save(tmp_path, [y]), {"x": rand((1, 3, 8, 8), 20)},
-                            dump_all=True)
+    everything = interp.run(net.save(tmp_path, [y]), {"x": rand((1, 3, 8, 8), 20)}, dump_all=True)
     assert sorted(everything) == ["act", "conv", "sum", "x"]

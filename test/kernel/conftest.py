@@ -25,4 +25,3 @@ def emitter() -> Path:
     if exe is None:
         pytest.skip("tpuc-kernel-emit not built (set TPUC_BIN_DIR or install tpuc)")
     return exe
-

@@ -147,9 +147,15 @@ class Program:
         self.next_free[region] = off + nbytes + 64 * int(self.rng.integers(0, 3))
         return off
 
-    def gtensor(self, name: str, shape: tuple[int, int, int, int], dtype: str,
-                data: np.ndarray | None = None, region: int = 0,
-                pad: tuple[int, int, int] = (0, 0, 0)) -> GlobalDecl:
+    def gtensor(
+        self,
+        name: str,
+        shape: tuple[int, int, int, int],
+        dtype: str,
+        data: np.ndarray | None = None,
+        region: int = 0,
+        pad: tuple[int, int, int] = (0, 0, 0),
+    ) -> GlobalDecl:
         """Declares a global tensor (rows/channels/batches padded by `pad` elements) and writes
         `data` into it."""
         n, c, h, w = shape
@@ -167,8 +173,16 @@ class Program:
             self.write(name, data)
         return decl
 
-    def gmatrix(self, name: str, rows: int, cols: int, dtype: str,
-                data: np.ndarray | None = None, region: int = 0, pad: int = 0) -> GlobalDecl:
+    def gmatrix(
+        self,
+        name: str,
+        rows: int,
+        cols: int,
+        dtype: str,
+        data: np.ndarray | None = None,
+        region: int = 0,
+        pad: int = 0,
+    ) -> GlobalDecl:
         es = ELEM_BYTES[dtype]
         rs = (cols + pad) * es
         off = self.galloc((rows - 1) * rs + cols * es, region)
@@ -227,8 +241,9 @@ class Simulators:
         assert self.vendor is not None
         return self.vendor.run(cmdbuf, mem, regs)
 
-    def run_engine(self, cmdbuf: bytes, mem: np.ndarray, regs: list[int],
-                   profile: bool = False) -> tuple[np.ndarray, dict[str, Any] | None]:
+    def run_engine(
+        self, cmdbuf: bytes, mem: np.ndarray, regs: list[int], profile: bool = False
+    ) -> tuple[np.ndarray, dict[str, Any] | None]:
         """Runs tpuc's engine; raises EngineUnsupported for operations it does not implement."""
         try:
             if self.run_cmdbuf is not None:
@@ -241,16 +256,23 @@ class Simulators:
                 raise EngineUnsupported(str(e)) from None
             raise
 
-    def _run_cli(self, cmdbuf: bytes, mem: np.ndarray, regs: list[int],
-                 profile: bool) -> tuple[np.ndarray, dict[str, Any] | None]:
+    def _run_cli(
+        self, cmdbuf: bytes, mem: np.ndarray, regs: list[int], profile: bool
+    ) -> tuple[np.ndarray, dict[str, Any] | None]:
         if self.runner is None:
             raise FileNotFoundError("tpuc-cmdbuf-run not found")
         with tempfile.TemporaryDirectory() as d:
             cb, mi, mo = Path(d, "cmd.bin"), Path(d, "mem.bin"), Path(d, "out.bin")
             cb.write_bytes(cmdbuf)
             mi.write_bytes(mem.tobytes())
-            args = [str(self.runner), str(cb), str(mi), str(mo), "--base",
-                    ",".join(str(r) for r in regs)] + (["--profile"] if profile else [])
+            args = [
+                str(self.runner),
+                str(cb),
+                str(mi),
+                str(mo),
+                "--base",
+                ",".join(str(r) for r in regs),
+            ] + (["--profile"] if profile else [])
             r = subprocess.run(args, capture_output=True, text=True, timeout=120)
             if r.returncode != 0:
                 raise RuntimeError(r.stderr.strip())
@@ -266,13 +288,20 @@ class Simulators:
 
 def first_diff(a: np.ndarray, b: np.ndarray, limit: int = 6) -> str:
     idx = np.argwhere(np.asarray(a) != np.asarray(b))
-    items = ", ".join(f"{tuple(int(x) for x in i)}: {a[tuple(i)]} vs {b[tuple(i)]}"
-                      for i in idx[:limit])
+    items = ", ".join(
+        f"{tuple(int(x) for x in i)}: {a[tuple(i)]} vs {b[tuple(i)]}" for i in idx[:limit]
+    )
     return f"{len(idx)} elements differ ({items})"
 
 
-def verify(sims: Simulators, sim: str, prog: Program, expected: dict[str, np.ndarray],
-           serial: bool = False, cmdbuf: bytes | None = None) -> tuple[np.ndarray, dict[str, Any]]:
+def verify(
+    sims: Simulators,
+    sim: str,
+    prog: Program,
+    expected: dict[str, np.ndarray],
+    serial: bool = False,
+    cmdbuf: bytes | None = None,
+) -> tuple[np.ndarray, dict[str, Any]]:
     """Emits `prog` (or takes the given `cmdbuf`) and runs it on `sim` ("vendor" or "tpuc"); every
     tensor in `expected` must match. On "tpuc" the whole memory must also equal the vendor
     simulator's when it is available. Returns the memory after the run and the emitter's
@@ -298,7 +327,8 @@ def verify(sims: Simulators, sim: str, prog: Program, expected: dict[str, np.nda
             diff = np.nonzero(ref != out)[0]
             assert diff.size == 0, (
                 f"engine and vendor memory differ in {diff.size} bytes, first at "
-                f"{int(diff[0]):#x}: vendor {ref[diff[0]]:#04x} tpuc {out[diff[0]]:#04x}")
+                f"{int(diff[0]):#x}: vendor {ref[diff[0]]:#04x} tpuc {out[diff[0]]:#04x}"
+            )
     for name, want in expected.items():
         got = prog.read(out, name)
         want = np.asarray(want).astype(got.dtype).reshape(got.shape)

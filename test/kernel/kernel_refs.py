@@ -41,8 +41,9 @@ def requant(acc: np.ndarray, rshift: int, relu: bool, out: str) -> np.ndarray:
     return sat(y, out)
 
 
-def requant_qdm(acc: np.ndarray, m: np.ndarray | int, rshift: np.ndarray | int, relu: bool,
-                out: str) -> np.ndarray:
+def requant_qdm(
+    acc: np.ndarray, m: np.ndarray | int, rshift: np.ndarray | int, relu: bool, out: str
+) -> np.ndarray:
     """QDM per element; `m` and `rshift` broadcast (per channel or scalar)."""
     acc = np.asarray(acc, np.int64)
     mb = np.broadcast_to(np.asarray(m, np.int64), acc.shape)
@@ -80,16 +81,18 @@ def bf16_to_int8(b: np.ndarray, signed: bool, toward_zero: bool) -> np.ndarray:
     return np.clip(r, lo, hi).astype(np.int64)
 
 
-def random_bf16(rng: np.random.Generator, shape: tuple[int, ...], lo: float = -8.0,
-                hi: float = 8.0) -> np.ndarray:
+def random_bf16(
+    rng: np.random.Generator, shape: tuple[int, ...], lo: float = -8.0, hi: float = 8.0
+) -> np.ndarray:
     return f32_to_bf16(rng.uniform(lo, hi, shape).astype(np.float32))
 
 
 # ---------------------------------------------------------------------------------------------
 # Sliding windows
 # ---------------------------------------------------------------------------------------------
-def expand_input(x: np.ndarray, pads: tuple[int, int, int, int], ins: tuple[int, int, int, int],
-                 fill: int) -> np.ndarray:
+def expand_input(
+    x: np.ndarray, pads: tuple[int, int, int, int], ins: tuple[int, int, int, int], fill: int
+) -> np.ndarray:
     """Inserts `ins` = (ins_h, ins_w, last_h, last_w) values between/after rows and columns, then
     pads (top, bottom, left, right); new positions hold `fill`."""
     n, c, h, w = x.shape
@@ -99,25 +102,40 @@ def expand_input(x: np.ndarray, pads: tuple[int, int, int, int], ins: tuple[int,
     pt, pb, pl, pr = pads
     dtype = np.float64 if np.issubdtype(np.asarray(x).dtype, np.floating) else np.int64
     out = np.full((n, c, pt + eh + pb, pl + ew + pr), fill, dtype)
-    out[:, :, pt:pt + (h - 1) * (ih + 1) + 1:ih + 1, pl:pl + (w - 1) * (iw + 1) + 1:iw + 1] = x
+    out[
+        :, :, pt : pt + (h - 1) * (ih + 1) + 1 : ih + 1, pl : pl + (w - 1) * (iw + 1) + 1 : iw + 1
+    ] = x
     return out
 
 
-def windows(xp: np.ndarray, kh: int, kw: int, sh: int, sw: int, dh: int, dw: int,
-            oh: int, ow: int) -> np.ndarray:
+def windows(
+    xp: np.ndarray, kh: int, kw: int, sh: int, sw: int, dh: int, dw: int, oh: int, ow: int
+) -> np.ndarray:
     """(n, c, oh, ow, kh, kw) view of the expanded input."""
     n, c = xp.shape[:2]
     out = np.empty((n, c, oh, ow, kh, kw), xp.dtype)
     for ky in range(kh):
         for kx in range(kw):
-            out[:, :, :, :, ky, kx] = xp[:, :, ky * dh:ky * dh + sh * (oh - 1) + 1:sh,
-                                         kx * dw:kx * dw + sw * (ow - 1) + 1:sw]
+            out[:, :, :, :, ky, kx] = xp[
+                :,
+                :,
+                ky * dh : ky * dh + sh * (oh - 1) + 1 : sh,
+                kx * dw : kx * dw + sw * (ow - 1) + 1 : sw,
+            ]
     return out
 
 
-def conv_acc(x: np.ndarray, wt: np.ndarray, stride: tuple[int, int], dil: tuple[int, int],
-             pads: tuple[int, int, int, int], ins: tuple[int, int, int, int], pad_value: int,
-             oh: int, ow: int) -> np.ndarray:
+def conv_acc(
+    x: np.ndarray,
+    wt: np.ndarray,
+    stride: tuple[int, int],
+    dil: tuple[int, int],
+    pads: tuple[int, int, int, int],
+    ins: tuple[int, int, int, int],
+    pad_value: int,
+    oh: int,
+    ow: int,
+) -> np.ndarray:
     """Exact int64 accumulator of a convolution; wt is (OC, IC, kh, kw)."""
     xp = expand_input(x.astype(np.int64), pads, ins, pad_value)
     oc, ic, kh, kw = wt.shape
@@ -125,8 +143,9 @@ def conv_acc(x: np.ndarray, wt: np.ndarray, stride: tuple[int, int], dil: tuple[
     return np.einsum("nchwyx,ocyx->nohw", win, wt.astype(np.int64), optimize=True)
 
 
-def out_extent(size: int, pa: int, pb: int, ins: int, last: int, k: int, dil: int,
-               stride: int) -> int:
+def out_extent(
+    size: int, pa: int, pb: int, ins: int, last: int, k: int, dil: int, stride: int
+) -> int:
     ext = pa + (size - 1) * (ins + 1) + 1 + last + pb
     kext = (k - 1) * dil + 1
     return (ext - kext) // stride + 1 if ext >= kext else 0

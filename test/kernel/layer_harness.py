@@ -61,13 +61,13 @@ class LayerProgram(Program):
         raw = np.ascontiguousarray(data).reshape(-1).view(np.uint8)
         off = self.galloc(raw.size, region)
         base = region * self.region_size + off
-        self.mem[base:base + raw.size] = raw
+        self.mem[base : base + raw.size] = raw
         return f"{region}:{off}"
 
     def read_raw(self, mem: np.ndarray, addr: str, nbytes: int) -> np.ndarray:
         region, off = (int(x) for x in addr.split(":"))
         base = region * self.region_size + off
-        return mem[base:base + nbytes].copy()
+        return mem[base : base + nbytes].copy()
 
     def read(self, mem: np.ndarray, name: str) -> np.ndarray:
         d = self.globals[name]
@@ -77,8 +77,9 @@ class LayerProgram(Program):
         return raw.view(NP_TYPES[d.dtype]).reshape(d.shape)
 
 
-def run(sims: Simulators, sim: str, prog: LayerProgram,
-        expected: dict[str, np.ndarray]) -> tuple[np.ndarray, dict[str, Any]]:
+def run(
+    sims: Simulators, sim: str, prog: LayerProgram, expected: dict[str, np.ndarray]
+) -> tuple[np.ndarray, dict[str, Any]]:
     """Emits and runs `prog` on `sim`; every tensor in `expected` must match bit for bit (and on
     tpuc's engine the whole memory must equal the vendor simulator's)."""
     return verify(sims, sim, prog, expected)
@@ -119,14 +120,23 @@ def chan_param_records(bias: np.ndarray | None, mult: np.ndarray, rshift: np.nda
     if bias is not None:
         rec[:, 0:4] = bias.astype("<i4").view(np.uint8).reshape(oc, 4)
         col = 4
-    rec[:, col:col + 4] = mult.astype("<u4").view(np.uint8).reshape(oc, 4)
+    rec[:, col : col + 4] = mult.astype("<u4").view(np.uint8).reshape(oc, 4)
     rec[:, col + 4] = rshift.astype(np.uint8)
     return rec
 
 
-def conv_ref(x: np.ndarray, w: np.ndarray, group: int, stride: tuple[int, int],
-             dil: tuple[int, int], pads: tuple[int, int, int, int], pad_value: int, oh: int,
-             ow: int, ins: tuple[int, int] = (0, 0)) -> np.ndarray:
+def conv_ref(
+    x: np.ndarray,
+    w: np.ndarray,
+    group: int,
+    stride: tuple[int, int],
+    dil: tuple[int, int],
+    pads: tuple[int, int, int, int],
+    pad_value: int,
+    oh: int,
+    ow: int,
+    ins: tuple[int, int] = (0, 0),
+) -> np.ndarray:
     """int64 accumulator of a grouped convolution (zeros = pad_value inserted between input
     rows/columns); w is [OC][IC/g][kh][kw]."""
     n, ic, _, _ = x.shape
@@ -134,9 +144,17 @@ def conv_ref(x: np.ndarray, w: np.ndarray, group: int, stride: tuple[int, int],
     icg, ocg = ic // group, oc // group
     acc = np.zeros((n, oc, oh, ow), np.int64)
     for g in range(group):
-        acc[:, g * ocg:(g + 1) * ocg] = conv_acc(
-            x[:, g * icg:(g + 1) * icg], w[g * ocg:(g + 1) * ocg], stride, dil, pads,
-            (ins[0], ins[1], 0, 0), pad_value, oh, ow)
+        acc[:, g * ocg : (g + 1) * ocg] = conv_acc(
+            x[:, g * icg : (g + 1) * icg],
+            w[g * ocg : (g + 1) * ocg],
+            stride,
+            dil,
+            pads,
+            (ins[0], ins[1], 0, 0),
+            pad_value,
+            oh,
+            ow,
+        )
     return acc
 
 
@@ -159,8 +177,19 @@ def rescale(q: np.ndarray, m: int, r: int) -> np.ndarray:
     return np.clip(shift_half_up(np.asarray(q, np.int64) * m, r), -128, 127)
 
 
-__all__ = ["LayerProgram", "VendorModel", "run", "engine_cycles", "rand_i8", "pack_conv_filter",
-           "chan_param_records", "conv_ref", "qdm_out", "rshift_out", "rescale"]
+__all__ = [
+    "LayerProgram",
+    "VendorModel",
+    "run",
+    "engine_cycles",
+    "rand_i8",
+    "pack_conv_filter",
+    "chan_param_records",
+    "conv_ref",
+    "qdm_out",
+    "rshift_out",
+    "rescale",
+]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -181,12 +210,14 @@ class VendorModel:
             pytest.skip(f"vendor conformance vectors not found at {self.dir}")
         from vendor_sim import cvimodel_sections  # test/runtime, on sys.path via kernel_harness
 
-        self.weights = next(p for t, _, p in
-                            cvimodel_sections(self.dir / f"{name}_cv183x_int8.cvimodel") if t == 0)
+        self.weights = next(
+            p for t, _, p in cvimodel_sections(self.dir / f"{name}_cv183x_int8.cvimodel") if t == 0
+        )
         self.thresholds = {
             line.split()[0]: float(line.split()[1])
             for line in (self.dir / f"{name}_cali_table").read_text().splitlines()
-            if line and not line.startswith("#")}
+            if line and not line.startswith("#")
+        }
         self.outputs = np.load(self.dir / f"{name}_cv183x_int8_runner_out.npz")
 
     def int8(self, tensor: str, threshold_of: str | float) -> np.ndarray:
@@ -197,14 +228,15 @@ class VendorModel:
         assert np.abs(q - np.round(q)).max() < 0.01
         return np.round(q).astype(np.int8)
 
-    def conv3x3_3to8(self, filter_at: int = 0x50,
-                     records_at: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    def conv3x3_3to8(
+        self, filter_at: int = 0x50, records_at: int = 0
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Filter [8][3][3][3] ([OC][kh][kw][IC]) and 9-byte records of a 3-to-8-channel 3x3
         layer, stored as `<layer>_filter_reordered` ([OC][kh * kw][IC padded to 4], 288 bytes)
         and `<layer>_bias_packed` (72 bytes)."""
-        records = np.frombuffer(self.weights[records_at:records_at + 72], np.uint8).reshape(8, 9)
-        filt = np.frombuffer(self.weights[filter_at:filter_at + 288], np.int8)
+        records = np.frombuffer(self.weights[records_at : records_at + 72], np.uint8).reshape(8, 9)
+        filt = np.frombuffer(self.weights[filter_at : filter_at + 288], np.int8)
         return np.ascontiguousarray(filt.reshape(8, 9, 4)[:, :, :3]), records
 
     def raw(self, offset: int, size: int) -> np.ndarray:
-        return np.frombuffer(self.weights[offset:offset + size], np.uint8).copy()
+        return np.frombuffer(self.weights[offset : offset + size], np.uint8).copy()

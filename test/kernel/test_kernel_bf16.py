@@ -28,8 +28,9 @@ def assert_close(got_bits: np.ndarray, ref: np.ndarray, magnitude: np.ndarray) -
     got = bf16_to_f32(got_bits).astype(np.float64)
     tol = 2.0**-7 * np.abs(ref) + 2.0**-16 * magnitude + 1e-30
     bad = np.abs(got - ref) > tol
-    assert not bad.any(), (f"{int(bad.sum())} of {bad.size} results off, e.g. got "
-                           f"{got[bad][:4]} want {ref[bad][:4]}")
+    assert not bad.any(), (
+        f"{int(bad.sum())} of {bad.size} results off, e.g. got {got[bad][:4]} want {ref[bad][:4]}"
+    )
 
 
 def run(sims: Simulators, sim: str, p: Program, outputs: list[str]) -> dict[str, np.ndarray]:
@@ -70,8 +71,7 @@ def test_bf16_conv(sims: Simulators, sim: str, seed: int, kind: str) -> None:
     p("load w g_w")
     line = f"{kind} ofmap=y ifmap=x weight=w {opts(g)} relu={relu}"
     if bias is not None:
-        p.gtensor("g_b", (2, g.oc, 1, 1), "bf16", split_fp32(bias).reshape(2, g.oc, 1, 1),
-                  region=1)
+        p.gtensor("g_b", (2, g.oc, 1, 1), "bf16", split_fp32(bias).reshape(2, g.oc, 1, 1), region=1)
         p(f"conv_bias b {g.oc} dtype=bf16")
         p("load b g_b")
         line += " bias=b"
@@ -79,8 +79,9 @@ def test_bf16_conv(sims: Simulators, sim: str, seed: int, kind: str) -> None:
     p("store g_y y")
     got = run(sims, sim, p, ["g_y"])["g_y"]
     xf = bf16_to_f32(x).astype(np.float64)
-    win = window_view(expand_input(xf, g.pads, g.ins, 0), g.kh, g.kw, g.sh, g.sw, g.dh, g.dw,
-                      oh, ow)
+    win = window_view(
+        expand_input(xf, g.pads, g.ins, 0), g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, oh, ow
+    )
     wf = bf16_to_f32(wt).astype(np.float64)
     eq = "nchwyx,ocyx->nohw" if kind == "conv" else "nchwyx,cyx->nchw"
     ref = np.einsum(eq, win, wf)
@@ -121,8 +122,9 @@ def test_bf16_pool(sims: Simulators, sim: str, seed: int, kind: str) -> None:
         lowest = float(bf16_to_f32(np.array([0xFF7F], np.uint16))[0])
         fill = lowest if kind == "max" else -lowest
         win = window_view(expand_input(xf, g.pads, g.ins, 0), g.kh, g.kw, g.sh, g.sw, 1, 1, oh, ow)
-        padded = window_view(expand_input(np.zeros_like(xf), g.pads, g.ins, 1), g.kh, g.kw, g.sh,
-                             g.sw, 1, 1, oh, ow).astype(bool)
+        padded = window_view(
+            expand_input(np.zeros_like(xf), g.pads, g.ins, 1), g.kh, g.kw, g.sh, g.sw, 1, 1, oh, ow
+        ).astype(bool)
         win = np.where(padded, fill, win)
         ref = win.max(axis=(4, 5)) if kind == "max" else win.min(axis=(4, 5))
         mag = np.zeros_like(ref)

@@ -37,28 +37,40 @@ class Geom:
     def out(self) -> tuple[int, int]:
         pt, pb, pl, pr = self.pads
         ih, iw, lh, lw = self.ins
-        return (out_extent(self.h, pt, pb, ih, lh, self.kh, self.dh, self.sh),
-                out_extent(self.w, pl, pr, iw, lw, self.kw, self.dw, self.sw))
+        return (
+            out_extent(self.h, pt, pb, ih, lh, self.kh, self.dh, self.sh),
+            out_extent(self.w, pl, pr, iw, lw, self.kw, self.dw, self.sw),
+        )
 
     def opts(self) -> str:
         pt, pb, pl, pr = self.pads
         ih, iw, lh, lw = self.ins
-        return (f"kh={self.kh} kw={self.kw} sh={self.sh} sw={self.sw} dh={self.dh} dw={self.dw} "
-                f"pt={pt} pb={pb} pl={pl} pr={pr} ih={ih} iw={iw} ilh={lh} ilw={lw}")
+        return (
+            f"kh={self.kh} kw={self.kw} sh={self.sh} sw={self.sw} dh={self.dh} dw={self.dw} "
+            f"pt={pt} pb={pb} pl={pl} pr={pr} ih={ih} iw={iw} ilh={lh} ilw={lw}"
+        )
 
 
-def rand_geom(rng: np.random.Generator, depthwise: bool = False, dilation: bool = True,
-              insertion: bool = True) -> Geom:
+def rand_geom(
+    rng: np.random.Generator, depthwise: bool = False, dilation: bool = True, insertion: bool = True
+) -> Geom:
     while True:
         ic = int(rng.integers(1, 41))
-        g = Geom(n=int(rng.integers(1, 3)), ic=ic, h=int(rng.integers(1, 11)),
-                 w=int(rng.integers(1, 13)), oc=ic if depthwise else int(rng.integers(1, 41)),
-                 kh=int(rng.integers(1, 5)), kw=int(rng.integers(1, 5)),
-                 sh=int(rng.integers(1, 4)), sw=int(rng.integers(1, 4)),
-                 dh=int(rng.integers(1, 4)) if dilation else 1,
-                 dw=int(rng.integers(1, 4)) if dilation else 1,
-                 pads=tuple(int(x) for x in rng.integers(0, 4, 4)),  # type: ignore[arg-type]
-                 ins=(0, 0, 0, 0))
+        g = Geom(
+            n=int(rng.integers(1, 3)),
+            ic=ic,
+            h=int(rng.integers(1, 11)),
+            w=int(rng.integers(1, 13)),
+            oc=ic if depthwise else int(rng.integers(1, 41)),
+            kh=int(rng.integers(1, 5)),
+            kw=int(rng.integers(1, 5)),
+            sh=int(rng.integers(1, 4)),
+            sw=int(rng.integers(1, 4)),
+            dh=int(rng.integers(1, 4)) if dilation else 1,
+            dw=int(rng.integers(1, 4)) if dilation else 1,
+            pads=tuple(int(x) for x in rng.integers(0, 4, 4)),  # type: ignore[arg-type]
+            ins=(0, 0, 0, 0),
+        )
         if insertion and rng.random() < 0.3:
             g.ins = tuple(int(x) for x in rng.integers(0, 3, 4))  # type: ignore[assignment]
         oh, ow = g.out
@@ -97,8 +109,9 @@ class Quant:
         if self.mode == "tensor":
             out = f"rshift={self.rshift}"
             if self.bias16 is not None:
-                p.gtensor("g_bias", (1, oc, 1, 1), "int16", self.bias16.reshape(1, oc, 1, 1),
-                          region=1)
+                p.gtensor(
+                    "g_bias", (1, oc, 1, 1), "int16", self.bias16.reshape(1, oc, 1, 1), region=1
+                )
                 p(f"conv_bias bias {oc}")
                 p("load bias g_bias")
                 out += " bias=bias"
@@ -106,7 +119,9 @@ class Quant:
         with_bias = self.bias32 is not None
         recs = b"".join(
             (struct.pack("<i", int(self.bias32[i])) if with_bias else b"")
-            + struct.pack("<IB", int(self.mult[i]), int(self.shift[i])) for i in range(oc))
+            + struct.pack("<IB", int(self.mult[i]), int(self.shift[i]))
+            for i in range(oc)
+        )
         size = 9 if with_bias else 5
         raw = np.frombuffer(recs, np.uint8).reshape(1, oc, 1, size)
         p.gtensor("g_params", (1, oc, 1, size), "uint8", raw, region=1)
@@ -263,14 +278,16 @@ def test_pool(sims: Simulators, sim: str, seed: int, kind: str) -> None:
         mult, rshift = int(rng.integers(0, 256)), int(rng.integers(0, 14))
         pad_value = int(rng.integers(lo, hi)) if rng.random() < 0.5 else 0
         p(f"avg_pool ofmap=y ifmap=x {opts} mult={mult} rshift={rshift} pad={pad_value}")
-        win = window_view(expand_input(x, g.pads, g.ins, pad_value), g.kh, g.kw, g.sh, g.sw, 1,
-                          1, oh, ow)
+        win = window_view(
+            expand_input(x, g.pads, g.ins, pad_value), g.kh, g.kw, g.sh, g.sw, 1, 1, oh, ow
+        )
         ref = requant(win.sum(axis=(4, 5)) * mult, rshift, False, t)
     else:
         neutral = lo if kind == "max" else hi - 1
         p(f"{kind}_pool ofmap=y ifmap=x {opts}")
-        win = window_view(expand_input(x, g.pads, g.ins, neutral), g.kh, g.kw, g.sh, g.sw, 1, 1,
-                          oh, ow)
+        win = window_view(
+            expand_input(x, g.pads, g.ins, neutral), g.kh, g.kw, g.sh, g.sw, 1, 1, oh, ow
+        )
         ref = win.max(axis=(4, 5)) if kind == "max" else win.min(axis=(4, 5))
     p("store g_y y")
     expected = {"g_y": ref}

@@ -39,8 +39,12 @@ class Case:
         self.rng = np.random.default_rng(seed)
         self.p = Program(self.rng)
         r = self.rng
-        self.shape = (int(r.integers(1, 3)), int(r.integers(1, max_c + 1)),
-                      int(r.integers(1, 5)), int(r.integers(1, max_w + 1)))
+        self.shape = (
+            int(r.integers(1, 3)),
+            int(r.integers(1, max_c + 1)),
+            int(r.integers(1, 5)),
+            int(r.integers(1, max_w + 1)),
+        )
         self.extra_c = int(r.integers(0, 40)) if r.random() < 0.5 else 0
         self.expected: dict[str, np.ndarray] = {}
 
@@ -58,15 +62,22 @@ class Case:
         self.p(f"slice {name} {name}_all {self.extra_c} {c}")
         return Local(name, self.shape, dtype)
 
-    def input(self, name: str, dtype: str, data: np.ndarray | None = None,
-              lo: int | None = None, hi: int | None = None) -> np.ndarray:
+    def input(
+        self,
+        name: str,
+        dtype: str,
+        data: np.ndarray | None = None,
+        lo: int | None = None,
+        hi: int | None = None,
+    ) -> np.ndarray:
         if data is None:
             if dtype == "bf16":
                 data = random_bf16(self.rng, self.shape, -40.0, 40.0)
             else:
                 info = np.iinfo(NP_TYPES[dtype])
-                data = self.rng.integers(info.min if lo is None else lo,
-                                         (info.max if hi is None else hi) + 1, self.shape)
+                data = self.rng.integers(
+                    info.min if lo is None else lo, (info.max if hi is None else hi) + 1, self.shape
+                )
                 data = data.astype(NP_TYPES[dtype])
         self.p.gtensor(f"g_{name}", self.shape, dtype, data, region=int(self.rng.integers(0, 8)))
         self.alloc(name, dtype)
@@ -199,8 +210,11 @@ def test_max_min_bitwise_copy(sims: Simulators, sim: str, seed: int) -> None:
     b = k.input("b", t)
     cv = const_for(r, t)
     ops = {
-        "max": np.maximum, "min": np.minimum,
-        "and": np.bitwise_and, "or": np.bitwise_or, "xor": np.bitwise_xor,
+        "max": np.maximum,
+        "min": np.minimum,
+        "and": np.bitwise_and,
+        "or": np.bitwise_or,
+        "xor": np.bitwise_xor,
     }
     for name, fn in ops.items():
         for kind, bop, bv in (("t", "b", b), ("c", f"#{cv}", np.array(cv))):
@@ -269,8 +283,12 @@ def test_lookup(sims: Simulators, sim: str, seed: int) -> None:
     """8-bit lookup with a different 256-entry table on every lane."""
     rng = np.random.default_rng(seed)
     p = Program(rng)
-    n, c, h, w = int(rng.integers(1, 3)), int(rng.integers(1, 80)), int(rng.integers(1, 5)), \
-        int(rng.integers(1, 20))
+    n, c, h, w = (
+        int(rng.integers(1, 3)),
+        int(rng.integers(1, 80)),
+        int(rng.integers(1, 5)),
+        int(rng.integers(1, 20)),
+    )
     t = ["int8", "uint8"][seed % 2]
     x = rng.integers(0, 256, (n, c, h, w)).astype(np.uint8).view(NP_TYPES[t])
     tables = rng.integers(0, 256, (LANES, 256)).astype(np.uint8)

@@ -50,9 +50,21 @@ def test_leaky_relu(sims: Simulators, example: Path, sim: str, seed: int) -> Non
     for serial in (False, True):
         with tempfile.TemporaryDirectory() as d:
             out = Path(d, "leaky.cmdbuf")
-            args = [str(example), "leaky-relu", str(count), str(pm), str(pr), str(nm), str(nr),
-                    str(src.region), str(src.offset), str(dst.region), str(dst.offset),
-                    "-o", str(out)] + (["--serial"] if serial else [])
+            args = [
+                str(example),
+                "leaky-relu",
+                str(count),
+                str(pm),
+                str(pr),
+                str(nm),
+                str(nr),
+                str(src.region),
+                str(src.offset),
+                str(dst.region),
+                str(dst.offset),
+                "-o",
+                str(out),
+            ] + (["--serial"] if serial else [])
             r = subprocess.run(args, capture_output=True, text=True, timeout=60)
             assert r.returncode == 0, r.stderr
             stats[serial] = json.loads(r.stdout)
@@ -73,10 +85,24 @@ def test_leaky_relu_overlap(sims: Simulators, example: Path) -> None:
     for serial in (False, True):
         with tempfile.TemporaryDirectory() as d:
             out = Path(d, "leaky.cmdbuf")
-            args = [str(example), "leaky-relu", str(count), "5", "2", "3", "4", str(src.region),
-                    str(src.offset), str(dst.region), str(dst.offset), "-o", str(out)]
-            r = subprocess.run(args + (["--serial"] if serial else []), capture_output=True,
-                               text=True, timeout=60)
+            args = [
+                str(example),
+                "leaky-relu",
+                str(count),
+                "5",
+                "2",
+                "3",
+                "4",
+                str(src.region),
+                str(src.offset),
+                str(dst.region),
+                str(dst.offset),
+                "-o",
+                str(out),
+            ]
+            r = subprocess.run(
+                args + (["--serial"] if serial else []), capture_output=True, text=True, timeout=60
+            )
             assert r.returncode == 0, r.stderr
             try:
                 _, prof = sims.run_engine(out.read_bytes(), p.mem, p.base_regs, profile=True)

@@ -19,8 +19,9 @@ def bias_planes(bias: np.ndarray, planes: int) -> np.ndarray:
     return raw.reshape(-1, planes).T.copy()
 
 
-def setup(rng: np.random.Generator, p: Program, m: int, k: int, n: int,
-          lt: str) -> tuple[np.ndarray, np.ndarray]:
+def setup(
+    rng: np.random.Generator, p: Program, m: int, k: int, n: int, lt: str
+) -> tuple[np.ndarray, np.ndarray]:
     lo, hi = (-128, 128) if lt == "int8" else (0, 256)
     left = rng.integers(lo, hi, (m, k))
     right = rng.integers(-128, 128, (k, n))
@@ -51,7 +52,7 @@ def test_matmul(sims: Simulators, sim: str, seed: int, mode: str) -> None:
     opts = f"relu={relu}"
     if rng.random() < 0.7:
         planes = 2 if mode == "tensor" else 4
-        bias = rng.integers(-30000, 30000, n) if planes == 2 else rng.integers(-10**6, 10**6, n)
+        bias = rng.integers(-30000, 30000, n) if planes == 2 else rng.integers(-(10**6), 10**6, n)
         p.gmatrix("g_b", planes, n, "uint8", bias_planes(bias, planes), region=1)
         p(f"matrix b {planes} {n} int8")
         p("load_matrix b g_b")
@@ -130,8 +131,7 @@ def test_matmul_partial_sums(sims: Simulators, sim: str, seed: int) -> None:
     p("matmul res=ps left=l1 right=r1 psum=acc")
     if multiplier:
         mult, rshift = int(rng.integers(1 << 30, (1 << 31) - 1)), int(rng.integers(0, 10))
-        p(f"matmul res=ps left=l2 right=r2 bias=b psum=final m={mult} rshift={rshift} "
-          f"relu={relu}")
+        p(f"matmul res=ps left=l2 right=r2 bias=b psum=final m={mult} rshift={rshift} relu={relu}")
         ref = requant_qdm(acc, mult, rshift, bool(relu), "int8")
     else:
         rshift = int(rng.integers(0, 14))

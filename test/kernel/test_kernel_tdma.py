@@ -12,10 +12,15 @@ from .kernel_refs import bf16_to_int8, f32_to_bf16, random_bf16
 SEEDS = range(8)
 
 
-def rand_shape(rng: np.random.Generator, max_n: int = 3, max_c: int = 70, max_h: int = 6,
-               max_w: int = 20) -> tuple[int, int, int, int]:
-    return (int(rng.integers(1, max_n + 1)), int(rng.integers(1, max_c + 1)),
-            int(rng.integers(1, max_h + 1)), int(rng.integers(1, max_w + 1)))
+def rand_shape(
+    rng: np.random.Generator, max_n: int = 3, max_c: int = 70, max_h: int = 6, max_w: int = 20
+) -> tuple[int, int, int, int]:
+    return (
+        int(rng.integers(1, max_n + 1)),
+        int(rng.integers(1, max_c + 1)),
+        int(rng.integers(1, max_h + 1)),
+        int(rng.integers(1, max_w + 1)),
+    )
 
 
 def rand_data(rng: np.random.Generator, shape: tuple[int, ...], dtype: str) -> np.ndarray:
@@ -58,7 +63,7 @@ def test_tensor_copies(sims: Simulators, sim: str, seed: int, dtype: str) -> Non
     p.gtensor("gslice", sub, dtype, region=int(rng.integers(0, 8)))
     p(f"slice ys y {c0} {cnt}")
     p("store gslice ys")
-    verify(sims, sim, p, {"gout": x, "gcopy": x, "gslice": x[:, c0:c0 + cnt]})
+    verify(sims, sim, p, {"gout": x, "gcopy": x, "gslice": x[:, c0 : c0 + cnt]})
 
 
 @pytest.mark.parametrize("sim", SIMS)
@@ -74,7 +79,7 @@ def test_int8_bf16_conversion(sims: Simulators, sim: str, seed: int) -> None:
     xb = random_bf16(rng, shape, -300.0, 300.0)
     # Exact ties and small values exercise the rounding mode.
     ties = f32_to_bf16(np.array([0.5, 1.5, 2.5, -0.5, -1.5, -2.5, 127.5, -128.5], np.float32))
-    xb.reshape(-1)[:ties.size] = ties[: min(ties.size, xb.size)]
+    xb.reshape(-1)[: ties.size] = ties[: min(ties.size, xb.size)]
     p.gtensor("g8", shape, t8, x8)
     p.gtensor("gb", shape, "bf16", xb)
     p.gtensor("o_b", shape, "bf16")
@@ -91,11 +96,16 @@ def test_int8_bf16_conversion(sims: Simulators, sim: str, seed: int) -> None:
     p("store o_even c")
     p("store o_zero b round=zero")  # bf16 -> 8-bit on the way out
     signed = t8 == "int8"
-    verify(sims, sim, p, {
-        "o_b": f32_to_bf16(x8.astype(np.float32)),
-        "o_even": bf16_to_int8(xb, signed, False),
-        "o_zero": bf16_to_int8(xb, signed, True),
-    })
+    verify(
+        sims,
+        sim,
+        p,
+        {
+            "o_b": f32_to_bf16(x8.astype(np.float32)),
+            "o_even": bf16_to_int8(xb, signed, False),
+            "o_zero": bf16_to_int8(xb, signed, True),
+        },
+    )
 
 
 @pytest.mark.parametrize("sim", SIMS)
@@ -175,9 +185,11 @@ def test_fill_and_general_copy(sims: Simulators, sim: str, seed: int) -> None:
     shape = rand_shape(rng, max_c=40)
     s = shape_str(shape)
     expected: dict[str, np.ndarray] = {}
-    for dtype, value in (("int8", int(rng.integers(-128, 128))),
-                         ("uint8", int(rng.integers(0, 256))),
-                         ("int16", int(rng.integers(-32768, 32768)))):
+    for dtype, value in (
+        ("int8", int(rng.integers(-128, 128))),
+        ("uint8", int(rng.integers(0, 256))),
+        ("int16", int(rng.integers(-32768, 32768))),
+    ):
         p.gtensor(f"l_{dtype}", shape, dtype, pad=rand_pad(rng))
         p.gtensor(f"g_{dtype}", shape, dtype, pad=rand_pad(rng))
         p(f"alloc t_{dtype} {s} {dtype}")

@@ -26,9 +26,20 @@ from .layer_harness import (
 Builder = Callable[[LayerProgram, np.random.Generator], list[str]]
 
 
-def conv_line(p: LayerProgram, rng: np.random.Generator, name: str, src: str, dst: str,
-              ic: int, oc: int, k: int, stride: int = 1, pad: int = 0, group: int = 1,
-              relu: bool = False) -> str:
+def conv_line(
+    p: LayerProgram,
+    rng: np.random.Generator,
+    name: str,
+    src: str,
+    dst: str,
+    ic: int,
+    oc: int,
+    k: int,
+    stride: int = 1,
+    pad: int = 0,
+    group: int = 1,
+    relu: bool = False,
+) -> str:
     """A per-channel conv2d line with random weights whose outputs spread over the int8 range."""
     w = rand_i8(rng, (oc, ic // group, k, k))
     bias = rng.integers(-20000, 20001, oc)
@@ -36,10 +47,12 @@ def conv_line(p: LayerProgram, rng: np.random.Generator, name: str, src: str, ds
     spread = 74.0 * 74.0 * np.sqrt(ic // group * k * k)
     rsh = np.full(oc, max(0, int(np.log2(spread * 0.75 / 40))), np.int64)
     rec = chan_param_records(bias, mult, rsh)
-    return (f"layer_conv2d name={name} id={len(p.lines)} input={src} output={dst} "
-            f"filter={p.blob(pack_conv_filter(w))} chan_param={p.blob(rec)} group={group} "
-            f"kh={k} kw={k} sh={stride} sw={stride} pt={pad} pb={pad} pl={pad} pr={pad} "
-            f"relu={int(relu)}")
+    return (
+        f"layer_conv2d name={name} id={len(p.lines)} input={src} output={dst} "
+        f"filter={p.blob(pack_conv_filter(w))} chan_param={p.blob(rec)} group={group} "
+        f"kh={k} kw={k} sh={stride} sw={stride} pt={pad} pb={pad} pl={pad} pr={pad} "
+        f"relu={int(relu)}"
+    )
 
 
 def residual(p: LayerProgram, rng: np.random.Generator) -> list[str]:
@@ -49,9 +62,11 @@ def residual(p: LayerProgram, rng: np.random.Generator) -> list[str]:
     for t in ("a", "b"):
         p.gtensor(t, (1, c, h, w), "int8", None, region=0)
     p.gtensor("y", (1, c, h, w), "int8", None, region=2)
-    return [conv_line(p, rng, "conv1", "x", "a", c, c, 3, pad=1, relu=True),
-            conv_line(p, rng, "conv2", "a", "b", c, c, 3, pad=1),
-            "layer_eltwise name=add id=3 kind=add inputs=b,x output=y m=3,5 rshift=3 relu=1"]
+    return [
+        conv_line(p, rng, "conv1", "x", "a", c, c, 3, pad=1, relu=True),
+        conv_line(p, rng, "conv2", "a", "b", c, c, 3, pad=1),
+        "layer_eltwise name=add id=3 kind=add inputs=b,x output=y m=3,5 rshift=3 relu=1",
+    ]
 
 
 def residual_inner(p: LayerProgram, rng: np.random.Generator) -> list[str]:
@@ -62,10 +77,12 @@ def residual_inner(p: LayerProgram, rng: np.random.Generator) -> list[str]:
     for t in ("x0", "a", "b"):
         p.gtensor(t, (1, c, 15, 15), "int8", None, region=0)
     p.gtensor("y", (1, c, 15, 15), "int8", None, region=2)
-    return [conv_line(p, rng, "conv0", "x", "x0", 32, c, 1, stride=2, relu=True) + " keep=1",
-            conv_line(p, rng, "conv1", "x0", "a", c, c, 3, pad=1, relu=True),
-            conv_line(p, rng, "conv2", "a", "b", c, c, 3, pad=1),
-            "layer_eltwise name=add id=4 kind=add inputs=x0,b output=y m=7,-4 rshift=4"]
+    return [
+        conv_line(p, rng, "conv0", "x", "x0", 32, c, 1, stride=2, relu=True) + " keep=1",
+        conv_line(p, rng, "conv1", "x0", "a", c, c, 3, pad=1, relu=True),
+        conv_line(p, rng, "conv2", "a", "b", c, c, 3, pad=1),
+        "layer_eltwise name=add id=4 kind=add inputs=x0,b output=y m=7,-4 rshift=4",
+    ]
 
 
 def wide_residual(p: LayerProgram, rng: np.random.Generator) -> list[str]:
@@ -77,9 +94,11 @@ def wide_residual(p: LayerProgram, rng: np.random.Generator) -> list[str]:
     for t in ("a", "b"):
         p.gtensor(t, (1, c, h, w), "int8", None, region=0)
     p.gtensor("y", (1, c, h, w), "int8", None, region=2)
-    return [conv_line(p, rng, "conv1", "x", "a", c, c, 3, pad=1, relu=True),
-            conv_line(p, rng, "conv2", "a", "b", c, c, 3, pad=1),
-            "layer_eltwise name=add id=3 kind=add inputs=b,x output=y m=1,1 rshift=1 relu=1"]
+    return [
+        conv_line(p, rng, "conv1", "x", "a", c, c, 3, pad=1, relu=True),
+        conv_line(p, rng, "conv2", "a", "b", c, c, 3, pad=1),
+        "layer_eltwise name=add id=3 kind=add inputs=b,x output=y m=1,1 rshift=1 relu=1",
+    ]
 
 
 def downsample(p: LayerProgram, rng: np.random.Generator) -> list[str]:
@@ -89,10 +108,12 @@ def downsample(p: LayerProgram, rng: np.random.Generator) -> list[str]:
     for t in ("a", "b", "d"):
         p.gtensor(t, (1, 64, 8, 8), "int8", None, region=0)
     p.gtensor("y", (1, 64, 8, 8), "int8", None, region=2)
-    return [conv_line(p, rng, "conv1", "x", "a", 32, 64, 3, stride=2, pad=1, relu=True),
-            conv_line(p, rng, "conv2", "a", "b", 64, 64, 3, pad=1),
-            conv_line(p, rng, "ds", "x", "d", 32, 64, 1, stride=2),
-            "layer_eltwise name=add id=4 kind=add inputs=b,d output=y m=9,11 rshift=4 relu=1"]
+    return [
+        conv_line(p, rng, "conv1", "x", "a", 32, 64, 3, stride=2, pad=1, relu=True),
+        conv_line(p, rng, "conv2", "a", "b", 64, 64, 3, pad=1),
+        conv_line(p, rng, "ds", "x", "d", 32, 64, 1, stride=2),
+        "layer_eltwise name=add id=4 kind=add inputs=b,d output=y m=9,11 rshift=4 relu=1",
+    ]
 
 
 def stem(p: LayerProgram, rng: np.random.Generator) -> list[str]:
@@ -101,9 +122,11 @@ def stem(p: LayerProgram, rng: np.random.Generator) -> list[str]:
     p.gtensor("x", (1, 3, 60, 60), "int8", rand_i8(rng, (1, 3, 60, 60)), region=0)
     p.gtensor("a", (1, 16, 30, 30), "int8", None, region=0)
     p.gtensor("y", (1, 16, 15, 15), "int8", None, region=2)
-    return [conv_line(p, rng, "conv", "x", "a", 3, 16, 7, stride=2, pad=3, relu=True),
-            "layer_pool name=pool id=2 kind=max input=a output=y kh=3 kw=3 sh=2 sw=2 pt=1 pb=1 "
-            "pl=1 pr=1"]
+    return [
+        conv_line(p, rng, "conv", "x", "a", 3, 16, 7, stride=2, pad=3, relu=True),
+        "layer_pool name=pool id=2 kind=max input=a output=y kh=3 kw=3 sh=2 sw=2 pt=1 pb=1 "
+        "pl=1 pr=1",
+    ]
 
 
 def conv_relu_pool(p: LayerProgram, rng: np.random.Generator) -> list[str]:
@@ -116,13 +139,14 @@ def conv_relu_pool(p: LayerProgram, rng: np.random.Generator) -> list[str]:
     p.gtensor("l", (1, c, 20, 18), "int8", None, region=0)
     p.gtensor("y", (1, c, 10, 9), "int8", None, region=2)
     table = p.blob(rand_i8(rng, (256,)))
-    return [conv_line(p, rng, "conv", "x", "a", 8, c, 3, pad=1),
-            "layer_leaky_relu name=relu id=2 input=a output=r mpos=1 rpos=0 mneg=0 rneg=0",
-            "layer_pool name=pool id=3 kind=max input=r output=m kh=3 kw=3 sh=2 sw=2 pt=1 pb=1 "
-            "pl=1 pr=1",
-            f"layer_lut name=lut id=4 input=m output=l table={table}",
-            "layer_pool name=avg id=5 kind=avg input=l output=y kh=2 kw=2 sh=2 sw=2 m=64 "
-            "rshift=8"]
+    return [
+        conv_line(p, rng, "conv", "x", "a", 8, c, 3, pad=1),
+        "layer_leaky_relu name=relu id=2 input=a output=r mpos=1 rpos=0 mneg=0 rneg=0",
+        "layer_pool name=pool id=3 kind=max input=r output=m kh=3 kw=3 sh=2 sw=2 pt=1 pb=1 "
+        "pl=1 pr=1",
+        f"layer_lut name=lut id=4 input=m output=l table={table}",
+        "layer_pool name=avg id=5 kind=avg input=l output=y kh=2 kw=2 sh=2 sw=2 m=64 rshift=8",
+    ]
 
 
 def dw_pw(p: LayerProgram, rng: np.random.Generator) -> list[str]:
@@ -132,9 +156,11 @@ def dw_pw(p: LayerProgram, rng: np.random.Generator) -> list[str]:
     p.gtensor("d", (2, c, 16, 16), "int8", None, region=0)
     p.gtensor("e", (2, 64, 16, 16), "int8", None, region=0)
     p.gtensor("y", (2, 64, 16, 16), "int8", None, region=2)
-    return [conv_line(p, rng, "dw", "x", "d", c, c, 3, stride=2, pad=1, group=c, relu=True),
-            conv_line(p, rng, "pw", "d", "e", c, 64, 1),
-            "layer_leaky_relu name=leaky id=3 input=e output=y mpos=1 rpos=0 mneg=13 rneg=7"]
+    return [
+        conv_line(p, rng, "dw", "x", "d", c, c, 3, stride=2, pad=1, group=c, relu=True),
+        conv_line(p, rng, "pw", "d", "e", c, 64, 1),
+        "layer_leaky_relu name=leaky id=3 input=e output=y mpos=1 rpos=0 mneg=13 rneg=7",
+    ]
 
 
 CASES: dict[str, tuple[Builder, list[str]]] = {
@@ -193,5 +219,7 @@ def test_group_member_error(emitter: object) -> None:
     from .kernel_harness import EmitError, emit
 
     with pytest.raises(EmitError, match="cannot be a member of a layer group"):
-        emit("global x 0 0 1 1 4 4 int8\nglobal y 0 64 1 1 4 4 int8\n"
-             "layer_group_begin\nlayer_concat inputs=x output=y axis=1\nlayer_group_end\n")
+        emit(
+            "global x 0 0 1 1 4 4 int8\nglobal y 0 64 1 1 4 4 int8\n"
+            "layer_group_begin\nlayer_concat inputs=x output=y axis=1\nlayer_group_end\n"
+        )

@@ -14,8 +14,12 @@ from .layer_harness import BIG_MEM, LayerProgram
 
 
 def dims(rng: np.random.Generator, c: int = 100, h: int = 30, w: int = 300) -> tuple[int, ...]:
-    return (int(rng.integers(1, 3)), int(rng.integers(1, c)), int(rng.integers(1, h)),
-            int(rng.integers(1, w)))
+    return (
+        int(rng.integers(1, 3)),
+        int(rng.integers(1, c)),
+        int(rng.integers(1, h)),
+        int(rng.integers(1, w)),
+    )
 
 
 def pool(p: LayerProgram, rng: np.random.Generator, b: int) -> None:
@@ -25,16 +29,20 @@ def pool(p: LayerProgram, rng: np.random.Generator, b: int) -> None:
     p.gtensor("x", (n, c, h, w), "int8")
     p.gtensor("y", (n, c, (h - kh) // sh + 1, (w - kw) // sw + 1), "int8", region=2)
     kind = "max" if rng.random() < 0.5 else "avg"
-    p(f"layer_pool kind={kind} input=x output=y kh={kh} kw={kw} sh={sh} sw={sw} m=3 rshift=4 "
-      f"budget={b}")
+    p(
+        f"layer_pool kind={kind} input=x output=y kh={kh} kw={kw} sh={sh} sw={sw} m=3 rshift=4 "
+        f"budget={b}"
+    )
 
 
 def fc(p: LayerProgram, rng: np.random.Generator, b: int) -> None:
     m, k, n = int(rng.integers(1, 40)), int(rng.integers(1, 3000)), int(rng.integers(1, 1500))
     p.gmatrix("x", m, k, "int8")
     p.gmatrix("y", m, n, "int8", region=2)
-    p(f"layer_fc input=x output=y filter=1:0 bias=1:0 transposed={int(rng.random() < 0.5)} "
-      f"m=1073741824 rshift=5 budget={b}")
+    p(
+        f"layer_fc input=x output=y filter=1:0 bias=1:0 transposed={int(rng.random() < 0.5)} "
+        f"m=1073741824 rshift=5 budget={b}"
+    )
 
 
 def eltwise(p: LayerProgram, rng: np.random.Generator, b: int) -> None:
@@ -89,8 +97,14 @@ def slice_permute(p: LayerProgram, rng: np.random.Generator, b: int) -> None:
 
 
 LAYERS: dict[str, Callable[[LayerProgram, np.random.Generator, int], None]] = {
-    "pool": pool, "fc": fc, "eltwise": eltwise, "mul_bcast": mul_bcast, "dequant": dequant,
-    "upsample": upsample, "prelu_lut": prelu_lut, "slice_permute": slice_permute,
+    "pool": pool,
+    "fc": fc,
+    "eltwise": eltwise,
+    "mul_bcast": mul_bcast,
+    "dequant": dequant,
+    "upsample": upsample,
+    "prelu_lut": prelu_lut,
+    "slice_permute": slice_permute,
 }
 
 

@@ -61,8 +61,10 @@ class ConvCase:
 def build_conv(c: ConvCase, seed: int) -> tuple[LayerProgram, dict[str, np.ndarray]]:
     rng = np.random.default_rng(seed)
     oh, ow = c.out_hw
-    big = max(c.n * c.ic * c.h * c.w, c.oc * c.ic * c.k[0] * c.k[1] // c.group,
-              c.n * c.oc * oh * ow) > 400_000
+    big = (
+        max(c.n * c.ic * c.h * c.w, c.oc * c.ic * c.k[0] * c.k[1] // c.group, c.n * c.oc * oh * ow)
+        > 400_000
+    )
     p = LayerProgram(rng, mem_size=BIG_MEM if big else LAYER_MEM)
     kh, kw = c.k
     x = rand_i8(rng, (c.n, c.ic, c.h, c.w))
@@ -72,11 +74,14 @@ def build_conv(c: ConvCase, seed: int) -> tuple[LayerProgram, dict[str, np.ndarr
     p.gtensor("x", (c.n, c.ic, c.h, c.w), "int8", x, region=0, pad=c.in_pad)
     p.gtensor("y", (c.n, c.oc, oh, ow), "int8", None, region=2)
     fil = p.blob(pack_conv_filter(w), region=1)
-    opts = [f"input=x output=y filter={fil} group={c.group} kh={kh} kw={kw}",
-            f"sh={c.stride[0]} sw={c.stride[1]} dh={c.dil[0]} dw={c.dil[1]}",
-            "pt={} pb={} pl={} pr={}".format(*c.pads), f"pad={c.pad_value}",
-            f"relu={int(c.relu)} budget={c.budget} db={int(c.db)} name=conv_t id=7",
-            f"ih={c.ins[0]} iw={c.ins[1]}"]
+    opts = [
+        f"input=x output=y filter={fil} group={c.group} kh={kh} kw={kw}",
+        f"sh={c.stride[0]} sw={c.stride[1]} dh={c.dil[0]} dw={c.dil[1]}",
+        "pt={} pb={} pl={} pr={}".format(*c.pads),
+        f"pad={c.pad_value}",
+        f"relu={int(c.relu)} budget={c.budget} db={int(c.db)} name=conv_t id=7",
+        f"ih={c.ins[0]} iw={c.ins[1]}",
+    ]
     if c.per_channel:
         bias = rng.integers(-4 * int(spread), 4 * int(spread) + 1, c.oc) if c.bias else None
         # rshift so that the outputs spread over the int8 range (some saturate).
@@ -112,17 +117,24 @@ def rand_case(rng: np.random.Generator) -> ConvCase:
             group = int(rng.integers(2, 4))
             ic = group * int(rng.integers(1, 12))
             oc = group * int(rng.integers(1, 12))
-        c = ConvCase(n=int(rng.integers(1, 3)), ic=ic, h=int(rng.integers(1, 20)),
-                     w=int(rng.integers(1, 20)), oc=oc,
-                     k=(int(rng.integers(1, 5)), int(rng.integers(1, 5))),
-                     stride=(int(rng.integers(1, 3)), int(rng.integers(1, 3))),
-                     dil=(int(rng.integers(1, 3)), int(rng.integers(1, 3))),
-                     pads=tuple(int(v) for v in rng.integers(0, 3, 4)),  # type: ignore[arg-type]
-                     group=group, per_channel=bool(rng.random() < 0.7),
-                     bias=bool(rng.random() < 0.7), relu=bool(rng.random() < 0.5),
-                     pad_value=int(rng.integers(-5, 6)) if rng.random() < 0.2 else 0,
-                     budget=int(rng.choice([0, 0, 2048, 4096])),
-                     in_pad=(0, int(rng.integers(0, 2)) * 16, int(rng.integers(0, 2)) * 3))
+        c = ConvCase(
+            n=int(rng.integers(1, 3)),
+            ic=ic,
+            h=int(rng.integers(1, 20)),
+            w=int(rng.integers(1, 20)),
+            oc=oc,
+            k=(int(rng.integers(1, 5)), int(rng.integers(1, 5))),
+            stride=(int(rng.integers(1, 3)), int(rng.integers(1, 3))),
+            dil=(int(rng.integers(1, 3)), int(rng.integers(1, 3))),
+            pads=tuple(int(v) for v in rng.integers(0, 3, 4)),  # type: ignore[arg-type]
+            group=group,
+            per_channel=bool(rng.random() < 0.7),
+            bias=bool(rng.random() < 0.7),
+            relu=bool(rng.random() < 0.5),
+            pad_value=int(rng.integers(-5, 6)) if rng.random() < 0.2 else 0,
+            budget=int(rng.choice([0, 0, 2048, 4096])),
+            in_pad=(0, int(rng.integers(0, 2)) * 16, int(rng.integers(0, 2)) * 3),
+        )
         if rng.random() < 0.25:
             c.ins = (int(rng.integers(0, 3)), int(rng.integers(0, 3)))
         oh, ow = c.out_hw
@@ -140,30 +152,31 @@ def test_conv_random(sims: Simulators, sim: str, seed: int) -> None:
 
 TILED = {
     # 64 x 56 x 56, 3x3: output rows tiled (the budget forces several row tiles with halos).
-    "r56_3x3_rows": ConvCase(1, 64, 56, 56, 64, (3, 3), pads=(1, 1, 1, 1), relu=True,
-                             budget=12288),
+    "r56_3x3_rows": ConvCase(1, 64, 56, 56, 64, (3, 3), pads=(1, 1, 1, 1), relu=True, budget=12288),
     # The same layer with all local memory (whatever tiling fits).
     "r56_3x3_full": ConvCase(1, 64, 56, 56, 64, (3, 3), pads=(1, 1, 1, 1)),
     # 512 output channels of a 1x1 convolution: output-channel tiles.
     "oc512_1x1": ConvCase(1, 256, 7, 7, 512, (1, 1), budget=6144),
     # Weights of one 32-channel tile exceed the budget: input channels split into ps32 sums.
     "ic_split_3x3": ConvCase(1, 1024, 6, 6, 40, (3, 3), pads=(1, 1, 1, 1), budget=6144),
-    "ic_split_per_tensor": ConvCase(2, 700, 5, 5, 33, (3, 3), pads=(1, 0, 1, 0),
-                                    per_channel=False, relu=True, budget=4096),
+    "ic_split_per_tensor": ConvCase(
+        2, 700, 5, 5, 33, (3, 3), pads=(1, 0, 1, 0), per_channel=False, relu=True, budget=4096
+    ),
     # More input channels than local memory holds for even one row group.
     "ic_beyond_lmem": ConvCase(1, 4096, 4, 4, 32, (3, 3), pads=(1, 1, 1, 1), relu=True),
-    "stride2_rows": ConvCase(2, 24, 33, 29, 48, (3, 3), stride=(2, 2), pads=(1, 1, 1, 1),
-                             budget=3072),
-    "dw_rows": ConvCase(1, 96, 40, 40, 96, (3, 3), pads=(1, 1, 1, 1), group=96, relu=True,
-                        budget=2048),
+    "stride2_rows": ConvCase(
+        2, 24, 33, 29, 48, (3, 3), stride=(2, 2), pads=(1, 1, 1, 1), budget=3072
+    ),
+    "dw_rows": ConvCase(
+        1, 96, 40, 40, 96, (3, 3), pads=(1, 1, 1, 1), group=96, relu=True, budget=2048
+    ),
     # Deconvolutions as convolutions over zero-inserted inputs: the depthwise 2x2 / 2 resize of
     # m07_leaky_resize, and a 3x3 / 2 deconvolution tiled over rows.
-    "deconv_dw_2x2_s2": ConvCase(1, 8, 16, 16, 8, (2, 2), pads=(1, 1, 1, 1), group=8,
-                                 ins=(1, 1)),
-    "deconv_3x3_s2_rows": ConvCase(1, 40, 20, 20, 24, (3, 3), pads=(1, 2, 1, 2), ins=(1, 1),
-                                   relu=True, budget=2048),
-    "serial_buffers": ConvCase(1, 48, 20, 20, 40, (3, 3), pads=(1, 1, 1, 1), budget=4096,
-                               db=False),
+    "deconv_dw_2x2_s2": ConvCase(1, 8, 16, 16, 8, (2, 2), pads=(1, 1, 1, 1), group=8, ins=(1, 1)),
+    "deconv_3x3_s2_rows": ConvCase(
+        1, 40, 20, 20, 24, (3, 3), pads=(1, 2, 1, 2), ins=(1, 1), relu=True, budget=2048
+    ),
+    "serial_buffers": ConvCase(1, 48, 20, 20, 40, (3, 3), pads=(1, 1, 1, 1), budget=4096, db=False),
 }
 
 
@@ -198,8 +211,8 @@ def pack_deconv_filter(w: np.ndarray, group: int) -> np.ndarray:
     icg = ic // group
     out = np.empty((group * ocg, kh, kw, icg), np.int8)
     for g in range(group):
-        blk = w[g * icg:(g + 1) * icg]  # [IC/g][OC/g][kh][kw]
-        out[g * ocg:(g + 1) * ocg] = np.transpose(blk[:, :, ::-1, ::-1], (1, 2, 3, 0))
+        blk = w[g * icg : (g + 1) * icg]  # [IC/g][OC/g][kh][kw]
+        out[g * ocg : (g + 1) * ocg] = np.transpose(blk[:, :, ::-1, ::-1], (1, 2, 3, 0))
     return out
 
 
@@ -214,17 +227,23 @@ def deconv_direct(x: np.ndarray, w: np.ndarray, group: int, s: int, p: int, op: 
         g = i // icg
         for ky in range(kh):
             for kx in range(kw):
-                contrib = np.einsum("nhw,o->nohw", x[:, i].astype(np.int64),
-                                    w[i, :, ky, kx].astype(np.int64))
-                full[:, g * ocg:(g + 1) * ocg, ky:ky + (h - 1) * s + 1:s,
-                     kx:kx + (wd - 1) * s + 1:s] += contrib
-    return full[:, :, p:p + oh, p:p + ow]
+                contrib = np.einsum(
+                    "nhw,o->nohw", x[:, i].astype(np.int64), w[i, :, ky, kx].astype(np.int64)
+                )
+                full[
+                    :,
+                    g * ocg : (g + 1) * ocg,
+                    ky : ky + (h - 1) * s + 1 : s,
+                    kx : kx + (wd - 1) * s + 1 : s,
+                ] += contrib
+    return full[:, :, p : p + oh, p : p + ow]
 
 
 @pytest.mark.parametrize("sim", SIMS)
 @pytest.mark.parametrize("group,s,k,p,op", [(1, 2, 3, 1, 1), (2, 2, 4, 1, 0), (4, 3, 3, 0, 0)])
-def test_deconv_mapping(sims: Simulators, sim: str, group: int, s: int, k: int, p: int,
-                        op: int) -> None:
+def test_deconv_mapping(
+    sims: Simulators, sim: str, group: int, s: int, k: int, p: int, op: int
+) -> None:
     """A deconvolution through the documented mapping (insertion s - 1, pads k - 1 - p plus the
     output padding, packDeconvFilter) equals ConvTranspose2d computed from its definition."""
     rng = np.random.default_rng(s * 10 + k + group)
@@ -241,9 +260,11 @@ def test_deconv_mapping(sims: Simulators, sim: str, group: int, s: int, k: int, 
     rsh = np.full(oc, max(0, int(np.round(np.log2(max(1.0, float(np.std(acc))) / 48)))))
     rec = prog.blob(chan_param_records(None, mult, rsh), region=1)
     pa = k - 1 - p
-    prog(f"layer_conv2d input=x output=y filter={fil} group={group} kh={k} kw={k} ih={s - 1} "
-         f"iw={s - 1} pt={pa} pb={pa + op} pl={pa} pr={pa + op} chan_param={rec} chan_bias=0 "
-         "budget=1024")
+    prog(
+        f"layer_conv2d input=x output=y filter={fil} group={group} kh={k} kw={k} ih={s - 1} "
+        f"iw={s - 1} pt={pa} pb={pa + op} pl={pa} pr={pa + op} chan_param={rec} chan_bias=0 "
+        "budget=1024"
+    )
     run(sims, sim, prog, {"y": qdm_out(acc, mult, rsh, False)})
 
 
@@ -262,6 +283,8 @@ def test_conv_vendor_model(sims: Simulators, sim: str) -> None:
     p.gtensor("y", want.shape, "int8", None, region=2)
     fil = p.blob(np.ascontiguousarray(filt), region=1)
     rec = p.blob(records, region=1)
-    p(f"layer_conv2d input=x output=y filter={fil} kh=3 kw=3 pt=1 pb=1 pl=1 pr=1 "
-      f"chan_param={rec} relu=1 name=output_Relu")
+    p(
+        f"layer_conv2d input=x output=y filter={fil} kh=3 kw=3 pt=1 pb=1 pl=1 pr=1 "
+        f"chan_param={rec} relu=1 name=output_Relu"
+    )
     run(sims, sim, p, {"y": want})

@@ -27,8 +27,7 @@ def shape_id(s: tuple[int, int, int, int]) -> str:
 @pytest.mark.parametrize("sim", SIMS)
 @pytest.mark.parametrize("shape", SHAPES + [(1, 512, 7, 7)], ids=shape_id)
 @pytest.mark.parametrize("budget", [0, 1024])
-def test_dequant(sims: Simulators, sim: str, shape: tuple[int, int, int, int],
-                 budget: int) -> None:
+def test_dequant(sims: Simulators, sim: str, shape: tuple[int, int, int, int], budget: int) -> None:
     rng = np.random.default_rng(sum(shape) + budget)
     p = LayerProgram(rng, mem_size=BIG_MEM)
     x = rand_i8(rng, shape)
@@ -45,8 +44,15 @@ def test_dequant(sims: Simulators, sim: str, shape: tuple[int, int, int, int],
     run(sims, sim, p, {"y": want})
 
 
-def eltwise_case(rng: np.random.Generator, kind: str, k: int, shape: tuple[int, int, int, int],
-                 budget: int, relu: bool, strided: bool) -> tuple[LayerProgram, dict]:
+def eltwise_case(
+    rng: np.random.Generator,
+    kind: str,
+    k: int,
+    shape: tuple[int, int, int, int],
+    budget: int,
+    relu: bool,
+    strided: bool,
+) -> tuple[LayerProgram, dict]:
     p = LayerProgram(rng)
     xs = [rand_i8(rng, shape) for _ in range(k)]
     for i, x in enumerate(xs):
@@ -59,7 +65,7 @@ def eltwise_case(rng: np.random.Generator, kind: str, k: int, shape: tuple[int, 
         # sum (exact for two inputs, the hardware's add width).
         acc = xs[0].astype(np.int64) * mult[0]
         for x, m in zip(xs[1:-1], mult[1:-1], strict=True):
-            acc = np.clip(acc + x.astype(np.int64) * m, -2**15, 2**15 - 1)
+            acc = np.clip(acc + x.astype(np.int64) * m, -(2**15), 2**15 - 1)
         y = shift_half_up(acc + xs[-1].astype(np.int64) * mult[-1] if k > 1 else acc, r)
         if relu:
             y = np.maximum(y, 0)
@@ -75,8 +81,10 @@ def eltwise_case(rng: np.random.Generator, kind: str, k: int, shape: tuple[int, 
             want = np.maximum(want, 0)
     names = ",".join(f"x{i}" for i in range(k))
     m = ",".join(str(v) for v in mult)
-    p(f"layer_eltwise kind={kind} inputs={names} output=y m={m} rshift={r} relu={int(relu)} "
-      f"budget={budget} name=e1 id=4")
+    p(
+        f"layer_eltwise kind={kind} inputs={names} output=y m={m} rshift={r} relu={int(relu)} "
+        f"budget={budget} name=e1 id=4"
+    )
     return p, {"y": want}
 
 
@@ -84,8 +92,9 @@ def eltwise_case(rng: np.random.Generator, kind: str, k: int, shape: tuple[int, 
 @pytest.mark.parametrize("kind", ["add", "max", "min"])
 @pytest.mark.parametrize("k", [1, 2, 3])
 @pytest.mark.parametrize("shape", SHAPES, ids=shape_id)
-def test_eltwise(sims: Simulators, sim: str, kind: str, k: int,
-                 shape: tuple[int, int, int, int]) -> None:
+def test_eltwise(
+    sims: Simulators, sim: str, kind: str, k: int, shape: tuple[int, int, int, int]
+) -> None:
     seed = sum(shape) * 10 + k + len(kind)
     rng = np.random.default_rng(seed)
     budget = int(rng.choice([0, 2048]))
@@ -96,8 +105,9 @@ def test_eltwise(sims: Simulators, sim: str, kind: str, k: int,
 @pytest.mark.parametrize("sim", SIMS)
 @pytest.mark.parametrize("shape", SHAPES, ids=shape_id)
 @pytest.mark.parametrize("bcast", ["same", "nc11", "1c11"])
-def test_eltwise_mul(sims: Simulators, sim: str, shape: tuple[int, int, int, int],
-                     bcast: str) -> None:
+def test_eltwise_mul(
+    sims: Simulators, sim: str, shape: tuple[int, int, int, int], bcast: str
+) -> None:
     rng = np.random.default_rng(sum(shape) + 77 + len(bcast))
     p = LayerProgram(rng)
     n, c = shape[:2]
@@ -183,8 +193,10 @@ def test_concat(sims: Simulators, sim: str, axis: int) -> None:
     want = np.concatenate(scaled, axis=axis)
     if relu:
         want = np.maximum(want, 0)
-    p(f"layer_concat inputs=x0,x1,x2 output=y axis={axis} m={','.join(map(str, ms))} "
-      f"rshifts={','.join(map(str, rs))} relu={int(relu)} budget=1024")
+    p(
+        f"layer_concat inputs=x0,x1,x2 output=y axis={axis} m={','.join(map(str, ms))} "
+        f"rshifts={','.join(map(str, rs))} relu={int(relu)} budget=1024"
+    )
     run(sims, sim, p, {"y": want})
 
 
@@ -192,8 +204,9 @@ CONFORMANCE = Path("/work/shared/conformance")
 
 
 @pytest.mark.parametrize("sim", SIMS)
-@pytest.mark.parametrize("model,tensor", [("m01_conv_relu", "output_Relu"),
-                                          ("r18_half_112", "output_Gemm")])
+@pytest.mark.parametrize(
+    "model,tensor", [("m01_conv_relu", "output_Relu"), ("r18_half_112", "output_Gemm")]
+)
 def test_dequant_vendor_outputs(sims: Simulators, sim: str, model: str, tensor: str) -> None:
     """The dequant layer reproduces the fp32 outputs of vendor models from their int8 results
     (vendor runner outputs of the conformance vectors)."""

@@ -71,8 +71,10 @@ def test_pool(sims: Simulators, sim: str, name: str) -> None:
             y = np.maximum(y, 0)
         want = np.clip(y, -128, 127)
         extra = f"m={m} rshift={r}"
-    p(f"layer_pool kind={kind} input=x output=y kh={kh} kw={kw} sh={sh} sw={sw} "
-      f"pt={pt} pb={pb} pl={pl} pr={pr} relu={int(relu)} budget={budget} {extra} name={name}")
+    p(
+        f"layer_pool kind={kind} input=x output=y kh={kh} kw={kw} sh={sh} sw={sw} "
+        f"pt={pt} pb={pb} pl={pl} pr={pr} relu={int(relu)} budget={budget} {extra} name={name}"
+    )
     run(sims, sim, p, {"y": want})
 
 
@@ -139,8 +141,10 @@ def test_matmul_batched(sims: Simulators, sim: str) -> None:
     mult, r = int(rng.integers(1 << 30, 1 << 31)), 8
     acc = np.einsum("bmk,bkn->bmn", a.astype(np.int64), c.astype(np.int64))
     want = requant_qdm(acc, mult, r, True, "int8")
-    p(f"layer_matmul left=am right=cm output=ym batch={b} lbs={m_ * k_} rbs={k_ * n_} "
-      f"obs={m_ * n_} m={mult} rshift={r} relu=1 budget=1024")
+    p(
+        f"layer_matmul left=am right=cm output=ym batch={b} lbs={m_ * k_} rbs={k_ * n_} "
+        f"obs={m_ * n_} m={mult} rshift={r} relu=1 budget=1024"
+    )
     run(sims, sim, p, {"y": want.reshape(1, b * m_, 1, n_)})
 
 
@@ -163,8 +167,10 @@ def test_layer_chain(sims: Simulators, sim: str) -> None:
     rsh = np.full(24, 9)
     rec = p.blob(chan_param_records(None, mult, rsh), region=1)
     c = requant_qdm(acc, mult.reshape(1, -1, 1, 1), rsh.reshape(1, -1, 1, 1), True, "int8")
-    p(f"layer_conv2d input=x output=c filter={fil} kh=3 kw=3 pt=1 pb=1 pl=1 pr=1 "
-      f"chan_param={rec} chan_bias=0 relu=1 id=1 budget=2048")
+    p(
+        f"layer_conv2d input=x output=c filter={fil} kh=3 kw=3 pt=1 pb=1 pl=1 pr=1 "
+        f"chan_param={rec} chan_bias=0 relu=1 id=1 budget=2048"
+    )
     m = c.reshape(1, 24, 6, 2, 6, 2).max(axis=(3, 5))
     p("layer_pool kind=max input=c output=m kh=2 kw=2 sh=2 sw=2 id=2")
     gm, gr = 113, 12  # the int8 pair of 1 / 36
@@ -199,14 +205,23 @@ def test_vendor_model_m04_pools(sims: Simulators, sim: str) -> None:
     p.gtensor("r", (1, 8, 32, 32), "int8", None, region=2)
     for name in ("max2", "max3", "avg2"):
         p.gtensor(name, (1, 8, 16, 16), "int8", None, region=3)
-    p(f"layer_conv2d input=x output=r filter={p.blob(filt)} kh=3 kw=3 pt=1 pb=1 pl=1 pr=1 "
-      f"chan_param={p.blob(records)} relu=1 name=r_Relu id=1")
+    p(
+        f"layer_conv2d input=x output=r filter={p.blob(filt)} kh=3 kw=3 pt=1 pb=1 pl=1 pr=1 "
+        f"chan_param={p.blob(records)} relu=1 name=r_Relu id=1"
+    )
     p("layer_pool kind=max input=r output=max2 kh=2 kw=2 sh=2 sw=2 id=2")
     p("layer_pool kind=max input=r output=max3 kh=3 kw=3 sh=2 sw=2 pt=1 pb=1 pl=1 pr=1 id=3")
     p("layer_pool kind=avg input=r output=avg2 kh=2 kw=2 sh=2 sw=2 m=124 rshift=8 id=4")
-    run(sims, sim, p, {"max2": vm.int8("max2_MaxPool", "max2_MaxPool"),
-                       "max3": vm.int8("max3_MaxPool", "max3_MaxPool"),
-                       "avg2": vm.int8("avg2_AveragePool", "avg2_AveragePool")})
+    run(
+        sims,
+        sim,
+        p,
+        {
+            "max2": vm.int8("max2_MaxPool", "max2_MaxPool"),
+            "max3": vm.int8("max3_MaxPool", "max3_MaxPool"),
+            "avg2": vm.int8("avg2_AveragePool", "avg2_AveragePool"),
+        },
+    )
 
 
 @pytest.mark.parametrize("sim", SIMS)
@@ -222,14 +237,16 @@ def test_vendor_model_m06_add_lut_concat(sims: Simulators, sim: str) -> None:
     for name in ("a", "b", "s", "t"):
         p.gtensor(name, (1, 8, 16, 16), "int8", None, region=2)
     p.gtensor("y", (1, 16, 16, 16), "int8", None, region=3)
-    blob = p.blob(np.frombuffer(w, np.uint8)[:0x1E0 + 576].copy())
+    blob = p.blob(np.frombuffer(w, np.uint8)[: 0x1E0 + 576].copy())
     region, base = (int(v) for v in blob.split(":"))
 
     def at(off: int) -> str:
         return f"{region}:{base + off}"
 
-    p(f"layer_conv2d input=x output=a filter={at(0x1E0)} kh=3 kw=3 pt=1 pb=1 pl=1 pr=1 "
-      f"chan_param={at(0x100)} name=a_Conv id=1")
+    p(
+        f"layer_conv2d input=x output=a filter={at(0x1E0)} kh=3 kw=3 pt=1 pb=1 pl=1 pr=1 "
+        f"chan_param={at(0x100)} name=a_Conv id=1"
+    )
     p(f"layer_conv2d input=x output=b filter={at(0x150)} chan_param={at(0x190)} name=bconv id=2")
     p("layer_eltwise kind=add inputs=a,b output=s m=79,87 rshift=7 name=s_Add id=3")
     p(f"layer_lut input=s output=t table={at(0)} name=sm_Mul id=4")
@@ -247,15 +264,23 @@ def test_vendor_model_m08_luts(sims: Simulators, sim: str) -> None:
     p.gtensor("x", x.shape, "int8", x)
     for name in ("c1", "c2", "sig", "tanh"):
         p.gtensor(name, (1, 8, 16, 16), "int8", None, region=2)
-    for conv, f_at, r_at, lut, t_at in (("c1", 0x3C0, 0x0, "sig", 0x2C0),
-                                        ("c2", 0x150, 0x270, "tanh", 0x50)):
+    for conv, f_at, r_at, lut, t_at in (
+        ("c1", 0x3C0, 0x0, "sig", 0x2C0),
+        ("c2", 0x150, 0x270, "tanh", 0x50),
+    ):
         filt, records = vm.conv3x3_3to8(f_at, r_at)
-        p(f"layer_conv2d input=x output={conv} filter={p.blob(filt)} kh=3 kw=3 pt=1 pb=1 pl=1 "
-          f"pr=1 chan_param={p.blob(records)} name={conv}_Conv")
+        p(
+            f"layer_conv2d input=x output={conv} filter={p.blob(filt)} kh=3 kw=3 pt=1 pb=1 pl=1 "
+            f"pr=1 chan_param={p.blob(records)} name={conv}_Conv"
+        )
         p(f"layer_lut input={conv} output={lut} table={p.blob(vm.raw(t_at, 256))}")
     # the sigmoid's output threshold is 1.0 in the vendor model (scale 1 / 127), not the table's
-    run(sims, sim, p, {"sig": vm.int8("sig_Sigmoid", 1.0),
-                       "tanh": vm.int8("tanh_Tanh", "tanh_Tanh")})
+    run(
+        sims,
+        sim,
+        p,
+        {"sig": vm.int8("sig_Sigmoid", 1.0), "tanh": vm.int8("tanh_Tanh", "tanh_Tanh")},
+    )
 
 
 @pytest.mark.parametrize("sim", SIMS)
@@ -272,14 +297,20 @@ def test_vendor_model_m07_leaky_deconv(sims: Simulators, sim: str) -> None:
     p.gtensor("u", (1, 8, 32, 32), "int8", None, region=2)
     p.gtensor("y", (1, 8, 32, 32), "int8", None, region=3)
     filt, records = vm.conv3x3_3to8(0x130, 0xE0)
-    p(f"layer_conv2d input=x output=c filter={p.blob(filt)} kh=3 kw=3 pt=1 pb=1 pl=1 pr=1 "
-      f"chan_param={p.blob(records)} name=c_Conv")
+    p(
+        f"layer_conv2d input=x output=c filter={p.blob(filt)} kh=3 kw=3 pt=1 pb=1 pl=1 pr=1 "
+        f"chan_param={p.blob(records)} name=c_Conv"
+    )
     p("layer_leaky_relu input=c output=l mpos=1 rpos=0 mneg=102 rneg=10")
     # deconv 2x2 / 2, pads 0: zeros inserted between rows/columns, pads 2 - 1 - 0 = 1, the 2x2
     # kernel flipped (packDeconvFilter; depthwise: [C][2][2] reversed in both axes)
     dw = vm.raw(0x70, 32).view(np.int8).reshape(8, 2, 2)[:, ::-1, ::-1].copy()
-    p(f"layer_conv2d input=l output=u filter={p.blob(dw)} group=8 kh=2 kw=2 ih=1 iw=1 pt=1 pb=1 "
-      f"pl=1 pr=1 chan_param={p.blob(vm.raw(0x40, 40))} chan_bias=0 name=u_Resize")
-    p(f"layer_conv2d input=u output=y filter={p.blob(vm.raw(0x0, 64))} "
-      f"chan_param={p.blob(vm.raw(0x90, 72))} name=output_Conv")
+    p(
+        f"layer_conv2d input=l output=u filter={p.blob(dw)} group=8 kh=2 kw=2 ih=1 iw=1 pt=1 pb=1 "
+        f"pl=1 pr=1 chan_param={p.blob(vm.raw(0x40, 40))} chan_bias=0 name=u_Resize"
+    )
+    p(
+        f"layer_conv2d input=u output=y filter={p.blob(vm.raw(0x0, 64))} "
+        f"chan_param={p.blob(vm.raw(0x90, 72))} name=output_Conv"
+    )
     run(sims, sim, p, {"y": vm.int8("output_Conv", "output_Conv")})

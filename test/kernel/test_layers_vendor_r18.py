@@ -55,11 +55,21 @@ def build_r18() -> tuple[LayerProgram, dict[str, np.ndarray]]:
     tool = find_tool("cvimodel")
     if tool is None:
         pytest.skip("the cvimodel tool is not available")
-    dump = subprocess.run([str(tool), str(vm.dir / f"{MODEL}_cv183x_int8.cvimodel")],
-                          capture_output=True, text=True, check=True).stdout
-    weights = {m.group(5): (int(m.group(1), 16), int(m.group(2)),
-                            tuple(int(v) for v in m.group(4).split("x")))
-               for m in map(WEIGHT.match, dump.splitlines()) if m}
+    dump = subprocess.run(
+        [str(tool), str(vm.dir / f"{MODEL}_cv183x_int8.cvimodel")],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    weights = {
+        m.group(5): (
+            int(m.group(1), 16),
+            int(m.group(2)),
+            tuple(int(v) for v in m.group(4).split("x")),
+        )
+        for m in map(WEIGHT.match, dump.splitlines())
+        if m
+    }
     text = (vm.dir / f"{MODEL}_cv183x_int8_sym_tpu.mlir").read_text()
     locs = {m.group(1): m.group(2) for m in map(LOC.match, text.splitlines()) if m}
 
@@ -73,7 +83,7 @@ def build_r18() -> tuple[LayerProgram, dict[str, np.ndarray]]:
 
     def wdata(name: str, dtype: type = np.int8) -> np.ndarray:
         off, size, _ = weights[name]
-        return np.frombuffer(vm.weights[off:off + size], np.uint8).view(dtype)
+        return np.frombuffer(vm.weights[off : off + size], np.uint8).view(dtype)
 
     tensors: dict[str, str] = {}  # SSA id -> global name
     expected: dict[str, np.ndarray] = {}
@@ -100,16 +110,21 @@ def build_r18() -> tuple[LayerProgram, dict[str, np.ndarray]]:
             p(f"global cast_in {src.region} {src.offset} 1 {n} 1 1 int8")
             p(f"layer_dequant input=cast_in output=4:{y.offset} threshold={thr!r} id={count}")
             bits = vm.outputs[name].astype(np.float32).reshape(-1).view(np.uint32)
-            expected["y_f32"] = np.stack([bits & 0xFFFF, bits >> 16], -1).astype(
-                np.uint16).reshape(1, n, 1, 2)
+            expected["y_f32"] = (
+                np.stack([bits & 0xFFFF, bits >> 16], -1).astype(np.uint16).reshape(1, n, 1, 2)
+            )
             continue
         count += 1
         shape = as4(result_shape(rtype))
         if kind == "Reshape":  # same bytes, another shape
             src = p.globals[tensors[operands[0]]]
-            p.globals[gname] = src.__class__(src.region, src.offset, shape, "int8",
-                                             (shape[1] * shape[2] * shape[3],
-                                              shape[2] * shape[3], shape[3], 1))
+            p.globals[gname] = src.__class__(
+                src.region,
+                src.offset,
+                shape,
+                "int8",
+                (shape[1] * shape[2] * shape[3], shape[2] * shape[3], shape[3], 1),
+            )
             p(f"global {gname} {src.region} {src.offset} {' '.join(map(str, shape))} int8")
             tensors[res] = gname
             continue
@@ -128,25 +143,32 @@ def build_r18() -> tuple[LayerProgram, dict[str, np.ndarray]]:
                 f = wdata(f"{name}_filter_reordered").reshape(fshape[1:])[:, :, :icg]
                 faddr = p.blob(np.ascontiguousarray(f), region=5)
             raddr, rshape = waddr(f"{name}_bias_packed")
-            p(f"layer_conv2d input={ins[0]} output={gname} filter={faddr} group={group} kh={kh} "
-              f"kw={kw} sh={sh} sw={sw} pt={pt} pb={pb} pl={pl} pr={pr} chan_param={raddr} "
-              f"chan_bias={int(rshape[3] == 9)} relu={int(flag(attrs, 'do_relu'))} "
-              f"name={name} id={count}")
+            p(
+                f"layer_conv2d input={ins[0]} output={gname} filter={faddr} group={group} kh={kh} "
+                f"kw={kw} sh={sh} sw={sw} pt={pt} pb={pb} pl={pl} pr={pr} chan_param={raddr} "
+                f"chan_bias={int(rshape[3] == 9)} relu={int(flag(attrs, 'do_relu'))} "
+                f"name={name} id={count}"
+            )
         elif kind == "Pool2D":
             kh, kw = ints(attrs, "kernel_shape")
             sh, sw = ints(attrs, "strides")
             pt, pl, pb, pr = ints(attrs, "pads")
             avg = "pool_mode Avg" in attrs
-            extra = f"m={scalar(attrs, 'multiplier')} rshift={scalar(attrs, 'rshift')}" \
-                if avg else ""
-            p(f"layer_pool kind={'avg' if avg else 'max'} input={ins[0]} output={gname} kh={kh} "
-              f"kw={kw} sh={sh} sw={sw} pt={pt} pb={pb} pl={pl} pr={pr} {extra} "
-              f"relu={int(flag(attrs, 'do_relu'))} name={name} id={count}")
+            extra = (
+                f"m={scalar(attrs, 'multiplier')} rshift={scalar(attrs, 'rshift')}" if avg else ""
+            )
+            p(
+                f"layer_pool kind={'avg' if avg else 'max'} input={ins[0]} output={gname} kh={kh} "
+                f"kw={kw} sh={sh} sw={sw} pt={pt} pb={pb} pl={pl} pr={pr} {extra} "
+                f"relu={int(flag(attrs, 'do_relu'))} name={name} id={count}"
+            )
         elif kind == "Add":
             m_ = ",".join(map(str, ints(attrs, "multipliers")))
-            p(f"layer_eltwise kind=add inputs={','.join(ins)} output={gname} m={m_} "
-              f"rshift={ints(attrs, 'rshifts')[0]} relu={int(flag(attrs, 'do_relu'))} "
-              f"name={name} id={count}")
+            p(
+                f"layer_eltwise kind=add inputs={','.join(ins)} output={gname} m={m_} "
+                f"rshift={ints(attrs, 'rshifts')[0]} relu={int(flag(attrs, 'do_relu'))} "
+                f"name={name} id={count}"
+            )
         elif kind == "MatMul":
             src = p.globals[ins[0]]
             k = src.shape[1] * src.shape[2] * src.shape[3]
@@ -157,12 +179,13 @@ def build_r18() -> tuple[LayerProgram, dict[str, np.ndarray]]:
             # of packFcBiasInt32)
             bias, _ = waddr(f"{name}_bias_int32")
             p(f"gmatrix {gname}_in {src.region} {src.offset} 1 {k} int8")
-            p(f"gmatrix {gname}_m {p.globals[gname].region} {p.globals[gname].offset} 1 {n} "
-              "int8")
-            p(f"layer_fc input={gname}_in output={gname}_m filter={fil} transposed=1 "
-              f"bias={bias} m={ints(attrs, 'multipliers')[0]} "
-              f"rshift={ints(attrs, 'rshifts')[0]} relu={int(flag(attrs, 'do_relu'))} "
-              f"name={name} id={count}")
+            p(f"gmatrix {gname}_m {p.globals[gname].region} {p.globals[gname].offset} 1 {n} int8")
+            p(
+                f"layer_fc input={gname}_in output={gname}_m filter={fil} transposed=1 "
+                f"bias={bias} m={ints(attrs, 'multipliers')[0]} "
+                f"rshift={ints(attrs, 'rshifts')[0]} relu={int(flag(attrs, 'do_relu'))} "
+                f"name={name} id={count}"
+            )
         else:
             raise AssertionError(f"unexpected op {kind}")
         if name in vm.outputs.files:

@@ -15,7 +15,9 @@ config.excludes = ["lit.cfg.py"]
 config.test_source_root = os.path.dirname(__file__)
 # Temporary files (%t) go outside the source tree, in a directory of this run's own so that
 # concurrent runs never share test outputs.
-config.test_exec_root = os.environ.get("TPUC_LIT_OUTPUT_DIR") or tempfile.mkdtemp(prefix="tpuc-lit-")
+config.test_exec_root = os.environ.get("TPUC_LIT_OUTPUT_DIR") or tempfile.mkdtemp(
+    prefix="tpuc-lit-"
+)
 
 path = [os.path.join(os.path.dirname(llvm.__file__), "bin"), os.path.dirname(sys.executable)]
 build_dir = os.environ.get("TPUC_BUILD_DIR")

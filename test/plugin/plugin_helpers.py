@@ -17,13 +17,17 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE_DIR = REPO_ROOT / "examples" / "custom_ops"
 
 
-def run(*args: Any, check: bool = False, env: dict[str, str] | None = None,
-        cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run([str(a) for a in args], capture_output=True, text=True, timeout=600,
-                            env=env, cwd=cwd)
+def run(
+    *args: Any, check: bool = False, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        [str(a) for a in args], capture_output=True, text=True, timeout=600, env=env, cwd=cwd
+    )
     if check and result.returncode != 0:
-        raise AssertionError(f"{' '.join(map(str, args))} failed ({result.returncode}):\n"
-                             f"{result.stdout}\n{result.stderr}")
+        raise AssertionError(
+            f"{' '.join(map(str, args))} failed ({result.returncode}):\n"
+            f"{result.stdout}\n{result.stderr}"
+        )
     return result
 
 
@@ -52,8 +56,11 @@ def find_tool(name: str) -> Path | None:
     package = tpuc_package_dir()
     if package is not None:
         build = package.parent.parent
-        for candidate in (package / "_bin" / name, build / "dialect" / "tools" / name,
-                          build / "bin" / name):
+        for candidate in (
+            package / "_bin" / name,
+            build / "dialect" / "tools" / name,
+            build / "bin" / name,
+        ):
             if candidate.is_file():
                 return candidate
     found = shutil.which(name)
@@ -70,8 +77,16 @@ def tool_fixture(name: str) -> Path:
 def cmake_build(source: Path, build: Path, cmake_dir: Path, *extra: str) -> None:
     if shutil.which("cmake") is None:
         pytest.skip("cmake is not installed")
-    args = ["cmake", "-S", source, "-B", build, f"-Dtpuc_DIR={cmake_dir}",
-            "-DCMAKE_BUILD_TYPE=Release", *extra]
+    args = [
+        "cmake",
+        "-S",
+        source,
+        "-B",
+        build,
+        f"-Dtpuc_DIR={cmake_dir}",
+        "-DCMAKE_BUILD_TYPE=Release",
+        *extra,
+    ]
     if shutil.which("ninja"):
         args += ["-G", "Ninja"]
     if shutil.which("ccache"):
@@ -101,13 +116,20 @@ def ttype(shape: tuple[int, ...] = SHAPE, element: str = "f32") -> str:
 def quant(threshold: float | None) -> str:
     if threshold is None:
         return 'quant = {mode = "NONE"}'
-    return (f'quant = {{mode = "NONE", threshold_max = {threshold:.6e} : f64, '
-            f'threshold_min = {-threshold:.6e} : f64}}')
+    return (
+        f'quant = {{mode = "NONE", threshold_max = {threshold:.6e} : f64, '
+        f"threshold_min = {-threshold:.6e} : f64}}"
+    )
 
 
-def leaky_relu_module(slope: str = "1.000000e-01 : f32", operation: str = "leaky_relu",
-                      thresholds: tuple[float, float] | None = None, do_quant: bool = True,
-                      overwrite: str = "none", extra_param: str = "") -> str:
+def leaky_relu_module(
+    slope: str = "1.000000e-01 : f32",
+    operation: str = "leaky_relu",
+    thresholds: tuple[float, float] | None = None,
+    do_quant: bool = True,
+    overwrite: str = "none",
+    extra_param: str = "",
+) -> str:
     """input -> custom op (LeakyRelu by default) -> return, optionally with thresholds."""
     t_in, t_out = thresholds if thresholds else (None, None)
     param = f"negative_slope = {slope}" + (f", {extra_param}" if extra_param else "")
@@ -123,8 +145,9 @@ func.func @main(%arg0: {ttype()}) -> {ttype()} {{
 """
 
 
-def softmax_module(axis: int = 1, do_quant: bool = False,
-                   thresholds: tuple[float, float] | None = None) -> str:
+def softmax_module(
+    axis: int = 1, do_quant: bool = False, thresholds: tuple[float, float] | None = None
+) -> str:
     t_in, t_out = thresholds if thresholds else (None, None)
     return f"""module {{
 func.func @main(%arg0: {ttype()}) -> {ttype()} {{
@@ -142,8 +165,9 @@ def rand(shape: tuple[int, ...] = SHAPE, seed: int = 0, scale: float = 3.0) -> n
     return (np.random.default_rng(seed).standard_normal(shape) * scale).astype(np.float32)
 
 
-def interpret(cli: Path, tmp_path: Path, mlir: str, x: np.ndarray,
-              *plugins: Path) -> tuple[subprocess.CompletedProcess[str], dict[str, np.ndarray]]:
+def interpret(
+    cli: Path, tmp_path: Path, mlir: str, x: np.ndarray, *plugins: Path
+) -> tuple[subprocess.CompletedProcess[str], dict[str, np.ndarray]]:
     """Runs tpuc-interpreter on `mlir` with input `x`; (process, all tensors)."""
     model = tmp_path / "model.mlir"
     model.write_text(mlir)
@@ -172,6 +196,7 @@ def leaky_relu_int8(q: np.ndarray, pos: tuple[int, int], neg: tuple[int, int]) -
 
 # -- the walkthrough model --------------------------------------------------------------------
 
+
 def small_model(path: Path, leaky_relu: bool = True) -> None:
     """Conv -> [LeakyRelu ->] Softmax(axis 1) on a (1, 3, 8, 8) input."""
     import onnx
@@ -181,15 +206,20 @@ def small_model(path: Path, leaky_relu: bool = True) -> None:
     w = numpy_helper.from_array(rng.normal(0, 0.5, (4, 3, 3, 3)).astype(np.float32), "w")
     b = numpy_helper.from_array(rng.normal(0, 0.1, (4,)).astype(np.float32), "b")
     nodes = [
-        helper.make_node("Conv", ["input", "w", "b"], ["conv"], pads=[1, 1, 1, 1],
-                         kernel_shape=[3, 3]),
+        helper.make_node(
+            "Conv", ["input", "w", "b"], ["conv"], pads=[1, 1, 1, 1], kernel_shape=[3, 3]
+        ),
         helper.make_node("Softmax", ["lrelu" if leaky_relu else "conv"], ["prob"], axis=1),
     ]
     if leaky_relu:
         nodes.insert(1, helper.make_node("LeakyRelu", ["conv"], ["lrelu"], alpha=0.1))
     graph = helper.make_graph(
-        nodes, "net", [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 3, 8, 8])],
-        [helper.make_tensor_value_info("prob", TensorProto.FLOAT, [1, 4, 8, 8])], [w, b])
+        nodes,
+        "net",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 3, 8, 8])],
+        [helper.make_tensor_value_info("prob", TensorProto.FLOAT, [1, 4, 8, 8])],
+        [w, b],
+    )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
     model.ir_version = 8
     onnx.save(model, str(path))

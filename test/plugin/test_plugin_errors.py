@@ -47,6 +47,7 @@ def foreign_library(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 # -- missing library ----------------------------------------------------------------------------
 
+
 def test_missing_library_interpreter(interpreter_cli: Path, tmp_path: Path) -> None:
     missing = tmp_path / "libNope.so"
     stderr = interpreter_errors(interpreter_cli, tmp_path, leaky_relu_module(), missing)
@@ -61,40 +62,62 @@ def test_missing_library_quant(opt_cli: Path, tmp_path: Path) -> None:
 
 def test_no_plugin_quant(opt_cli: Path, tmp_path: Path) -> None:
     stderr = quant_errors(opt_cli, tmp_path, leaky_relu_module(thresholds=(4.0, 3.0)))
-    assert ("custom op 'lrelu' (operation_name 'leaky_relu') needs a custom-op plugin, but none "
-            "is loaded (pass --custom-op-plugin <lib>)") in stderr
+    assert (
+        "custom op 'lrelu' (operation_name 'leaky_relu') needs a custom-op plugin, but none "
+        "is loaded (pass --custom-op-plugin <lib>)"
+    ) in stderr
 
 
 # -- missing symbol / unknown operation_name ----------------------------------------------------
 
-def test_factory_without_sdk_symbols(interpreter_cli: Path, opt_cli: Path, tmp_path: Path,
-                                     foreign_library: Path) -> None:
-    expected = (f"plugin '{foreign_library}': custom op 'leaky_relu': the plugin exports "
-                "CustomOpleaky_reluCreate but not CustomOpleaky_reluAbiVersion: it was not built "
-                "with tpuc's cvi/CustomOp.h (RegisterCustomOp)")
-    assert expected in interpreter_errors(interpreter_cli, tmp_path, leaky_relu_module(),
-                                          foreign_library)
-    stderr = quant_errors(opt_cli, tmp_path, leaky_relu_module(thresholds=(4.0, 3.0)),
-                          foreign_library)
-    assert expected.replace("custom op 'leaky_relu'",
-                            "custom op 'lrelu' (operation_name 'leaky_relu')") in stderr
+
+def test_factory_without_sdk_symbols(
+    interpreter_cli: Path, opt_cli: Path, tmp_path: Path, foreign_library: Path
+) -> None:
+    expected = (
+        f"plugin '{foreign_library}': custom op 'leaky_relu': the plugin exports "
+        "CustomOpleaky_reluCreate but not CustomOpleaky_reluAbiVersion: it was not built "
+        "with tpuc's cvi/CustomOp.h (RegisterCustomOp)"
+    )
+    assert expected in interpreter_errors(
+        interpreter_cli, tmp_path, leaky_relu_module(), foreign_library
+    )
+    stderr = quant_errors(
+        opt_cli, tmp_path, leaky_relu_module(thresholds=(4.0, 3.0)), foreign_library
+    )
+    assert (
+        expected.replace(
+            "custom op 'leaky_relu'", "custom op 'lrelu' (operation_name 'leaky_relu')"
+        )
+        in stderr
+    )
 
 
-def test_unknown_operation_interpreter(interpreter_cli: Path, plugin: Plugin,
-                                       tmp_path: Path) -> None:
-    stderr = interpreter_errors(interpreter_cli, tmp_path, leaky_relu_module(operation="roi_align"),
-                                plugin.library)
-    assert re.search(r"tpu.custom_op 'lrelu'.*no custom-op plugin implements operation "
-                     r"'roi_align' \(searched: plugin .*libCustomOpPlugin.so\)", stderr), stderr
+def test_unknown_operation_interpreter(
+    interpreter_cli: Path, plugin: Plugin, tmp_path: Path
+) -> None:
+    stderr = interpreter_errors(
+        interpreter_cli, tmp_path, leaky_relu_module(operation="roi_align"), plugin.library
+    )
+    assert re.search(
+        r"tpu.custom_op 'lrelu'.*no custom-op plugin implements operation "
+        r"'roi_align' \(searched: plugin .*libCustomOpPlugin.so\)",
+        stderr,
+    ), stderr
 
 
 def test_unknown_operation_quant(opt_cli: Path, plugin: Plugin, tmp_path: Path) -> None:
-    stderr = quant_errors(opt_cli, tmp_path,
-                          leaky_relu_module(operation="roi_align", thresholds=(4.0, 3.0)),
-                          plugin.library)
-    assert (f"custom op 'lrelu' (operation_name 'roi_align'): no custom-op plugin exports "
-            f"CustomOproi_alignCreate (unknown operation_name 'roi_align'; searched "
-            f"'{plugin.library}')") in stderr
+    stderr = quant_errors(
+        opt_cli,
+        tmp_path,
+        leaky_relu_module(operation="roi_align", thresholds=(4.0, 3.0)),
+        plugin.library,
+    )
+    assert (
+        f"custom op 'lrelu' (operation_name 'roi_align'): no custom-op plugin exports "
+        f"CustomOproi_alignCreate (unknown operation_name 'roi_align'; searched "
+        f"'{plugin.library}')"
+    ) in stderr
 
 
 # -- wrong param type ---------------------------------------------------------------------------
@@ -102,60 +125,81 @@ def test_unknown_operation_quant(opt_cli: Path, plugin: Plugin, tmp_path: Path) 
 WRONG_TYPE = "OpParam: parameter 'negative_slope' is a int32, not a float"
 
 
-def test_wrong_param_type_interpreter(interpreter_cli: Path, plugin: Plugin,
-                                      tmp_path: Path) -> None:
-    stderr = interpreter_errors(interpreter_cli, tmp_path, leaky_relu_module(slope="1 : i32"),
-                                plugin.library)
-    assert (f"plugin '{plugin.library}': custom op 'leaky_relu': interpretFp32 failed: "
-            f"uncaught exception: {WRONG_TYPE}") in stderr
+def test_wrong_param_type_interpreter(
+    interpreter_cli: Path, plugin: Plugin, tmp_path: Path
+) -> None:
+    stderr = interpreter_errors(
+        interpreter_cli, tmp_path, leaky_relu_module(slope="1 : i32"), plugin.library
+    )
+    assert (
+        f"plugin '{plugin.library}': custom op 'leaky_relu': interpretFp32 failed: "
+        f"uncaught exception: {WRONG_TYPE}"
+    ) in stderr
 
 
 def test_wrong_param_type_quant(opt_cli: Path, plugin: Plugin, tmp_path: Path) -> None:
-    stderr = quant_errors(opt_cli, tmp_path,
-                          leaky_relu_module(slope="1 : i32", thresholds=(4.0, 3.0)),
-                          plugin.library)
-    assert (f"tpu-quant: layer 'lrelu': plugin '{plugin.library}': custom op 'lrelu' "
-            f"(operation_name 'leaky_relu'): quantizeInt8 failed: uncaught exception: "
-            f"{WRONG_TYPE}") in stderr
+    stderr = quant_errors(
+        opt_cli, tmp_path, leaky_relu_module(slope="1 : i32", thresholds=(4.0, 3.0)), plugin.library
+    )
+    assert (
+        f"tpu-quant: layer 'lrelu': plugin '{plugin.library}': custom op 'lrelu' "
+        f"(operation_name 'leaky_relu'): quantizeInt8 failed: uncaught exception: "
+        f"{WRONG_TYPE}"
+    ) in stderr
 
 
 def test_param_without_opparam_type(opt_cli: Path, plugin: Plugin, tmp_path: Path) -> None:
-    stderr = quant_errors(opt_cli, tmp_path,
-                          leaky_relu_module(thresholds=(4.0, 3.0),
-                                            extra_param="big = 5000000000 : i64"),
-                          plugin.library)
+    stderr = quant_errors(
+        opt_cli,
+        tmp_path,
+        leaky_relu_module(thresholds=(4.0, 3.0), extra_param="big = 5000000000 : i64"),
+        plugin.library,
+    )
     assert "param 'big': 5000000000 does not fit the 32-bit integers of cvi::OpParam" in stderr
 
 
 # -- unimplemented hook, errors reported by the plugin -----------------------------------------
 
+
 def test_unimplemented_hook_quant(opt_cli: Path, plugin: Plugin, tmp_path: Path) -> None:
-    stderr = quant_errors(opt_cli, tmp_path, softmax_module(do_quant=True, thresholds=(4.0, 1.0)),
-                          plugin.library)
-    assert (f"plugin '{plugin.library}': custom op 'prob' (operation_name 'mysoftmax'): "
-            "quantizeInt8 is not implemented by the plugin (override "
-            "cvi::CustomOp::quantizeInt8)") in stderr
+    stderr = quant_errors(
+        opt_cli, tmp_path, softmax_module(do_quant=True, thresholds=(4.0, 1.0)), plugin.library
+    )
+    assert (
+        f"plugin '{plugin.library}': custom op 'prob' (operation_name 'mysoftmax'): "
+        "quantizeInt8 is not implemented by the plugin (override "
+        "cvi::CustomOp::quantizeInt8)"
+    ) in stderr
 
 
-def test_plugin_reported_error_interpreter(interpreter_cli: Path, plugin: Plugin,
-                                           tmp_path: Path) -> None:
+def test_plugin_reported_error_interpreter(
+    interpreter_cli: Path, plugin: Plugin, tmp_path: Path
+) -> None:
     stderr = interpreter_errors(interpreter_cli, tmp_path, softmax_module(axis=7), plugin.library)
-    assert (f"plugin '{plugin.library}': custom op 'mysoftmax': interpretFp32 failed: axis 7 is "
-            "out of range for a rank-4 input") in stderr
+    assert (
+        f"plugin '{plugin.library}': custom op 'mysoftmax': interpretFp32 failed: axis 7 is "
+        "out of range for a rank-4 input"
+    ) in stderr
 
 
 def test_plugin_reported_error_quant(opt_cli: Path, plugin: Plugin, tmp_path: Path) -> None:
-    stderr = quant_errors(opt_cli, tmp_path, leaky_relu_module(thresholds=(1000.0, 1.0)),
-                          plugin.library)
+    stderr = quant_errors(
+        opt_cli, tmp_path, leaky_relu_module(thresholds=(1000.0, 1.0)), plugin.library
+    )
     assert "quantizeInt8 failed: positive scale 1000.000000 exceeds 127" in stderr
 
 
 def test_threshold_overwrite_not_applied(opt_cli: Path, plugin: Plugin, tmp_path: Path) -> None:
-    stderr = quant_errors(opt_cli, tmp_path,
-                          leaky_relu_module(thresholds=(4.0, 3.0), overwrite="forward"),
-                          plugin.library)
-    assert ("threshold_overwrite = forward but its threshold 3.000000 differs from its input's "
-            "4.000000; import the calibration table with --import-calibration-table") in stderr
+    stderr = quant_errors(
+        opt_cli,
+        tmp_path,
+        leaky_relu_module(thresholds=(4.0, 3.0), overwrite="forward"),
+        plugin.library,
+    )
+    assert (
+        "threshold_overwrite = forward but its threshold 3.000000 differs from its input's "
+        "4.000000; import the calibration table with --import-calibration-table"
+    ) in stderr
 
 
 # -- ABI version, constructor ------------------------------------------------------------------
@@ -193,34 +237,64 @@ def bad_plugin(cmake_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Pat
     (tmp / "bad.cpp").write_text(BAD_PLUGIN)
     library = tmp / "libBad.so"
     include = cmake_dir.parent.parent.parent / "include"
-    run(compiler, "-std=c++20", "-shared", "-fPIC", f"-I{include}", "-o", library,
-        tmp / "bad.cpp", check=True)
+    run(
+        compiler,
+        "-std=c++20",
+        "-shared",
+        "-fPIC",
+        f"-I{include}",
+        "-o",
+        library,
+        tmp / "bad.cpp",
+        check=True,
+    )
     return library
 
 
 def test_abi_version_mismatch(interpreter_cli: Path, tmp_path: Path, bad_plugin: Path) -> None:
     stderr = interpreter_errors(interpreter_cli, tmp_path, leaky_relu_module(), bad_plugin)
-    assert (f"plugin '{bad_plugin}': custom op 'leaky_relu': the plugin was built for custom-op "
-            "ABI version 99, this tpuc uses version 2; rebuild it against this tpuc") in stderr
+    assert (
+        f"plugin '{bad_plugin}': custom op 'leaky_relu': the plugin was built for custom-op "
+        "ABI version 99, this tpuc uses version 2; rebuild it against this tpuc"
+    ) in stderr
 
 
 def test_constructor_failure(opt_cli: Path, tmp_path: Path, bad_plugin: Path) -> None:
-    stderr = quant_errors(opt_cli, tmp_path,
-                          leaky_relu_module(operation="bad_ctor", thresholds=(4.0, 3.0),
-                                            extra_param='mode = "fast"'),
-                          bad_plugin)
-    assert (f"plugin '{bad_plugin}': custom op 'lrelu' (operation_name 'bad_ctor'): constructor "
-            "failed: cannot configure: fast") in stderr
+    stderr = quant_errors(
+        opt_cli,
+        tmp_path,
+        leaky_relu_module(operation="bad_ctor", thresholds=(4.0, 3.0), extra_param='mode = "fast"'),
+        bad_plugin,
+    )
+    assert (
+        f"plugin '{bad_plugin}': custom op 'lrelu' (operation_name 'bad_ctor'): constructor "
+        "failed: cannot configure: fast"
+    ) in stderr
 
 
-def test_bare_library_name_in_the_current_directory(interpreter_cli: Path, plugin: Plugin,
-                                                    tmp_path: Path) -> None:
+def test_bare_library_name_in_the_current_directory(
+    interpreter_cli: Path, plugin: Plugin, tmp_path: Path
+) -> None:
     model = tmp_path / "model.mlir"
     model.write_text(leaky_relu_module())
     np.savez(tmp_path / "in.npz", **{"in": rand()})
-    result = run(interpreter_cli, model, "--tensor-in", tmp_path / "in.npz",
-                 "--custom-op-plugin", plugin.library.name, cwd=plugin.build)
+    result = run(
+        interpreter_cli,
+        model,
+        "--tensor-in",
+        tmp_path / "in.npz",
+        "--custom-op-plugin",
+        plugin.library.name,
+        cwd=plugin.build,
+    )
     assert result.returncode == 0, result.stderr
-    result = run(interpreter_cli, model, "--tensor-in", tmp_path / "in.npz",
-                 "--custom-op-plugin", plugin.library.name, cwd=tmp_path)
+    result = run(
+        interpreter_cli,
+        model,
+        "--tensor-in",
+        tmp_path / "in.npz",
+        "--custom-op-plugin",
+        plugin.library.name,
+        cwd=tmp_path,
+    )
     assert "cannot load custom-op plugin 'libCustomOpPlugin.so'" in result.stderr

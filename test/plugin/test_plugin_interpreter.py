@@ -36,8 +36,7 @@ def test_fp32_leaky_relu(interpreter_cli: Path, plugin: Plugin, tmp_path: Path) 
 @pytest.mark.parametrize("axis", [1, -1])
 def test_fp32_softmax(interpreter_cli: Path, plugin: Plugin, tmp_path: Path, axis: int) -> None:
     x = rand(seed=1)
-    result, tensors = interpret(interpreter_cli, tmp_path, softmax_module(axis), x,
-                                plugin.library)
+    result, tensors = interpret(interpreter_cli, tmp_path, softmax_module(axis), x, plugin.library)
     assert result.returncode == 0, result.stderr
     np.testing.assert_allclose(tensors["prob"], softmax(x, axis), rtol=1e-5, atol=1e-7)
 
@@ -49,13 +48,13 @@ def test_python_interpreter(plugin: Plugin) -> None:
     np.testing.assert_array_equal(out["lrelu"], np.where(x >= 0, x, np.float32(0.1) * x))
 
 
-def test_int8_leaky_relu(interpreter_cli: Path, opt_cli: Path, plugin: Plugin,
-                         tmp_path: Path) -> None:
+def test_int8_leaky_relu(
+    interpreter_cli: Path, opt_cli: Path, plugin: Plugin, tmp_path: Path
+) -> None:
     fp32 = tmp_path / "fp32.mlir"
     fp32.write_text(leaky_relu_module(thresholds=(4.0, 3.0)))
     int8 = tmp_path / "int8.mlir"
-    run(opt_cli, fp32, "--tpu-quant", "--custom-op-plugin", plugin.library, "-o", int8,
-        check=True)
+    run(opt_cli, fp32, "--tpu-quant", "--custom-op-plugin", plugin.library, "-o", int8, check=True)
     x = rand(seed=3, scale=2.0)
     result, tensors = interpret(interpreter_cli, tmp_path, int8.read_text(), x, plugin.library)
     assert result.returncode == 0, result.stderr

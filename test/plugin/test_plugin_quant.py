@@ -43,11 +43,11 @@ def quantize(opt_cli: Path, tmp_path: Path, mlir: str, *args: object) -> str:
 def test_quant_params_written(opt_cli: Path, plugin: Plugin, tmp_path: Path, flag: str) -> None:
     mlir = leaky_relu_module(thresholds=(4.0, 3.0))
     if flag == "tool":
-        module = quantize(opt_cli, tmp_path, mlir, "--tpu-quant", "--custom-op-plugin",
-                          plugin.library)
+        module = quantize(
+            opt_cli, tmp_path, mlir, "--tpu-quant", "--custom-op-plugin", plugin.library
+        )
     else:
-        module = quantize(opt_cli, tmp_path, mlir,
-                          f"--tpu-quant=custom-op-plugin={plugin.library}")
+        module = quantize(opt_cli, tmp_path, mlir, f"--tpu-quant=custom-op-plugin={plugin.library}")
     m_pos, r_pos = find_rshift_and_multiplier(4.0 / 3.0)
     m_neg, r_neg = find_rshift_and_multiplier(abs(4.0 / 3.0 * float(np.float32(0.1))))
     assert (m_pos, r_pos, m_neg, r_neg) == (85, 6, 68, 9)
@@ -61,16 +61,28 @@ def test_quant_params_written(opt_cli: Path, plugin: Plugin, tmp_path: Path, fla
     assert "-> tensor<1x4x8x8xi8>" in line
 
 
-@pytest.mark.parametrize("overwrite,table", [
-    ("forward", "in 3.0\n"),
-    ("backward", "in 5.0\nlrelu 3.0\n"),
-])
-def test_threshold_overwrite(opt_cli: Path, plugin: Plugin, tmp_path: Path, overwrite: str,
-                             table: str) -> None:
+@pytest.mark.parametrize(
+    "overwrite,table",
+    [
+        ("forward", "in 3.0\n"),
+        ("backward", "in 5.0\nlrelu 3.0\n"),
+    ],
+)
+def test_threshold_overwrite(
+    opt_cli: Path, plugin: Plugin, tmp_path: Path, overwrite: str, table: str
+) -> None:
     (tmp_path / "table").write_text("# op_name threshold\n" + table)
-    module = quantize(opt_cli, tmp_path, leaky_relu_module(overwrite=overwrite),
-                      "--import-calibration-table", "--calibration-table", tmp_path / "table",
-                      "--tpu-quant", "--custom-op-plugin", plugin.library)
+    module = quantize(
+        opt_cli,
+        tmp_path,
+        leaky_relu_module(overwrite=overwrite),
+        "--import-calibration-table",
+        "--calibration-table",
+        tmp_path / "table",
+        "--tpu-quant",
+        "--custom-op-plugin",
+        plugin.library,
+    )
     param = param_of(module, "lrelu")
     # Equal thresholds on both sides: no positive scale, only the slope.
     assert "m_i8_pos" not in param and "rshift_pos" not in param
@@ -97,9 +109,7 @@ func.func @main(%arg0: tensor<1x4x8x8xf32>) -> tensor<1x4x4x4xf32> {
 """
 
 
-def test_backward_overwrite_through_max_pool(
-    opt_cli: Path, plugin: Plugin, tmp_path: Path
-) -> None:
+def test_backward_overwrite_through_max_pool(opt_cli: Path, plugin: Plugin, tmp_path: Path) -> None:
     """A backward overwrite reaches the layer before a max pool and a relu (which take their
     input's threshold in tpu-quant), so tpu-quant accepts the custom op."""
     (tmp_path / "table").write_text("# op_name threshold\nin 5.0\npool 4.0\nr 4.5\nlrelu 3.0\n")
@@ -114,8 +124,14 @@ def test_backward_overwrite_through_max_pool(
 
 
 def test_do_quant_false_stays_fp32(opt_cli: Path, plugin: Plugin, tmp_path: Path) -> None:
-    module = quantize(opt_cli, tmp_path, softmax_module(thresholds=(4.0, 1.0)), "--tpu-quant",
-                      "--custom-op-plugin", plugin.library)
+    module = quantize(
+        opt_cli,
+        tmp_path,
+        softmax_module(thresholds=(4.0, 1.0)),
+        "--tpu-quant",
+        "--custom-op-plugin",
+        plugin.library,
+    )
     assert param_of(module, "prob") == {"axis": "1 : i32"}
     line = next(ln for ln in module.splitlines() if 'name = "prob"' in ln)
     assert 'mode = "NONE"' in line and "-> tensor<1x4x8x8xf32>" in line
@@ -135,12 +151,26 @@ def test_calibration_with_plugin(plugin: Plugin, tmp_path: Path) -> None:
         inputs.append(str(path))
     (tmp_path / "list.txt").write_text("\n".join(inputs) + "\n")
     table = tmp_path / "table"
-    result = run(sys.executable, "-m", "tpuc.tools.run_calibration", model, tmp_path / "list.txt",
-                 "--calibration_table", table, "--input_num=3", "--method", "max",
-                 "--custom_op_plugin", plugin.library)
+    result = run(
+        sys.executable,
+        "-m",
+        "tpuc.tools.run_calibration",
+        model,
+        tmp_path / "list.txt",
+        "--calibration_table",
+        table,
+        "--input_num=3",
+        "--method",
+        "max",
+        "--custom_op_plugin",
+        plugin.library,
+    )
     assert result.returncode == 0, result.stderr
-    rows = {line.split()[0]: float(line.split()[1]) for line in table.read_text().splitlines()
-            if line.strip() and not line.startswith("#")}
+    rows = {
+        line.split()[0]: float(line.split()[1])
+        for line in table.read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    }
     data = [np.load(p)["in"] for p in inputs]
     assert rows["in"] == pytest.approx(max(np.abs(x).max() for x in data), rel=1e-5)
     expected = max(np.abs(np.where(x >= 0, x, np.float32(0.1) * x)).max() for x in data)

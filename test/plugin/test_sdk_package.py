@@ -19,8 +19,13 @@ def test_python_m_tpuc_prints_the_cmake_dir(cmake_dir: Path) -> None:
     assert (cmake_dir / "tpucConfigVersion.cmake").is_file()
     assert (cmake_dir / "aarch64-linux-gnu.cmake").is_file()
     include = cmake_dir.parent.parent.parent / "include"
-    for header in ("cvi/CustomOp.h", "cvi/OpParam.h", "cvi/runtime/CpuFunction.h",
-                   "tpuc/kernel/Context.h", "tpuc/Arith.h"):
+    for header in (
+        "cvi/CustomOp.h",
+        "cvi/OpParam.h",
+        "cvi/runtime/CpuFunction.h",
+        "tpuc/kernel/Context.h",
+        "tpuc/Arith.h",
+    ):
         assert (include / header).is_file(), header
     result = run(sys.executable, "-m", "tpuc", "--include-dir", check=True)
     assert Path(result.stdout.strip()) == include
@@ -44,8 +49,11 @@ def test_tpuc_config_agrees(cmake_dir: Path, capsys: pytest.CaptureFixture[str])
 
 
 def test_example_cmakelists_is_short() -> None:
-    lines = [line for line in (EXAMPLE_DIR / "CMakeLists.txt").read_text().splitlines()
-             if line.strip() and not line.lstrip().startswith("#")]
+    lines = [
+        line
+        for line in (EXAMPLE_DIR / "CMakeLists.txt").read_text().splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
     assert len(lines) <= 12
     assert any("find_package(tpuc CONFIG" in line for line in lines)
 
@@ -87,8 +95,12 @@ def test_runtime_library_for_aarch64(cmake_dir: Path, tmp_path: Path) -> None:
     if shutil.which("aarch64-linux-gnu-g++") is None:
         pytest.skip("aarch64-linux-gnu-g++ is not installed (apt install g++-aarch64-linux-gnu)")
     build = tmp_path / "arm64"
-    cmake_build(EXAMPLE_DIR, build, cmake_dir,
-                f"-DCMAKE_TOOLCHAIN_FILE={cmake_dir / 'aarch64-linux-gnu.cmake'}")
+    cmake_build(
+        EXAMPLE_DIR,
+        build,
+        cmake_dir,
+        f"-DCMAKE_TOOLCHAIN_FILE={cmake_dir / 'aarch64-linux-gnu.cmake'}",
+    )
     library = build / "libCustomOpRuntime_arm64.so"
     assert library.is_file()
     assert elf_machine(library) == 0xB7
@@ -99,9 +111,19 @@ def test_toolchain_file_reports_a_missing_compiler(cmake_dir: Path, tmp_path: Pa
     if shutil.which("cmake") is None:
         pytest.skip("cmake is not installed")
     result = subprocess.run(
-        ["cmake", "-S", str(EXAMPLE_DIR), "-B", str(tmp_path / "b"), f"-Dtpuc_DIR={cmake_dir}",
-         f"-DCMAKE_TOOLCHAIN_FILE={cmake_dir / 'aarch64-linux-gnu.cmake'}"],
-        capture_output=True, text=True, timeout=300,
-        env={"PATH": "/usr/bin:/bin", "TPUC_AARCH64_PREFIX": "no-such-cross-"})
+        [
+            "cmake",
+            "-S",
+            str(EXAMPLE_DIR),
+            "-B",
+            str(tmp_path / "b"),
+            f"-Dtpuc_DIR={cmake_dir}",
+            f"-DCMAKE_TOOLCHAIN_FILE={cmake_dir / 'aarch64-linux-gnu.cmake'}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={"PATH": "/usr/bin:/bin", "TPUC_AARCH64_PREFIX": "no-such-cross-"},
+    )
     assert result.returncode != 0
     assert "no-such-cross-g++ not found" in result.stderr

@@ -37,9 +37,24 @@ def run_expect(cmdbuf: bytes, *needles: str, mem: np.ndarray = MEM) -> str:
 
 def g2l_program(**kw: int) -> Program:
     p = Program()
-    args = dict(trans_dir=0, src_base_addr=GBASE, dst_base_addr=0, src_n=1, src_c=4, src_h=1,
-                src_w=16, dst_c=4, dst_h=1, dst_w=16, src_n_stride=64, src_c_stride=16,
-                src_h_stride=16, dst_n_stride=16, dst_c_stride=16, dst_h_stride=16)
+    args = dict(
+        trans_dir=0,
+        src_base_addr=GBASE,
+        dst_base_addr=0,
+        src_n=1,
+        src_c=4,
+        src_h=1,
+        src_w=16,
+        dst_c=4,
+        dst_h=1,
+        dst_w=16,
+        src_n_stride=64,
+        src_c_stride=16,
+        src_h_stride=16,
+        dst_n_stride=16,
+        dst_c_stride=16,
+        dst_h_stride=16,
+    )
     args.update(kw)
     p.tdma(**args)
     return p
@@ -48,11 +63,34 @@ def g2l_program(**kw: int) -> Program:
 def copy_program(**kw: int) -> Program:
     """One element-wise copy (tsk_typ 3, eu 10) of a (1, 4, 2, 8) tensor."""
     p = Program()
-    f = dict(tsk_typ=3, tsk_eu_typ=10, tsk_opd_num=1, opt_relu=0, opt_shift_typ=0,
-             opt_opd1_sign=0, short_res0_str=3, short_opd0_str=3, res0_addr=4096, opd0_addr=0,
-             res0_n=1, res0_c=4, res0_h=2, res0_w=8, opd0_n=1, opd0_c=4, opd0_h=2, opd0_w=8,
-             res0_n_str=16, res0_c_str=16, res0_h_str=8, res0_w_str=1, opd0_n_str=16,
-             opd0_c_str=16, opd0_h_str=8, opd0_w_str=1)
+    f = dict(
+        tsk_typ=3,
+        tsk_eu_typ=10,
+        tsk_opd_num=1,
+        opt_relu=0,
+        opt_shift_typ=0,
+        opt_opd1_sign=0,
+        short_res0_str=3,
+        short_opd0_str=3,
+        res0_addr=4096,
+        opd0_addr=0,
+        res0_n=1,
+        res0_c=4,
+        res0_h=2,
+        res0_w=8,
+        opd0_n=1,
+        opd0_c=4,
+        opd0_h=2,
+        opd0_w=8,
+        res0_n_str=16,
+        res0_c_str=16,
+        res0_h_str=8,
+        res0_w_str=1,
+        opd0_n_str=16,
+        opd0_c_str=16,
+        opd0_h_str=8,
+        opd0_w_str=1,
+    )
     f.update(kw)
     p.tiu(**f)
     return p
@@ -103,18 +141,30 @@ def test_local_memory_overflow_names_descriptor_and_field() -> None:
 
 
 def test_local_start_lane_out_of_range() -> None:
-    run_expect(copy_program(opd0_addr=32 * LANE_BYTES).to_bytes(), "local-memory overflow",
-               "opd0_addr", "start lane 32")
+    run_expect(
+        copy_program(opd0_addr=32 * LANE_BYTES).to_bytes(),
+        "local-memory overflow",
+        "opd0_addr",
+        "start lane 32",
+    )
 
 
 def test_tdma_local_overflow() -> None:
-    run_expect(g2l_program(dst_base_addr=LANE_BYTES - 8).to_bytes(), "local-memory overflow",
-               "TDMA descriptor #0", "dst_base_addr")
+    run_expect(
+        g2l_program(dst_base_addr=LANE_BYTES - 8).to_bytes(),
+        "local-memory overflow",
+        "TDMA descriptor #0",
+        "dst_base_addr",
+    )
 
 
 def test_global_out_of_range() -> None:
-    msg = run_expect(g2l_program(src_base_addr=GBASE + MEM.size - 16).to_bytes(),
-                     "TDMA descriptor #0", "src_base_addr", "outside device memory")
+    msg = run_expect(
+        g2l_program(src_base_addr=GBASE + MEM.size - 16).to_bytes(),
+        "TDMA descriptor #0",
+        "src_base_addr",
+        "outside device memory",
+    )
     assert "base register 0" in msg
 
 
@@ -125,14 +175,21 @@ def test_global_base_register_out_of_range() -> None:
 
 
 def test_global_address_without_bias() -> None:
-    run_expect(g2l_program(src_base_addr=0x100).to_bytes(), "src_base_addr",
-               "below the global-memory start")
+    run_expect(
+        g2l_program(src_base_addr=0x100).to_bytes(),
+        "src_base_addr",
+        "below the global-memory start",
+    )
 
 
 # -- unsupported or malformed descriptors ------------------------------------------------------
 def test_unknown_task_type() -> None:
-    run_expect(copy_program(tsk_typ=4).to_bytes(), "TIU descriptor #0", "tsk_typ",
-               "unsupported task type 4")
+    run_expect(
+        copy_program(tsk_typ=4).to_bytes(),
+        "TIU descriptor #0",
+        "tsk_typ",
+        "unsupported task type 4",
+    )
 
 
 def test_unsupported_arith_type() -> None:
@@ -158,18 +215,45 @@ def test_bad_tdma_format() -> None:
 
 
 def test_signed_result_from_unsigned_operands() -> None:
-    p = copy_program(tsk_eu_typ=0, tsk_opd_num=2, opt_opd0_sign=0, opt_opd1_sign=0,
-                     opt_res0_sign=1, opd1_addr=2048, short_opd1_str=3, opd1_n=1, opd1_c=4,
-                     opd1_h=2, opd1_w=8, opd1_n_str=16, opd1_c_str=16, opd1_h_str=8,
-                     opd1_w_str=1)
+    p = copy_program(
+        tsk_eu_typ=0,
+        tsk_opd_num=2,
+        opt_opd0_sign=0,
+        opt_opd1_sign=0,
+        opt_res0_sign=1,
+        opd1_addr=2048,
+        short_opd1_str=3,
+        opd1_n=1,
+        opd1_c=4,
+        opd1_h=2,
+        opd1_w=8,
+        opd1_n_str=16,
+        opd1_c_str=16,
+        opd1_h_str=8,
+        opd1_w_str=1,
+    )
     run_expect(p.to_bytes(), "opt_res0_sign", "signed result from unsigned operands")
 
 
 def test_max_pooling_with_insertion_is_rejected() -> None:
     p = Program()
-    p.tiu(tsk_typ=1, tsk_eu_typ=0, tsk_opd_num=1, opt_relu=0, opd0_c=1, opd0_h=2, opd0_w=2,
-          res0_c=1, res0_h=3, res0_w=3, opd1_h=1, opd1_w=1, conv_opd0_x_ins0=1,
-          conv_opd0_y_ins0=1, res0_addr=1024)
+    p.tiu(
+        tsk_typ=1,
+        tsk_eu_typ=0,
+        tsk_opd_num=1,
+        opt_relu=0,
+        opd0_c=1,
+        opd0_h=2,
+        opd0_w=2,
+        res0_c=1,
+        res0_h=3,
+        res0_w=3,
+        opd1_h=1,
+        opd1_w=1,
+        conv_opd0_x_ins0=1,
+        conv_opd0_y_ins0=1,
+        res0_addr=1024,
+    )
     run_expect(p.to_bytes(), "conv_opd0_x_ins0", "insertion")
 
 
@@ -177,14 +261,51 @@ def test_shift_amount_out_of_range() -> None:
     mem = MEM.copy()
     mem[:64] = 40  # shift amounts of 40
     p = g2l_program(dst_base_addr=2048)
-    p.tiu(tsk_typ=3, tsk_eu_typ=6, tsk_opd_num=2, opt_relu=0, opt_shift_typ=1, opt_rshift_typ=0,
-          opt_opd0_sign=1, opt_opd1_sign=1, opt_res0_sign=1, opt_opd0_int8=0, opt_res0_int8=0,
-          short_res0_str=3, short_opd0_str=3, short_opd1_str=3, res0_addr=4096, opd0_addr=0,
-          opd1_addr=2048, res0_b_str=512, opd0_b_str=512, res0_n=1, res0_c=4, res0_h=1,
-          res0_w=16, opd0_n=1, opd0_c=4, opd0_h=1, opd0_w=16, opd1_n=1, opd1_c=4, opd1_h=1,
-          opd1_w=16, res0_n_str=16, res0_c_str=16, res0_h_str=16, res0_w_str=1, opd0_n_str=16,
-          opd0_c_str=16, opd0_h_str=16, opd0_w_str=1, opd1_n_str=16, opd1_c_str=16,
-          opd1_h_str=16, opd1_w_str=1)
+    p.tiu(
+        tsk_typ=3,
+        tsk_eu_typ=6,
+        tsk_opd_num=2,
+        opt_relu=0,
+        opt_shift_typ=1,
+        opt_rshift_typ=0,
+        opt_opd0_sign=1,
+        opt_opd1_sign=1,
+        opt_res0_sign=1,
+        opt_opd0_int8=0,
+        opt_res0_int8=0,
+        short_res0_str=3,
+        short_opd0_str=3,
+        short_opd1_str=3,
+        res0_addr=4096,
+        opd0_addr=0,
+        opd1_addr=2048,
+        res0_b_str=512,
+        opd0_b_str=512,
+        res0_n=1,
+        res0_c=4,
+        res0_h=1,
+        res0_w=16,
+        opd0_n=1,
+        opd0_c=4,
+        opd0_h=1,
+        opd0_w=16,
+        opd1_n=1,
+        opd1_c=4,
+        opd1_h=1,
+        opd1_w=16,
+        res0_n_str=16,
+        res0_c_str=16,
+        res0_h_str=16,
+        res0_w_str=1,
+        opd0_n_str=16,
+        opd0_c_str=16,
+        opd0_h_str=16,
+        opd0_w_str=1,
+        opd1_n_str=16,
+        opd1_c_str=16,
+        opd1_h_str=16,
+        opd1_w_str=1,
+    )
     with pytest.raises(EngineError, match="arith_shift amount 40"):
         run_tpuc(p.to_bytes(), mem, [0] * 8)
 
@@ -210,15 +331,41 @@ def encode(kind: str, **fields: int) -> subprocess.CompletedProcess[str]:
     return subprocess.run(args, capture_output=True, text=True, timeout=30)
 
 
-@pytest.mark.parametrize("kind,table,nwords,fields", [
-    ("tiu", TIU_FIELDS, 28, dict(tsk_typ=2, res0_c=4095, cmd_id_gdma=0xABCD, quan_m=0x89ABCDEF,
-                                 opd0_h=0xFFF, res0_addr=0x123456, layer_info=0xFFFFFFF)),
-    ("tdma", TDMA_FIELDS, 16, dict(dst_c_stride=0x12345678, src_c_stride=0x9ABCDEF0,
-                                   src_base_addr=0xFF_1234_5678, dst_base_addr=0x12_8765_4321,
-                                   cmd_id=0xFFFF, wait_id_tpu=7)),
-])
-def test_engine_encoder_matches_field_table(kind: str, table: dict, nwords: int,
-                                            fields: dict[str, int]) -> None:
+@pytest.mark.parametrize(
+    "kind,table,nwords,fields",
+    [
+        (
+            "tiu",
+            TIU_FIELDS,
+            28,
+            dict(
+                tsk_typ=2,
+                res0_c=4095,
+                cmd_id_gdma=0xABCD,
+                quan_m=0x89ABCDEF,
+                opd0_h=0xFFF,
+                res0_addr=0x123456,
+                layer_info=0xFFFFFFF,
+            ),
+        ),
+        (
+            "tdma",
+            TDMA_FIELDS,
+            16,
+            dict(
+                dst_c_stride=0x12345678,
+                src_c_stride=0x9ABCDEF0,
+                src_base_addr=0xFF_1234_5678,
+                dst_base_addr=0x12_8765_4321,
+                cmd_id=0xFFFF,
+                wait_id_tpu=7,
+            ),
+        ),
+    ],
+)
+def test_engine_encoder_matches_field_table(
+    kind: str, table: dict, nwords: int, fields: dict[str, int]
+) -> None:
     r = encode(kind, **fields)
     assert r.returncode == 0, r.stderr
     words = [int(w, 16) for w in r.stdout.split()]
@@ -239,16 +386,45 @@ def test_encoder_rejects_unknown_fields() -> None:
 
 def test_window_result_size_must_match_geometry() -> None:
     p = Program()
-    p.tiu(tsk_typ=1, tsk_eu_typ=0, tsk_opd_num=1, opt_relu=0, opd0_c=1, opd0_h=4, opd0_w=4,
-          res0_c=1, res0_h=4, res0_w=4, opd1_h=2, opd1_w=2, res0_addr=1024)
+    p.tiu(
+        tsk_typ=1,
+        tsk_eu_typ=0,
+        tsk_opd_num=1,
+        opt_relu=0,
+        opd0_c=1,
+        opd0_h=4,
+        opd0_w=4,
+        res0_c=1,
+        res0_h=4,
+        res0_w=4,
+        opd1_h=2,
+        opd1_w=2,
+        res0_addr=1024,
+    )
     run_expect(p.to_bytes(), "TIU descriptor #0 field res0_h", "does not match the window")
 
 
 def test_double_conv_needs_even_channels() -> None:
     p = Program()
-    p.tiu(tsk_typ=0, double_conv=1, tsk_opd_num=2, opt_relu=0, opd0_c=3, opd0_h=2, opd0_w=2,
-          opd1_n=3, opd1_c=1, opd1_h=1, opd1_w=1, res0_c=1, res0_h=2, res0_w=2,
-          short_opd1_str=1, res0_addr=1024, opd1_addr=2048)
+    p.tiu(
+        tsk_typ=0,
+        double_conv=1,
+        tsk_opd_num=2,
+        opt_relu=0,
+        opd0_c=3,
+        opd0_h=2,
+        opd0_w=2,
+        opd1_n=3,
+        opd1_c=1,
+        opd1_h=1,
+        opd1_w=1,
+        res0_c=1,
+        res0_h=2,
+        res0_w=2,
+        short_opd1_str=1,
+        res0_addr=1024,
+        opd1_addr=2048,
+    )
     run_expect(p.to_bytes(), "double_conv", "even IC")
 
 
@@ -293,8 +469,9 @@ def test_random_descriptors_fail_cleanly(seed: int) -> None:
         cb, mi, mo = Path(d, "c.bin"), Path(d, "m.bin"), Path(d, "o.bin")
         cb.write_bytes(random_descriptor_program(rng))
         mi.write_bytes(bytes(1 << 20))
-        r = subprocess.run([exe, str(cb), str(mi), str(mo)], capture_output=True, text=True,
-                           timeout=60)
+        r = subprocess.run(
+            [exe, str(cb), str(mi), str(mo)], capture_output=True, text=True, timeout=60
+        )
     assert r.returncode in (0, 1), f"exit {r.returncode}: {r.stderr[-300:]}"
     if r.returncode == 1:
         assert r.stderr.startswith("tpuc-cmdbuf-run: ") and "descriptor" in r.stderr

@@ -24,8 +24,10 @@ from vendor_sim import (
     walk_cmdbuf,
 )
 
-MODELS = sorted(glob.glob(str(SHARED / "conformance" / "*" / "*.cvimodel"))
-                + glob.glob(str(SHARED / "conformance" / "*" / "*" / "*.cvimodel")))
+MODELS = sorted(
+    glob.glob(str(SHARED / "conformance" / "*" / "*.cvimodel"))
+    + glob.glob(str(SHARED / "conformance" / "*" / "*" / "*.cvimodel"))
+)
 REGION = 4 << 20  # bytes per base-register region
 SECTION_CMDBUF, SECTION_WEIGHT = 1, 0
 
@@ -46,7 +48,7 @@ def replay_image(weight: bytes, seed: int) -> tuple[np.ndarray, list[int]]:
     regions = max(8, 1 + (len(weight) + REGION - 1) // REGION)
     mem = rng.integers(-8, 8, REGION * (regions + 1), dtype=np.int8).view(np.uint8)
     regs = [0, REGION, 0, 0, 0, 0, 0, 0]
-    mem[REGION:REGION + len(weight)] = np.frombuffer(weight, np.uint8)
+    mem[REGION : REGION + len(weight)] = np.frombuffer(weight, np.uint8)
     nxt = REGION * (1 + (len(weight) + REGION - 1) // REGION)
     for r in (0, 2, 3, 4, 5, 6, 7):
         regs[r] = nxt
@@ -71,8 +73,10 @@ def test_model_cmdbuf_replay(h: Harness, path: str, seed: int) -> None:
         mem, regs = replay_image(weight, seed)
         ref, ours = h.run_both(cmdbuf, mem, regs, clear_lmem=True)
         diff = np.nonzero(ref != ours)[0]
-        assert diff.size == 0, (f"{model_id(path)}/{name}: {diff.size} bytes differ, first at "
-                                f"{int(diff[0]):#x} (region {int(diff[0]) // REGION})")
+        assert diff.size == 0, (
+            f"{model_id(path)}/{name}: {diff.size} bytes differ, first at "
+            f"{int(diff[0]):#x} (region {int(diff[0]) // REGION})"
+        )
 
 
 def test_descriptor_histogram() -> None:
@@ -88,13 +92,17 @@ def test_descriptor_histogram() -> None:
             for _, engine, words in walk_cmdbuf(payload):
                 if engine == ENGINE_TIU:
                     f = unpack(TIU_FIELDS, words)
-                    key = (f"TIU typ={f['tsk_typ']} eu={f['tsk_eu_typ']} "
-                           f"{'bf16' if f['opd_typ'] else 'int8'} lut={f['tens_lookup']}")
+                    key = (
+                        f"TIU typ={f['tsk_typ']} eu={f['tsk_eu_typ']} "
+                        f"{'bf16' if f['opd_typ'] else 'int8'} lut={f['tens_lookup']}"
+                    )
                 elif engine == ENGINE_TDMA:
                     f = unpack(TDMA_FIELDS, words)
-                    key = (f"TDMA dir={f['trans_dir']} matrix={f['sys_dtype']} "
-                           f"fmt={f['src_fmt']}>{f['dst_fmt']} compress={f['compress_en']} "
-                           f"lut_idx={f['mv_lut_idx']}")
+                    key = (
+                        f"TDMA dir={f['trans_dir']} matrix={f['sys_dtype']} "
+                        f"fmt={f['src_fmt']}>{f['dst_fmt']} compress={f['compress_en']} "
+                        f"lut_idx={f['mv_lut_idx']}"
+                    )
                 else:
                     key = f"engine {engine}"
                 hist[key] += 1

@@ -161,35 +161,81 @@ class Program:
         return bytes(out)
 
     # -- TDMA conveniences -------------------------------------------------------------------
-    def g2l(self, goff: int, laddr: int, shape: tuple[int, int, int, int],
-            gstride: tuple[int, int, int] | None = None,
-            lstride: tuple[int, int, int] | None = None, es: int = 1, reg: int = 0,
-            **kw: int) -> None:
+    def g2l(
+        self,
+        goff: int,
+        laddr: int,
+        shape: tuple[int, int, int, int],
+        gstride: tuple[int, int, int] | None = None,
+        lstride: tuple[int, int, int] | None = None,
+        es: int = 1,
+        reg: int = 0,
+        **kw: int,
+    ) -> None:
         n, c, h, w = shape
         gs = gstride or (c * h * w * es, h * w * es, w * es)
         ls = lstride or tensor_lstride(shape, es)
         fmt = 2 if es == 2 else 1
-        args = dict(trans_dir=0, src_base_addr=GBASE + goff, dst_base_addr=laddr, src_n=n, src_c=c,
-                    src_h=h, src_w=w, dst_c=c, dst_h=h, dst_w=w, src_n_stride=gs[0],
-                    src_c_stride=gs[1], src_h_stride=gs[2], dst_n_stride=ls[0],
-                    dst_c_stride=ls[1], dst_h_stride=ls[2], src_base_reg_sel=reg,
-                    src_fmt=fmt, dst_fmt=fmt)
+        args = dict(
+            trans_dir=0,
+            src_base_addr=GBASE + goff,
+            dst_base_addr=laddr,
+            src_n=n,
+            src_c=c,
+            src_h=h,
+            src_w=w,
+            dst_c=c,
+            dst_h=h,
+            dst_w=w,
+            src_n_stride=gs[0],
+            src_c_stride=gs[1],
+            src_h_stride=gs[2],
+            dst_n_stride=ls[0],
+            dst_c_stride=ls[1],
+            dst_h_stride=ls[2],
+            src_base_reg_sel=reg,
+            src_fmt=fmt,
+            dst_fmt=fmt,
+        )
         args.update(kw)
         self.tdma(**args)
 
-    def l2g(self, laddr: int, goff: int, shape: tuple[int, int, int, int],
-            gstride: tuple[int, int, int] | None = None,
-            lstride: tuple[int, int, int] | None = None, es: int = 1, reg: int = 0,
-            **kw: int) -> None:
+    def l2g(
+        self,
+        laddr: int,
+        goff: int,
+        shape: tuple[int, int, int, int],
+        gstride: tuple[int, int, int] | None = None,
+        lstride: tuple[int, int, int] | None = None,
+        es: int = 1,
+        reg: int = 0,
+        **kw: int,
+    ) -> None:
         n, c, h, w = shape
         gs = gstride or (c * h * w * es, h * w * es, w * es)
         ls = lstride or tensor_lstride(shape, es)
         fmt = 2 if es == 2 else 1
-        args = dict(trans_dir=1, src_base_addr=laddr, dst_base_addr=GBASE + goff, src_n=n, src_c=c,
-                    src_h=h, src_w=w, dst_c=c, dst_h=h, dst_w=w, src_n_stride=ls[0],
-                    src_c_stride=ls[1], src_h_stride=ls[2], dst_n_stride=gs[0],
-                    dst_c_stride=gs[1], dst_h_stride=gs[2], dst_base_reg_sel=reg,
-                    src_fmt=fmt, dst_fmt=fmt)
+        args = dict(
+            trans_dir=1,
+            src_base_addr=laddr,
+            dst_base_addr=GBASE + goff,
+            src_n=n,
+            src_c=c,
+            src_h=h,
+            src_w=w,
+            dst_c=c,
+            dst_h=h,
+            dst_w=w,
+            src_n_stride=ls[0],
+            src_c_stride=ls[1],
+            src_h_stride=ls[2],
+            dst_n_stride=gs[0],
+            dst_c_stride=gs[1],
+            dst_h_stride=gs[2],
+            dst_base_reg_sel=reg,
+            src_fmt=fmt,
+            dst_fmt=fmt,
+        )
         args.update(kw)
         self.tdma(**args)
 
@@ -206,8 +252,9 @@ def align(x: int, a: int) -> int:
     return (x + a - 1) // a * a
 
 
-def tensor_lstride(shape: tuple[int, int, int, int], es: int = 1,
-                   eu_align: bool = True) -> tuple[int, int, int]:
+def tensor_lstride(
+    shape: tuple[int, int, int, int], es: int = 1, eu_align: bool = True
+) -> tuple[int, int, int]:
     n, c, h, w = shape
     cs = h * w * es
     if eu_align:
@@ -229,8 +276,9 @@ def bf16_to_f32(b: np.ndarray) -> np.ndarray:
     return (np.asarray(b, np.uint16).astype(np.uint32) << 16).view(np.float32)
 
 
-def random_bf16(rng: np.random.Generator, shape: tuple[int, ...], lo: float = -4.0,
-                hi: float = 4.0) -> np.ndarray:
+def random_bf16(
+    rng: np.random.Generator, shape: tuple[int, ...], lo: float = -4.0, hi: float = 4.0
+) -> np.ndarray:
     return f32_to_bf16_rne(rng.uniform(lo, hi, shape).astype(np.float32))
 
 
@@ -239,9 +287,22 @@ def random_bf16(rng: np.random.Generator, shape: tuple[int, ...], lo: float = -4
 # ----------------------------------------------------------------------------------------------
 def _clear_lmem_cmdbuf() -> bytes:
     p = Program()
-    p.tdma(trans_dir=0, spec_func=4, const_val=0, dst_base_addr=0, src_n=1, src_c=LANES,
-           src_h=1, src_w=LANE_BYTES, dst_c=LANES, dst_h=1, dst_w=LANE_BYTES,
-           dst_n_stride=LANE_BYTES, dst_c_stride=LANE_BYTES, dst_h_stride=LANE_BYTES)
+    p.tdma(
+        trans_dir=0,
+        spec_func=4,
+        const_val=0,
+        dst_base_addr=0,
+        src_n=1,
+        src_c=LANES,
+        src_h=1,
+        src_w=LANE_BYTES,
+        dst_c=LANES,
+        dst_h=1,
+        dst_w=LANE_BYTES,
+        dst_n_stride=LANE_BYTES,
+        dst_c_stride=LANE_BYTES,
+        dst_h_stride=LANE_BYTES,
+    )
     return p.to_bytes()
 
 
@@ -283,8 +344,13 @@ class VendorSim:
         env = dict(os.environ, SET_CHIP_NAME="cv183x", TPUC_VENDOR_LIB=self.libdir)
         log = os.environ.get("TPUC_VENDOR_LOG")  # where the vendor library's messages go
         err = open(log, "ab") if log else subprocess.DEVNULL
-        self.proc = subprocess.Popen([sys.executable, __file__, "--worker"], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=err, env=env)
+        self.proc = subprocess.Popen(
+            [sys.executable, __file__, "--worker"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=err,
+            env=env,
+        )
         return self.proc
 
     def close(self) -> None:
@@ -293,8 +359,9 @@ class VendorSim:
             self.proc.wait()
             self.proc = None
 
-    def run(self, cmdbuf: bytes, mem: np.ndarray, base_regs: list[int],
-            clear_lmem: bool = True) -> np.ndarray:
+    def run(
+        self, cmdbuf: bytes, mem: np.ndarray, base_regs: list[int], clear_lmem: bool = True
+    ) -> np.ndarray:
         """Runs one command buffer. With clear_lmem, local memory is zeroed first (the vendor's
         local memory otherwise keeps whatever earlier runs left; tpuc's engine starts at 0)."""
         if clear_lmem:
@@ -336,8 +403,15 @@ def _worker_main() -> None:
     rt.CVI_RT_MemGetVAddr.restype = vp
     rt.CVI_RT_MemGetPAddr.argtypes = [vp]
     rt.CVI_RT_MemGetPAddr.restype = u64
-    rt.CVI_RT_LoadCmdbuf.argtypes = [vp, ctypes.c_char_p, u64, u64, u64, ctypes.c_bool,
-                                     ctypes.POINTER(vp)]
+    rt.CVI_RT_LoadCmdbuf.argtypes = [
+        vp,
+        ctypes.c_char_p,
+        u64,
+        u64,
+        u64,
+        ctypes.c_bool,
+        ctypes.POINTER(vp),
+    ]
     rt.CVI_RT_RunCmdbufEx.argtypes = [vp, vp, ctypes.POINTER(u64)]
     rt.CVI_RT_MemFree.argtypes = [vp, vp]
     ctx = vp()
@@ -406,8 +480,9 @@ def engine_available() -> bool:
     return _python_runner() is not None or tpuc_runner() is not None
 
 
-def run_tpuc(cmdbuf: bytes, mem: np.ndarray, base_regs: list[int],
-             profile: bool = False) -> tuple[np.ndarray, dict | str | None]:
+def run_tpuc(
+    cmdbuf: bytes, mem: np.ndarray, base_regs: list[int], profile: bool = False
+) -> tuple[np.ndarray, dict | str | None]:
     """Runs tpuc's engine: through tpuc.runtime.run_cmdbuf if importable, else the
     tpuc-cmdbuf-run CLI ($TPUC_CMDBUF_RUN forces the CLI). Returns (memory, profile) where the
     profile is the module's dict or the CLI's text output."""
@@ -421,8 +496,10 @@ def run_tpuc(cmdbuf: bytes, mem: np.ndarray, base_regs: list[int],
         return out, prof
     exe = tpuc_runner()
     if exe is None:
-        raise FileNotFoundError("tpuc engine not found (build tpuc-cmdbuf-run or the Python "
-                                "package, or set TPUC_CMDBUF_RUN)")
+        raise FileNotFoundError(
+            "tpuc engine not found (build tpuc-cmdbuf-run or the Python "
+            "package, or set TPUC_CMDBUF_RUN)"
+        )
     with tempfile.TemporaryDirectory() as d:
         cb, mi, mo = Path(d, "cmd.bin"), Path(d, "mem.bin"), Path(d, "out.bin")
         cb.write_bytes(cmdbuf)
@@ -449,8 +526,13 @@ class Harness:
     def __init__(self, vendor: VendorSim):
         self.vendor = vendor
 
-    def run_both(self, cmdbuf: bytes, mem: np.ndarray, base_regs: list[int] | None = None,
-                 clear_lmem: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    def run_both(
+        self,
+        cmdbuf: bytes,
+        mem: np.ndarray,
+        base_regs: list[int] | None = None,
+        clear_lmem: bool = False,
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Vendor and tpuc results. Instruction tests define every local byte they observe;
         whole programs pass clear_lmem so both start from zeroed local memory."""
         regs = base_regs or [0] * 8
@@ -458,13 +540,15 @@ class Harness:
         ours, _ = run_tpuc(cmdbuf, mem, regs)
         return ref, ours
 
-    def check(self, prog: Program, mem: np.ndarray, base_regs: list[int] | None = None,
-              what: str = "") -> np.ndarray:
+    def check(
+        self, prog: Program, mem: np.ndarray, base_regs: list[int] | None = None, what: str = ""
+    ) -> np.ndarray:
         ref, ours = self.run_both(prog.to_bytes(), mem, base_regs)
         if not np.array_equal(ref, ours):
             diff = np.nonzero(ref != ours)[0]
-            first = ", ".join(f"{int(i):#x}: vendor {ref[i]:#04x} tpuc {ours[i]:#04x}"
-                              for i in diff[:8])
+            first = ", ".join(
+                f"{int(i):#x}: vendor {ref[i]:#04x} tpuc {ours[i]:#04x}" for i in diff[:8]
+            )
             raise AssertionError(f"{what}: {diff.size} bytes differ ({first})")
         return ref
 
@@ -510,7 +594,7 @@ def cvimodel_sections(path: str | Path) -> list[tuple[int, str, bytes]]:
     """(type, name, payload) of every section (CMDBUF payloads decompressed)."""
     data = Path(path).read_bytes()
     body_size = struct.unpack_from("<I", data, 8)[0]
-    body, blob = data[48:48 + body_size], 48 + body_size
+    body, blob = data[48 : 48 + body_size], 48 + body_size
     root = _fb_deref(body, 0)
     vec_pos = _fb_field(body, root, 7)
     if vec_pos is None:
@@ -527,9 +611,9 @@ def cvimodel_sections(path: str | Path) -> list[tuple[int, str, bytes]]:
         name_pos = _fb_field(body, sec, 1)
         assert name_pos is not None
         name_at = _fb_deref(body, name_pos)
-        name = body[name_at + 4:name_at + 4 + struct.unpack_from("<I", body, name_at)[0]].decode()
+        name = body[name_at + 4 : name_at + 4 + struct.unpack_from("<I", body, name_at)[0]].decode()
         size, offset = num(2, "<I"), num(3, "<I")
-        payload = data[blob + offset:blob + offset + size]
+        payload = data[blob + offset : blob + offset + size]
         if num(5, "<B"):
             payload = _lz4_decompress(payload, num(6, "<I"))
         out.append((num(0, "<B"), name, payload))
@@ -539,13 +623,24 @@ def cvimodel_sections(path: str | Path) -> list[tuple[int, str, bytes]]:
 def lmem_dump_record(last_tiu: int, last_tdma: int, dst_offset: int, reg: int) -> bytes:
     """One TDMA record storing all of local memory (32 lanes x 32 KiB, lane-major) to global."""
     p = Program(tiu_id=last_tiu, tdma_id=last_tdma)
-    p.l2g(0, dst_offset, (1, LANES, 1, LANE_BYTES), lstride=(LANE_BYTES, LANE_BYTES, LANE_BYTES),
-          reg=reg)
+    p.l2g(
+        0,
+        dst_offset,
+        (1, LANES, 1, LANE_BYTES),
+        lstride=(LANE_BYTES, LANE_BYTES, LANE_BYTES),
+        reg=reg,
+    )
     return p.to_bytes()
 
 
-def first_divergence(h: Harness, cmdbuf: bytes, mem: np.ndarray, regs: list[int],
-                     scratch_reg: int, scratch_offset: int) -> int | None:
+def first_divergence(
+    h: Harness,
+    cmdbuf: bytes,
+    mem: np.ndarray,
+    regs: list[int],
+    scratch_reg: int,
+    scratch_offset: int,
+) -> int | None:
     """Index of the first record after which global or local memory differs between the two
     simulators (local memory is dumped to scratch_offset via base register scratch_reg), or
     None."""
@@ -554,11 +649,15 @@ def first_divergence(h: Harness, cmdbuf: bytes, mem: np.ndarray, regs: list[int]
     lo, hi = 0, len(records)  # invariant: prefix lo agrees, prefix hi (if < len) differs
 
     def differs(k: int) -> bool:
-        tiu = max([unpack(TIU_FIELDS, w)["cmd_id_tpu"] for _, e, w in records[:k]
-                   if e == ENGINE_TIU], default=0)
-        tdma = max([unpack(TDMA_FIELDS, w)["cmd_id"] for _, e, w in records[:k]
-                    if e == ENGINE_TDMA], default=0)
-        buf = cmdbuf[:offsets[k]] + lmem_dump_record(tiu, tdma, scratch_offset, scratch_reg)
+        tiu = max(
+            [unpack(TIU_FIELDS, w)["cmd_id_tpu"] for _, e, w in records[:k] if e == ENGINE_TIU],
+            default=0,
+        )
+        tdma = max(
+            [unpack(TDMA_FIELDS, w)["cmd_id"] for _, e, w in records[:k] if e == ENGINE_TDMA],
+            default=0,
+        )
+        buf = cmdbuf[: offsets[k]] + lmem_dump_record(tiu, tdma, scratch_offset, scratch_reg)
         ref, ours = h.run_both(buf, mem, regs, clear_lmem=True)
         return not np.array_equal(ref, ours)
 
@@ -608,7 +707,7 @@ def _centre(v: int, bias: int, zg: bool) -> int:
     if v == 0 and zg:
         return 0
     rng = bias if bias <= 128 else 255 - bias
-    d = ((v - bias) & 0xFF)
+    d = (v - bias) & 0xFF
     d = d - 256 if d >= 128 else d
     if bias <= 128:
         return v if v >= 2 * rng else (_zigzag(d) + zg) & 0xFF
@@ -641,15 +740,21 @@ def _encode_block(bits: _Bits, sym: list[int], zvc: bool) -> int:
     return (k << 5) + ((unary - 16) & 0x1F)
 
 
-def vlc_encode(data: bytes, signed: bool = False, bf16: bool = False, bias0: int = 0,
-               bias1: int = 0, zero_guard: bool = False) -> bytes:
+def vlc_encode(
+    data: bytes,
+    signed: bool = False,
+    bf16: bool = False,
+    bias0: int = 0,
+    bias1: int = 0,
+    zero_guard: bool = False,
+) -> bytes:
     """Compressed stream of int8 bytes or bf16 values (little-endian pairs)."""
     block = 32 if bf16 else 16
     nblocks = (len(data) + block - 1) // block
     kmap = bytearray((nblocks + 15) // 16 * 16)
     bits = _Bits()
     for b in range(nblocks):
-        chunk = data[b * block:(b + 1) * block].ljust(block, b"\0")
+        chunk = data[b * block : (b + 1) * block].ljust(block, b"\0")
         if not bf16:
             vals = [x - 256 if x >= 128 else x for x in chunk] if signed else list(chunk)
             sym = [_zigzag(_circular(v, bias0, bias1)) for v in vals] if signed else vals
@@ -682,9 +787,16 @@ def tpuc_profile(cmdbuf: bytes, mem: np.ndarray, base_regs: list[int]) -> dict:
     for line in str(prof).splitlines():
         parts = line.split()
         if parts and parts[0] == "slice":
-            out["slices"].append(dict(engine=parts[1].lower(), index=int(parts[2][1:]),
-                                      layer_id=int(parts[4]), op=parts[5],
-                                      start=int(parts[6]), end=int(parts[7])))
+            out["slices"].append(
+                dict(
+                    engine=parts[1].lower(),
+                    index=int(parts[2][1:]),
+                    layer_id=int(parts[4]),
+                    op=parts[5],
+                    start=int(parts[6]),
+                    end=int(parts[7]),
+                )
+            )
         elif len(parts) == 2:
             out[parts[0]] = int(parts[1])
     return out

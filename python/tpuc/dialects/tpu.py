@@ -23,7 +23,9 @@ from ._tpu_ops_gen import *  # noqa: F403
 from ._tpu_ops_gen import _Dialect  # noqa: F401
 from ._tpu_ops_gen import CustomOp, _ods_ir
 
-ParamValue = int | float | bool | str | Sequence[int] | Sequence[float] | Sequence[bool] | Sequence[str]
+ParamValue = (
+    int | float | bool | str | Sequence[int] | Sequence[float] | Sequence[bool] | Sequence[str]
+)
 
 
 def _restore_op_name(cls: type) -> None:
@@ -61,7 +63,9 @@ def _param_attr(key: str, value: ParamValue) -> Attribute:
         items = list(value)
         kinds = {type(v) for v in items}
         if len(kinds) > 1:
-            raise TypeError(f"param '{key}': list mixes value types {sorted(k.__name__ for k in kinds)}")
+            raise TypeError(
+                f"param '{key}': list mixes value types {sorted(k.__name__ for k in kinds)}"
+            )
         return ArrayAttr.get([_param_attr(key, v) for v in items])
     raise TypeError(
         f"param '{key}': unsupported value {value!r} of type {type(value).__name__} "

@@ -51,13 +51,16 @@ class Program:
         """(name, shape) of each function argument, in order."""
         return [(name, tuple(shape)) for name, shape in self._native.inputs]
 
-    def run(self, inputs: Mapping[str, np.ndarray], *, dump_all: bool = False
-            ) -> dict[str, np.ndarray]:
+    def run(
+        self, inputs: Mapping[str, np.ndarray], *, dump_all: bool = False
+    ) -> dict[str, np.ndarray]:
         """Runs the function. Returns its results by op name, or with ``dump_all`` every tpu
         op's result by its ``name`` (the results included). INT8 tensors come as int8 codes
         plus their ``<name>_scale``."""
-        arrays = {str(name): np.ascontiguousarray(value, dtype=np.float32)
-                  for name, value in inputs.items()}
+        arrays = {
+            str(name): np.ascontiguousarray(value, dtype=np.float32)
+            for name, value in inputs.items()
+        }
         try:
             result = self._native.run(arrays, dump_all)
         except RuntimeError as error:
@@ -84,32 +87,55 @@ def _source_of(module_or_path: Any) -> tuple[str, bool, str]:
     operation = getattr(module_or_path, "operation", None)
     if operation is not None:
         return str(operation), False, os.getcwd()
-    raise TypeError("module_or_path must be a path, MLIR text or a tpuc.ir.Module, got "
-                    f"{type(module_or_path).__name__}")
+    raise TypeError(
+        "module_or_path must be a path, MLIR text or a tpuc.ir.Module, got "
+        f"{type(module_or_path).__name__}"
+    )
 
 
-def compile(module_or_path: Any, *, weight_file: str | os.PathLike[str] | None = None,
-            function: str | None = None,
-            custom_ops: Mapping[str, CustomOpFunction] | None = None,
-            custom_op_plugins: Iterable[str | os.PathLike[str]] = ()) -> Program:
+def compile(
+    module_or_path: Any,
+    *,
+    weight_file: str | os.PathLike[str] | None = None,
+    function: str | None = None,
+    custom_ops: Mapping[str, CustomOpFunction] | None = None,
+    custom_op_plugins: Iterable[str | os.PathLike[str]] = (),
+) -> Program:
     """Parses the module and translates its function (``main`` or the only one) into a Program.
     Raises InterpreterError naming the op that cannot be interpreted."""
     source, is_path, base = _source_of(module_or_path)
     try:
         native = _interpreter.compile(
-            source, is_path, base, os.fspath(weight_file) if weight_file else "",
-            function or "", dict(custom_ops or {}), [os.fspath(p) for p in custom_op_plugins])
+            source,
+            is_path,
+            base,
+            os.fspath(weight_file) if weight_file else "",
+            function or "",
+            dict(custom_ops or {}),
+            [os.fspath(p) for p in custom_op_plugins],
+        )
     except RuntimeError as error:
         raise InterpreterError(str(error)) from None
     return Program(native)
 
 
-def run(module_or_path: Any, inputs: Mapping[str, np.ndarray], *, dump_all: bool = False,
-        weight_file: str | os.PathLike[str] | None = None, function: str | None = None,
-        custom_ops: Mapping[str, CustomOpFunction] | None = None,
-        custom_op_plugins: Iterable[str | os.PathLike[str]] = ()) -> dict[str, np.ndarray]:
+def run(
+    module_or_path: Any,
+    inputs: Mapping[str, np.ndarray],
+    *,
+    dump_all: bool = False,
+    weight_file: str | os.PathLike[str] | None = None,
+    function: str | None = None,
+    custom_ops: Mapping[str, CustomOpFunction] | None = None,
+    custom_op_plugins: Iterable[str | os.PathLike[str]] = (),
+) -> dict[str, np.ndarray]:
     """Interprets the module on ``inputs`` (name -> array). Returns the function's results by op
     name, or with ``dump_all`` every tpu op's result by its ``name``."""
-    program = compile(module_or_path, weight_file=weight_file, function=function,
-                      custom_ops=custom_ops, custom_op_plugins=custom_op_plugins)
+    program = compile(
+        module_or_path,
+        weight_file=weight_file,
+        function=function,
+        custom_ops=custom_ops,
+        custom_op_plugins=custom_op_plugins,
+    )
     return program.run(inputs, dump_all=dump_all)

@@ -19,8 +19,14 @@ with Context(), Location.unknown():
                 [r.result],
                 [1, 4, 8, 8],
                 operation_name="leaky_relu",
-                param={"negative_slope": 0.1, "sizes": [1, 2, 3], "names": ["a", "b"],
-                       "flags": [True, False], "scales": [0.5, 0.25], "mode": "fast"},
+                param={
+                    "negative_slope": 0.1,
+                    "sizes": [1, 2, 3],
+                    "names": ["a", "b"],
+                    "flags": [True, False],
+                    "scales": [0.5, 0.25],
+                    "mode": "fast",
+                },
                 threshold_overwrite="backward",
             )
             # CHECK: tpu.relu relu0

@@ -17,8 +17,9 @@ def write(path: str, specs: list[str]) -> None:
         name, rest = spec.split("=", 1)
         values, shape = rest.split(":")
         dims = tuple(int(d) for d in shape.split("x"))
-        arrays[name] = np.array([float(v) for v in values.split(",")],
-                                dtype=np.float32).reshape(dims)
+        arrays[name] = np.array([float(v) for v in values.split(",")], dtype=np.float32).reshape(
+            dims
+        )
     np.savez(path, **arrays)
 
 

@@ -31,12 +31,15 @@ def expect(name: str, actual: np.ndarray, expected: np.ndarray) -> None:
     if actual.size != expected.size:
         sys.exit(f"{name}: {actual.size} elements, expected {expected.size}")
     if not np.allclose(actual.reshape(-1), expected.reshape(-1), rtol=RTOL, atol=ATOL):
-        sys.exit(f"{name}: values differ\n  actual   {actual.reshape(-1)[:8]}\n"
-                 f"  expected {expected.reshape(-1)[:8]}")
+        sys.exit(
+            f"{name}: values differ\n  actual   {actual.reshape(-1)[:8]}\n"
+            f"  expected {expected.reshape(-1)[:8]}"
+        )
 
 
-def batch_norm_affine(src: dict[str, np.ndarray], stats: list[str],
-                      eps: float) -> tuple[np.ndarray, np.ndarray]:
+def batch_norm_affine(
+    src: dict[str, np.ndarray], stats: list[str], eps: float
+) -> tuple[np.ndarray, np.ndarray]:
     mean, var, gamma, beta = (src[name].astype(np.float64).reshape(-1) for name in stats)
     scale = gamma / np.sqrt(var + float(np.float32(eps)))
     return scale, beta - mean * scale
@@ -78,8 +81,9 @@ def main() -> None:
         expect(args.result[0], out[args.result[0]], folded)
         expect(args.result[1], out[args.result[1]], bias * scale + shift)
         if out[args.result[0]].shape != weights.shape:
-            sys.exit(f"{args.result[0]}: shape {out[args.result[0]].shape}, expected "
-                     f"{weights.shape}")
+            sys.exit(
+                f"{args.result[0]}: shape {out[args.result[0]].shape}, expected {weights.shape}"
+            )
     print(f"{args.check}: ok")
 
 
