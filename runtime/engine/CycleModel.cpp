@@ -358,6 +358,7 @@ void CycleModel::addTdma(const TdmaFieldValues &f, uint32_t index) {
   tdmaFree_ = end;
   tdmaEnd_[static_cast<uint32_t>(f[TdmaField::cmd_id])] = end;
   profile_.tdmaBusyCycles += cycles;
+  profile_.tdmaDramBytes += tdmaCost(f).dramBytes;
   profile_.slices.push_back({DescriptorSlice::Engine::TDMA, index,
                              static_cast<uint32_t>(f[TdmaField::layer_ID]), tdmaOpName(f), start,
                              end});

@@ -52,13 +52,14 @@ double cyclesToMs(uint64_t cycles, double mhz) { return mhz > 0 ? cycles / (mhz 
 } // namespace
 
 std::string profileJson(const RunProfile &p) {
-  uint64_t totalCycles = 0, tiuBusy = 0, tdmaBusy = 0;
+  uint64_t totalCycles = 0, tiuBusy = 0, tdmaBusy = 0, dramBytes = 0;
   double hostMicros = 0;
   for (const RoutineProfile &r : p.routines) {
     if (r.isTpu) {
       totalCycles += r.tpu.totalCycles;
       tiuBusy += r.tpu.tiuBusyCycles;
       tdmaBusy += r.tpu.tdmaBusyCycles;
+      dramBytes += r.tpu.tdmaDramBytes;
     } else {
       hostMicros += r.hostMicros;
     }
@@ -68,6 +69,7 @@ std::string profileJson(const RunProfile &p) {
   o << "  \"total_cycles\": " << totalCycles << ",\n";
   o << "  \"total_ms\": " << number(cyclesToMs(totalCycles, p.tpuClockMHz)) << ",\n";
   o << "  \"cpu_routines_host_ms\": " << number(hostMicros / 1000.0) << ",\n";
+  o << "  \"tdma_dram_bytes\": " << dramBytes << ",\n";
   auto engine = [&](uint64_t busy) {
     return "{\"busy_cycles\": " + std::to_string(busy) +
            ", \"idle_cycles\": " + std::to_string(totalCycles - std::min(busy, totalCycles)) +
@@ -85,6 +87,7 @@ std::string profileJson(const RunProfile &p) {
         << ", \"ms\": " << number(cyclesToMs(r.tpu.totalCycles, p.tpuClockMHz))
         << ", \"tiu_busy_cycles\": " << r.tpu.tiuBusyCycles
         << ", \"tdma_busy_cycles\": " << r.tpu.tdmaBusyCycles
+        << ", \"tdma_dram_bytes\": " << r.tpu.tdmaDramBytes
         << ", \"descriptors\": " << r.tpu.slices.size();
     else
       o << ", \"host_us\": " << number(r.hostMicros);

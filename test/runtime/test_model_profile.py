@@ -96,6 +96,11 @@ def test_model_runner_profile_and_trace_files(
     np.testing.assert_array_equal(np.load(tmp_path / "o.npz")["y"], np.full(SHAPE, 1.0, np.float32))
     profile = json.loads((tmp_path / "p.json").read_text())
     assert profile["total_cycles"] > 0 and len(profile["routines"]) == 2
+    # DRAM traffic: at least the tensor loaded and the tensor stored, summed over TPU routines.
+    assert profile["tdma_dram_bytes"] >= 2 * int(np.prod(SHAPE))
+    assert profile["tdma_dram_bytes"] == sum(
+        r.get("tdma_dram_bytes", 0) for r in profile["routines"]
+    )
     trace = json.loads((tmp_path / "t.json").read_text())
     assert sum(1 for e in trace["traceEvents"] if e["ph"] == "X") == 3
 

@@ -34,6 +34,8 @@ struct CmdbufProfile {
   uint64_t totalCycles = 0;
   uint64_t tiuBusyCycles = 0;
   uint64_t tdmaBusyCycles = 0;
+  /// DRAM bytes the TDMA descriptors move, counted in whole bursts as the cycle model times them.
+  uint64_t tdmaDramBytes = 0;
   std::vector<DescriptorSlice> slices;
 };
 
